@@ -1,0 +1,64 @@
+/**
+ * @drover/core — the leaf of Drover: job types and states, validation, the retry policy, the
+ * clock, the error taxonomy, the logger interface and the ports (job store, broker). No I/O.
+ *
+ * @example
+ * ```ts
+ * import { backoffDelayMs, retryPolicy, validateNewJob, ManualClock } from '@drover/core';
+ *
+ * const job = validateNewJob({ funcname: 'email.send', arg: { to: 'a@example.com' } });
+ * const delay = backoffDelayMs(3, retryPolicy({ jitter: 0 })); // 8 minutes
+ * const clock = new ManualClock(); clock.advance(delay);
+ * ```
+ */
+export {
+  DEFAULT_MAX_RETRIES,
+  FINISHED_STATES,
+  JOB_STATES,
+  LIVE_STATES,
+  MAX_RETRIES_LIMIT,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  isLiveState,
+  type ClaimedJob,
+  type FinishedState,
+  type Job,
+  type JobFailure,
+  type JobState,
+  type JobWithFailures,
+  type Json,
+  type LiveState,
+  type NewJob,
+} from './job.js';
+export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicy, type RetryPolicy } from './backoff.js';
+export { ManualClock, systemClock, type Clock } from './clock.js';
+export {
+  ConflictError,
+  Decline,
+  DroverError,
+  InfrastructureError,
+  LeaseLostError,
+  PermanentFailure,
+  ValidationError,
+  isRetryableInfrastructureError,
+} from './errors.js';
+export { silentLogger, type LogFn, type Logger } from './logger.js';
+export { FUNCNAME_PATTERN, toJsonText, validateFuncname, validateNewJob, validateNewJobs, type ValidJob } from './validate.js';
+export type {
+  Broker,
+  ClaimOptions,
+  CompleteInput,
+  DeclineInput,
+  Delivery,
+  Dispatch,
+  FailInput,
+  FailResult,
+  FindJobsQuery,
+  Grab,
+  InsertResult,
+  JobCount,
+  JobStore,
+  OutcomeResult,
+  RescheduleWhen,
+  Subscription,
+} from './ports.js';

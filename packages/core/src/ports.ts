@@ -1,0 +1,167 @@
+/**
+ * The ports: what the rest of Drover needs from a job store and from a broker. Adapters live in
+ * their own packages (`@drover/store` for PostgreSQL and PGlite; the broker package for RabbitMQ
+ * and in-memory); each pair passes one shared conformance suite.
+ */
+import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from './job.js';
+
+/** What an insert did for one job. */
+export interface InsertResult {
+  id: string;
+  /** False when a live job with the same (funcname, uniqkey) already existed; `id` is then that job's. */
+  inserted: boolean;
+}
+
+/** Whether an outcome write took effect. A refused write changed nothing: the writer lost the lease. */
+export interface OutcomeResult {
+  id: string;
+  accepted: boolean;
+}
+
+/** What a failed attempt led to. */
+export interface FailResult extends OutcomeResult {
+  /** `retry`: backed off until `runAfter`; `failed`: retries spent, or a permanent failure. Null when refused. */
+  outcome: 'retry' | 'failed' | null;
+  failures: number | null;
+  runAfter: Date | null;
+}
+
+/** Identifies a claimed job and the claim: every outcome write carries both. */
+export interface Grab {
+  id: string;
+  grabToken: string;
+}
+
+export interface CompleteInput extends Grab {
+  result?: unknown;
+  /** How long to keep the exit status, in ms (per function). */
+  keepForMs?: number;
+}
+
+export interface FailInput extends Grab {
+  error: string;
+  /** Fail for good regardless of retries left. */
+  permanent?: boolean;
+  /** Delay before the retry, in ms; the caller computes it from its retry policy and the job's failure count. */
+  retryDelayMs: number;
+  /** Overrides the job's own max retries (a function's configuration). */
+  maxRetries?: number;
+  /** How long to keep the exit status if the job fails for good, in ms. */
+  keepForMs?: number;
+}
+
+export interface DeclineInput extends Grab {
+  /** Not before this time; null makes the job ready at once. */
+  runAfter?: Date | null;
+}
+
+/** When a rescheduled job may run: `never`, `+N` seconds from now, or an absolute time (Garivini). */
+export type RescheduleWhen = 'never' | `+${number}` | Date;
+
+/** Filters for {@link JobStore.findJobs}; every filter is optional and they combine with AND. */
+export interface FindJobsQuery {
+  states?: JobState[];
+  funcname?: string;
+  /** Jobs whose argument contains this JSON (PostgreSQL `@>`), as JobCenter's find_jobs. */
+  argContains?: Json;
+  /** Keyset pagination: only jobs with a smaller id (results are newest first). */
+  beforeId?: string;
+  /** At most this many; defaults to 100, at most 1000. */
+  limit?: number;
+}
+
+/** One row of {@link JobStore.counts}. */
+export interface JobCount {
+  funcname: string;
+  state: JobState;
+  count: number;
+}
+
+/** Options of a claim. */
+export interface ClaimOptions {
+  /** Lease length in ms: the job is taken back if no outcome or heartbeat arrives before it ends. */
+  leaseMs: number;
+}
+
+/**
+ * The job store: every operation on a job, each one statement or one transaction. Outcome writes
+ * are fenced by the grab token and report whether they took effect.
+ */
+export interface JobStore {
+  insert(job: NewJob): Promise<InsertResult>;
+  insertMany(jobs: readonly NewJob[]): Promise<InsertResult[]>;
+
+  /** Claims the given jobs where still claimable; the result holds only the ones claimed, each with a fresh grab token. */
+  claim(ids: readonly string[], options: ClaimOptions): Promise<ClaimedJob[]>;
+  /** Claims up to `limit` ready jobs of a function, highest priority first. */
+  claimNext(funcname: string, limit: number, options: ClaimOptions): Promise<ClaimedJob[]>;
+  /** Claims up to `limit` more ready jobs of a function that share a coalesce value (TheSchwartz). */
+  claimCoalesced(funcname: string, coalesce: string, limit: number, options: ClaimOptions): Promise<ClaimedJob[]>;
+  /** Extends leases. */
+  heartbeat(grabs: readonly Grab[], options: ClaimOptions): Promise<OutcomeResult[]>;
+
+  complete(input: CompleteInput): Promise<OutcomeResult>;
+  completeMany(inputs: readonly CompleteInput[]): Promise<OutcomeResult[]>;
+  fail(input: FailInput): Promise<FailResult>;
+  failMany(inputs: readonly FailInput[]): Promise<FailResult[]>;
+  /** Fails the job for good, whatever its retries. */
+  permanentFailure(input: Omit<FailInput, 'permanent' | 'retryDelayMs'>): Promise<FailResult>;
+  /** Gives the job back without counting a failure. */
+  decline(input: DeclineInput): Promise<OutcomeResult>;
+  /** Completes the job and inserts its replacements atomically: all of it happens, or none. */
+  replaceWith(grab: Grab, jobs: readonly NewJob[], options?: { keepForMs?: number }): Promise<{ accepted: boolean; inserted: InsertResult[] }>;
+
+  /** Moves a live job that is not running to a new time. Null when no such job. */
+  reschedule(id: string, when: RescheduleWhen): Promise<Job | null>;
+  /** Cancels a live job (a running one too: its worker's outcome will be refused). False when not live. */
+  cancel(id: string): Promise<boolean>;
+  /** Puts a failed or cancelled job back to ready with its failure count reset. Null when no such job. */
+  retry(id: string): Promise<Job | null>;
+
+  /** Promotes scheduled jobs that are due to ready; returns how many. */
+  promoteDue(limit?: number): Promise<number>;
+  /** Takes back jobs whose lease ended, counting a failed attempt (`lease expired`). Returns what happened to each. */
+  expireLeases(limit?: number): Promise<FailResult[]>;
+  /** Deletes finished jobs (and their failure logs) past their retention; returns how many. */
+  trimFinished(limit?: number): Promise<number>;
+
+  getJob(id: string): Promise<JobWithFailures | null>;
+  findJobs(query?: FindJobsQuery): Promise<Job[]>;
+  counts(): Promise<JobCount[]>;
+
+  close(): Promise<void>;
+}
+
+/** A message as a broker delivers it: it carries a job id, never the job. */
+export interface Delivery {
+  funcname: string;
+  jobId: string;
+  /** Acknowledge: the broker forgets the message. */
+  ack(): Promise<void>;
+  /** Give the message back to the queue (true) or drop it (false). */
+  nack(requeue: boolean): Promise<void>;
+}
+
+/** One job to dispatch. */
+export interface Dispatch {
+  funcname: string;
+  jobId: string;
+  priority: number;
+}
+
+/** A running consumer; `cancel` stops deliveries and lets in-flight ones finish. */
+export interface Subscription {
+  cancel(): Promise<void>;
+}
+
+/**
+ * The dispatcher. Never the truth: losing a message may delay a job, never lose it; a duplicate
+ * message must be harmless (the claim in the store decides).
+ */
+export interface Broker {
+  /** Publishes and resolves once the broker confirmed every message. */
+  publish(dispatches: readonly Dispatch[]): Promise<void>;
+  /** Consumes one function's queue with at most `prefetch` unacknowledged deliveries. */
+  consume(funcname: string, prefetch: number, onDelivery: (delivery: Delivery) => Promise<void>): Promise<Subscription>;
+  close(): Promise<void>;
+}

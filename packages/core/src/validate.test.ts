@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from './errors.js';
+import { toJsonText, validateFuncname, validateNewJob, validateNewJobs } from './validate.js';
+
+function fieldOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ValidationError) return err.field;
+    throw err;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('validateNewJob', () => {
+  it('applies defaults', () => {
+    expect(validateNewJob({ funcname: 'email.send' })).toEqual({
+      funcname: 'email.send',
+      argJson: 'null',
+      uniqkey: null,
+      runAfter: null,
+      priority: 0,
+      coalesce: null,
+      maxRetries: 15,
+      timeoutMs: null,
+    });
+  });
+
+  it('accepts every allowed funcname character and ISO dates with offsets', () => {
+    const job = validateNewJob({ funcname: 'A-z_0.9:x', runAfter: '2030-01-01T10:00:00+02:00', priority: -100 });
+    expect(job.runAfter?.toISOString()).toBe('2030-01-01T08:00:00.000Z');
+  });
+
+  it.each([
+    ['a funcname with a space', { funcname: 'send email' }, 'funcname'],
+    ['a 300-character funcname', { funcname: 'x'.repeat(300) }, 'funcname'],
+    ['an empty funcname', { funcname: '' }, 'funcname'],
+    ['a missing funcname', {}, 'funcname'],
+    ['a priority out of range', { funcname: 'f', priority: 101 }, 'priority'],
+    ['a fractional priority', { funcname: 'f', priority: 1.5 }, 'priority'],
+    ['a run_after that is not a date', { funcname: 'f', runAfter: 'tomorrow' }, 'runAfter'],
+    ['an invalid Date', { funcname: 'f', runAfter: new Date('nope') }, 'runAfter'],
+    ['a bigint arg', { funcname: 'f', arg: { n: 1n } }, 'arg.n'],
+    ['a function deep in arg', { funcname: 'f', arg: { list: [1, () => 1] } }, 'arg.list[1]'],
+    ['NaN in arg', { funcname: 'f', arg: [Number.NaN] }, 'arg[0]'],
+    ['negative max retries', { funcname: 'f', maxRetries: -1 }, 'maxRetries'],
+    ['a zero timeout', { funcname: 'f', timeoutMs: 0 }, 'timeoutMs'],
+    ['an unknown field', { funcname: 'f', runafter: new Date() }, 'runafter'],
+    ['an empty uniqkey', { funcname: 'f', uniqkey: '' }, 'uniqkey'],
+  ])('rejects %s, naming the field', (_what, input, field) => {
+    expect(fieldOf(() => validateNewJob(input as never))).toBe(field);
+  });
+
+  it('prefixes fields with the job index in a batch', () => {
+    expect(fieldOf(() => validateNewJobs([{ funcname: 'ok' }, { funcname: 'ok', priority: 500 }]))).toBe('jobs[1].priority');
+  });
+});
+
+describe('toJsonText', () => {
+  it('rejects cycles', () => {
+    const a: Record<string, unknown> = {};
+    a.self = a;
+    expect(fieldOf(() => toJsonText(a, 'arg'))).toBe('arg.self');
+  });
+
+  it('rejects class instances other than those with toJSON', () => {
+    expect(fieldOf(() => toJsonText({ m: new Map() }, 'arg'))).toBe('arg.m');
+    expect(toJsonText({ at: new Date(0) }, 'arg')).toBe('{"at":"1970-01-01T00:00:00.000Z"}');
+  });
+
+  it('allows the same object twice when it is not a cycle', () => {
+    const shared = { x: 1 };
+    expect(toJsonText([shared, shared], 'arg')).toBe('[{"x":1},{"x":1}]');
+  });
+});
+
+describe('validateFuncname', () => {
+  it('names the field it was given', () => {
+    expect(fieldOf(() => validateFuncname('a b', 'filter.funcname'))).toBe('filter.funcname');
+    expect(validateFuncname('ok')).toBe('ok');
+  });
+});

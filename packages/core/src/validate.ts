@@ -1,0 +1,161 @@
+/**
+ * Validation of what producers send. Every error names the field (`funcname`,
+ * `jobs[2].arg.items[0]`) and is raised before anything is written.
+ */
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+import { DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT, PRIORITY_MAX, PRIORITY_MIN, type NewJob } from './job.js';
+
+/** A funcname becomes part of a queue name, so it keeps to characters every broker accepts. */
+export const FUNCNAME_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+/** Keys and coalesce values are indexed; 255 characters keeps index entries small. */
+const KEY_MAX = 255;
+
+/** One attempt may run for at most a week; a longer timeout is almost surely a unit mistake (s vs ms). */
+const TIMEOUT_MAX_MS = 7 * 24 * 60 * 60_000;
+
+/** A job after validation: defaults applied, the argument serialised once. */
+export interface ValidJob {
+  funcname: string;
+  /** The argument as JSON text, ready for a `jsonb` parameter. */
+  argJson: string;
+  uniqkey: string | null;
+  /** Null means "now", by the store's clock. */
+  runAfter: Date | null;
+  priority: number;
+  coalesce: string | null;
+  maxRetries: number;
+  timeoutMs: number | null;
+}
+
+const optionalKey = (what: string) =>
+  z.string({ error: `must be a string of 1 to ${KEY_MAX} characters, or null` })
+    .min(1, { error: `must not be empty (use null for no ${what})` })
+    .max(KEY_MAX, { error: `must be at most ${KEY_MAX} characters` })
+    .nullish();
+
+const newJobSchema = z.strictObject({
+  funcname: z.string({ error: 'must be a string' }).regex(FUNCNAME_PATTERN, {
+    error: 'must be 1 to 200 characters, each a letter, a digit or one of _ . : -',
+  }),
+  arg: z.unknown().optional(),
+  uniqkey: optionalKey('uniqkey'),
+  runAfter: z.union([z.date(), z.iso.datetime({ offset: true })], {
+    error: 'must be a valid Date or an ISO 8601 date-time string with offset',
+  }).nullish(),
+  priority: z.int({ error: `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}` })
+    .min(PRIORITY_MIN, { error: `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}` })
+    .max(PRIORITY_MAX, { error: `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}` })
+    .optional(),
+  coalesce: optionalKey('coalesce value'),
+  maxRetries: z.int({ error: `must be an integer from 0 to ${MAX_RETRIES_LIMIT}` })
+    .min(0, { error: `must be an integer from 0 to ${MAX_RETRIES_LIMIT}` })
+    .max(MAX_RETRIES_LIMIT, { error: `must be an integer from 0 to ${MAX_RETRIES_LIMIT}` })
+    .optional(),
+  timeoutMs: z.int({ error: `must be a whole number of milliseconds from 1 to ${TIMEOUT_MAX_MS}, or null` })
+    .min(1, { error: `must be a whole number of milliseconds from 1 to ${TIMEOUT_MAX_MS}, or null` })
+    .max(TIMEOUT_MAX_MS, { error: `must be a whole number of milliseconds from 1 to ${TIMEOUT_MAX_MS}, or null` })
+    .nullish(),
+});
+
+/** Turns a zod failure into a ValidationError naming the first offending field. */
+function toValidationError(error: z.ZodError, prefix: string): ValidationError {
+  const issue = error.issues[0];
+  if (!issue) return new ValidationError(prefix || 'job', 'is invalid');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '?';
+    return new ValidationError(joinPath(prefix, [...issue.path, key]), 'is not a field of a job');
+  }
+  const field = issue.path.length === 0 ? prefix || 'job' : joinPath(prefix, issue.path);
+  const message = issue.path.length === 0 && issue.code === 'invalid_type' ? 'must be an object with at least a funcname' : issue.message;
+  return new ValidationError(field, message);
+}
+
+function joinPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const part of path) {
+    out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${String(part)}`;
+  }
+  return out;
+}
+
+/**
+ * Serialises a value to JSON text, refusing what JSON cannot carry faithfully instead of letting
+ * `JSON.stringify` silently drop or mangle it (undefined, functions, symbols, bigints, NaN,
+ * Infinity, cycles).
+ */
+export function toJsonText(value: unknown, field: string): string {
+  const seen = new Set<object>();
+  const walk = (v: unknown, path: string): void => {
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return;
+      case 'number':
+        if (!Number.isFinite(v)) throw new ValidationError(path, `${v} is not a JSON number`);
+        return;
+      case 'bigint':
+        throw new ValidationError(path, 'a bigint is not JSON (send it as a string)');
+      case 'undefined':
+        throw new ValidationError(path, 'undefined is not JSON (use null)');
+      case 'function':
+      case 'symbol':
+        throw new ValidationError(path, `a ${typeof v} is not JSON`);
+      case 'object': {
+        if (v === null) return;
+        if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return;
+        if (seen.has(v)) throw new ValidationError(path, 'is circular; JSON cannot hold cycles');
+        seen.add(v);
+        if (Array.isArray(v)) {
+          v.forEach((item, i) => walk(item, `${path}[${i}]`));
+        } else {
+          const proto = Object.getPrototypeOf(v) as unknown;
+          if (proto !== Object.prototype && proto !== null) {
+            throw new ValidationError(path, `a ${(v as object).constructor?.name ?? 'class instance'} is not plain JSON`);
+          }
+          for (const [key, item] of Object.entries(v)) walk(item, `${path}.${key}`);
+        }
+        seen.delete(v);
+        return;
+      }
+    }
+  };
+  walk(value, field);
+  return JSON.stringify(value);
+}
+
+/**
+ * Validates one job and applies defaults. `field` prefixes error paths, e.g. `jobs[3]`.
+ * `defaults.maxRetries` lets a client or function override {@link DEFAULT_MAX_RETRIES}.
+ */
+export function validateNewJob(input: NewJob, field = '', defaults: { maxRetries?: number } = {}): ValidJob {
+  const parsed = newJobSchema.safeParse(input);
+  if (!parsed.success) throw toValidationError(parsed.error, field);
+  const job = parsed.data;
+  const runAfter = job.runAfter == null ? null : new Date(job.runAfter);
+  return {
+    funcname: job.funcname,
+    argJson: toJsonText(job.arg === undefined ? null : job.arg, joinPath(field, ['arg'])),
+    uniqkey: job.uniqkey ?? null,
+    runAfter,
+    priority: job.priority ?? 0,
+    coalesce: job.coalesce ?? null,
+    maxRetries: job.maxRetries ?? defaults.maxRetries ?? DEFAULT_MAX_RETRIES,
+    timeoutMs: job.timeoutMs ?? null,
+  };
+}
+
+/** Validates a batch; error paths read `jobs[i].field`. */
+export function validateNewJobs(inputs: readonly NewJob[], defaults: { maxRetries?: number } = {}): ValidJob[] {
+  if (!Array.isArray(inputs)) throw new ValidationError('jobs', 'must be an array of jobs');
+  return inputs.map((job, i) => validateNewJob(job, `jobs[${i}]`, defaults));
+}
+
+/** Validates a funcname on its own (queue names, filters). */
+export function validateFuncname(funcname: unknown, field = 'funcname'): string {
+  if (typeof funcname !== 'string' || !FUNCNAME_PATTERN.test(funcname)) {
+    throw new ValidationError(field, 'must be 1 to 200 characters, each a letter, a digit or one of _ . : -');
+  }
+  return funcname;
+}

@@ -1,0 +1,13 @@
+-- Finds jobs, live or finished, newest first (JobCenter's find_jobs). Every filter is optional.
+-- Params: $1 states text[] (null: any), $2 funcname (null: any), $3 arg containment jsonb (null: any),
+--   $4 before id bigint (keyset pagination; null: from the newest), $5 limit int.
+-- Returns all_jobs columns.
+SELECT id::text, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms,
+       attempts, failures, grabbed_until, created_at, finished_at, result
+FROM all_jobs
+WHERE ($1::text[] IS NULL OR state = ANY ($1::text[]))
+  AND ($2::text IS NULL OR funcname = $2::text)
+  AND ($3::jsonb IS NULL OR arg @> $3::jsonb)
+  AND ($4::bigint IS NULL OR id < $4::bigint)
+ORDER BY id DESC
+LIMIT $5

@@ -1,0 +1,33 @@
+-- Inserts jobs in one round trip. A job whose (funcname, uniqkey) is already live is not inserted;
+-- its row reports the live job's id (also for duplicates within the same batch).
+-- Params: $1 funcname text[], $2 arg jsonb[], $3 uniqkey text[], $4 run_after timestamptz[] (null: now),
+--   $5 priority smallint[], $6 coalesce_key text[], $7 max_retries int[], $8 timeout_ms int[], $9 now (null: database clock).
+-- Returns one row per input in input order: ord, id (null only when a concurrent, not yet visible
+-- transaction holds the key: the caller looks it up again), inserted.
+WITH clock AS (
+  SELECT coalesce($9::timestamptz, now()) AS now
+), input AS (
+  -- Ids are drawn up front so that each input row knows its own id without relying on RETURNING order.
+  SELECT i.*, nextval(pg_get_serial_sequence('jobs', 'id')) AS id
+  FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::timestamptz[], $5::smallint[], $6::text[], $7::int[], $8::int[])
+    WITH ORDINALITY AS i(funcname, arg, uniqkey, run_after, priority, coalesce_key, max_retries, timeout_ms, ord)
+), inserted AS (
+  INSERT INTO jobs (id, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms, created_at)
+  SELECT i.id, i.funcname, i.arg, i.uniqkey,
+         CASE WHEN coalesce(i.run_after, c.now) <= c.now THEN 'ready' ELSE 'scheduled' END,
+         i.priority, coalesce(i.run_after, c.now), i.coalesce_key, i.max_retries, i.timeout_ms, c.now
+  FROM input i CROSS JOIN clock c
+  ORDER BY i.ord
+  ON CONFLICT (funcname, uniqkey) WHERE uniqkey IS NOT NULL DO NOTHING
+  RETURNING id, funcname, uniqkey
+)
+SELECT i.ord::int AS ord,
+       coalesce(ins.id, twin.id, live.id)::text AS id,
+       ins.id IS NOT NULL AS inserted
+FROM input i
+LEFT JOIN inserted ins ON ins.id = i.id
+-- A duplicate of a job inserted earlier in this same batch: not visible to this statement's
+-- snapshot, but known from RETURNING.
+LEFT JOIN inserted twin ON ins.id IS NULL AND twin.funcname = i.funcname AND twin.uniqkey = i.uniqkey
+LEFT JOIN jobs live ON ins.id IS NULL AND twin.id IS NULL AND live.funcname = i.funcname AND live.uniqkey = i.uniqkey
+ORDER BY i.ord

@@ -1,0 +1,22 @@
+/**
+ * @drover/store — Drover's job store on PostgreSQL: numbered migrations, and every operation on a
+ * job as one statement (or one transaction) from a `.sql` file beside the code.
+ *
+ * @example
+ * ```ts
+ * import { createPgStore, migrate } from '@drover/store';
+ *
+ * const store = createPgStore({ connectionString: 'postgres://postgres@127.0.0.1/postgres', namespace: 'drover' });
+ * await migrate(store.pool, { namespace: 'drover' });
+ * const { id } = await store.insert({ funcname: 'email.send', arg: { to: 'a@example.com' } });
+ * const [job] = await store.claim([id], { leaseMs: 30_000 });
+ * await store.complete({ id, grabToken: job!.grabToken, result: { sent: true } });
+ * await store.close();
+ * ```
+ */
+export { DEFAULT_NAMESPACE, schemaFor } from './namespace.js';
+export { MigrationError, loadMigrations, migrate, type MigrateResult, type Migration } from './migrate.js';
+export { DEFAULT_RETENTION, SqlJobStore, type Retention, type SqlJobStoreOptions } from './sql-job-store.js';
+export { PgJobStore, createPgPool, createPgStore, type PgPoolOptions } from './pg-store.js';
+export type { SqlExecutor } from './internal/executor.js';
+export type { Statement } from './internal/statements.js';

@@ -1,0 +1,60 @@
+/**
+ * The seam between the store's logic and a database driver: run a statement, run a transaction.
+ * The `pg` adapter is here; the embedded PGlite adapter implements the same interface, so both
+ * run the very same `.sql` files.
+ */
+import type pg from 'pg';
+import type { Statement } from './statements.js';
+
+/** Runs the store's statements. */
+export interface SqlExecutor {
+  query<R>(statement: Statement, params: readonly unknown[]): Promise<R[]>;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+}
+
+/** Runs statements on one checked-out client (inside a transaction, or a caller's own client). */
+export class PgClientExecutor implements SqlExecutor {
+  constructor(private readonly client: pg.ClientBase) {}
+
+  async query<R>(statement: Statement, params: readonly unknown[]): Promise<R[]> {
+    const result = await this.client.query({ name: statement.name, text: statement.text, values: params as unknown[] });
+    return result.rows as R[];
+  }
+
+  /** Already inside a transaction: a nested one would need savepoints, which no store operation needs. */
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+}
+
+/** Runs statements on a pool; prepared statements are cached per pooled connection by `pg`. */
+export class PgPoolExecutor implements SqlExecutor {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<R>(statement: Statement, params: readonly unknown[]): Promise<R[]> {
+    const result = await this.pool.query({ name: statement.name, text: statement.text, values: params as unknown[] });
+    return result.rows as R[];
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const value = await fn(new PgClientExecutor(client));
+      await client.query('COMMIT');
+      return value;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        // The connection is unusable; destroy it instead of returning it to the pool.
+        broken = rollbackError as Error;
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Loads the store's SQL. Each statement lives in its own file under `sql/`, opening with its
+ * contract (what it does, its parameters, what it returns); a file without one is a bug caught at
+ * load time rather than in review.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** A named SQL statement; the name doubles as the prepared-statement name on each connection. */
+export interface Statement {
+  readonly name: string;
+  readonly text: string;
+}
+
+/** `sql/` sits beside `src/` and `dist/`, so the same relative URL works from source and from a build. */
+const SQL_DIR = new URL('../../sql/', import.meta.url);
+
+function load(file: string): Statement {
+  const text = readFileSync(new URL(file, SQL_DIR), 'utf8');
+  const lines = text.split('\n');
+  if (!lines[0]?.startsWith('-- ') || !lines[1]?.startsWith('-- ')) {
+    throw new Error(`sql/${file}: a statement file must open with a contract of at least two comment lines`);
+  }
+  // The prefix keeps these names apart from any prepared statement an application makes on a shared connection.
+  return { name: `drover_${file.replace(/\.sql$/, '').replace(/-/g, '_')}`, text };
+}
+
+const files = readdirSync(SQL_DIR).filter((f) => f.endsWith('.sql'));
+const byFile = new Map(files.map((f) => [f.replace(/\.sql$/, ''), load(f)]));
+
+function get(name: string): Statement {
+  const statement = byFile.get(name);
+  if (!statement) throw new Error(`sql/${name}.sql is missing`);
+  return statement;
+}
+
+/** Every runtime statement of the store, by file name. */
+export const SQL = {
+  insertJobs: get('insert-jobs'),
+  findLiveIds: get('find-live-ids'),
+  claimById: get('claim-by-id'),
+  claimNext: get('claim-next'),
+  claimCoalesced: get('claim-coalesced'),
+  heartbeat: get('heartbeat'),
+  complete: get('complete'),
+  fail: get('fail'),
+  decline: get('decline'),
+  reschedule: get('reschedule'),
+  cancel: get('cancel'),
+  retry: get('retry'),
+  promoteDue: get('promote-due'),
+  expiredLeases: get('expired-leases'),
+  trimFinished: get('trim-finished'),
+  getJob: get('get-job'),
+  findJobs: get('find-jobs'),
+  countJobs: get('count-jobs'),
+} as const;

@@ -1,0 +1,128 @@
+/**
+ * The migrator. Migrations are numbered, append-only `.sql` files (`0001_init.sql`), each applied
+ * in its own transaction under an advisory lock and recorded in a ledger with its checksum.
+ * Two processes migrating at once serialise on the lock; the second finds the work done.
+ * A landed migration that was edited, or a database that knows a migration this code does not,
+ * stops the run loudly rather than guessing.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import type pg from 'pg';
+import { DroverError, silentLogger, type Logger } from '@drover/core';
+import { schemaFor } from './namespace.js';
+
+/** One migration file. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+/** The migration ledger disagrees with the files: an edited or unknown migration. */
+export class MigrationError extends DroverError {
+  override name = 'MigrationError';
+}
+
+const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
+const FILE_PATTERN = /^(\d{4})_[a-z0-9_]+\.sql$/;
+
+/** Advisory-lock class for migrations ('DROV' in ASCII); the second key is the schema's hash. */
+const LOCK_CLASS = 0x44524f56;
+
+/** Reads the migration files shipped with this package, in version order. */
+export function loadMigrations(dir: URL = MIGRATIONS_DIR): Migration[] {
+  const migrations = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .map((name) => {
+      const match = FILE_PATTERN.exec(name);
+      if (!match?.[1]) throw new MigrationError(`migrations/${name}: the name must look like 0001_what_it_does.sql`);
+      const sql = readFileSync(new URL(name, dir), 'utf8');
+      return { version: Number(match[1]), name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    })
+    .sort((a, b) => a.version - b.version);
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new MigrationError(`migrations/${m.name}: expected version ${String(i + 1).padStart(4, '0')}; versions must run 0001, 0002, … without gaps`);
+  });
+  return migrations;
+}
+
+interface LedgerRow {
+  version: number;
+  name: string;
+  checksum: string;
+}
+
+/** What a migration run did. */
+export interface MigrateResult {
+  schema: string;
+  /** Names of the migrations this run applied (empty when the schema was up to date). */
+  applied: string[];
+}
+
+/**
+ * Brings a namespace's schema up to date. Safe to run from several processes at once.
+ * The migrator's own bookkeeping SQL is inline: it names the schema being created, which no
+ * parameter can do, and runs once per start rather than per job.
+ */
+export async function migrate(
+  pool: pg.Pool,
+  options: { namespace?: string; logger?: Logger; migrations?: Migration[] } = {},
+): Promise<MigrateResult> {
+  const schema = schemaFor(options.namespace);
+  const logger = options.logger ?? silentLogger;
+  const migrations = options.migrations ?? loadMigrations();
+  const client = await pool.connect();
+  const applied: string[] = [];
+  let broken: Error | undefined;
+  try {
+    for (;;) {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, schema]);
+        // Under the lock, so concurrent first runs cannot race on creating the schema.
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        await client.query(`SET LOCAL search_path TO ${schema}`);
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+          applied_at timestamptz NOT NULL DEFAULT now())`);
+        const { rows } = await client.query<LedgerRow>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
+        checkLedger(schema, rows, migrations);
+        const next = migrations[rows.length];
+        if (!next) {
+          await client.query('COMMIT');
+          break;
+        }
+        await client.query(next.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [next.version, next.name, next.checksum]);
+        await client.query('COMMIT');
+        applied.push(next.name);
+        logger.info({ schema, migration: next.name }, 'applied migration');
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken = rollbackError as Error;
+        });
+        throw err;
+      }
+    }
+  } finally {
+    client.release(broken);
+  }
+  return { schema, applied };
+}
+
+function checkLedger(schema: string, rows: LedgerRow[], migrations: Migration[]): void {
+  rows.forEach((row, i) => {
+    const file = migrations[i];
+    if (!file || file.version !== row.version) {
+      throw new MigrationError(
+        `schema ${schema} has migration ${row.name}, which this version of Drover does not ship; run a newer Drover against it`,
+      );
+    }
+    if (file.checksum !== row.checksum) {
+      throw new MigrationError(
+        `migrations/${file.name} was edited after it was applied to schema ${schema} (checksum ${row.checksum.slice(0, 12)}… in the ledger, ${file.checksum.slice(0, 12)}… on disk); never edit a landed migration, add a new one`,
+      );
+    }
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * The PostgreSQL adapter: a `pg` pool whose connections all use the namespace's schema, and the
+ * job store on top of it.
+ */
+import pg from 'pg';
+import { PgClientExecutor, PgPoolExecutor } from './internal/executor.js';
+import { schemaFor } from './namespace.js';
+import { SqlJobStore, type SqlJobStoreOptions } from './sql-job-store.js';
+
+export interface PgPoolOptions {
+  /** A `postgres://` URL. */
+  connectionString: string;
+  /** Selects the schema (through search_path). Defaults to `drover`. */
+  namespace?: string;
+  /** Pool size. The default of 10 matches `pg`'s and sits well under PostgreSQL's default max_connections (100). */
+  max?: number;
+  /** Shown in pg_stat_activity, so an operator can tell Drover's connections apart. */
+  applicationName?: string;
+}
+
+/**
+ * Creates a pool whose every connection resolves unqualified names in the namespace's schema.
+ * search_path is set in the startup packet, so there is no window in which a fresh connection
+ * points elsewhere.
+ */
+export function createPgPool(options: PgPoolOptions): pg.Pool {
+  const schema = schemaFor(options.namespace);
+  return new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'drover',
+    options: `-c search_path=${schema}`,
+  });
+}
+
+/** A job store on PostgreSQL. */
+export class PgJobStore extends SqlJobStore {
+  /** The pool the store runs on; its lifetime is the store's when the store created it. */
+  readonly pool: pg.Pool;
+
+  constructor(pool: pg.Pool, options: SqlJobStoreOptions & { ownsPool?: boolean } = {}) {
+    const { ownsPool = false, ...rest } = options;
+    super(new PgPoolExecutor(pool), { ...rest, onClose: ownsPool ? () => pool.end() : undefined });
+    this.pool = pool;
+  }
+
+  /**
+   * The store's operations on a client the caller holds, typically inside the caller's own
+   * transaction: a job enqueued there commits or rolls back with the caller's data. The client's
+   * search_path must select the namespace's schema.
+   */
+  onClient(client: pg.ClientBase): SqlJobStore {
+    return this.withExecutor(new PgClientExecutor(client));
+  }
+}
+
+/** Creates a pool for the namespace and a store that closes it. */
+export function createPgStore(options: PgPoolOptions & SqlJobStoreOptions): PgJobStore {
+  const { connectionString, namespace, max, applicationName, ...storeOptions } = options;
+  const pool = createPgPool({ connectionString, ...(namespace ? { namespace } : {}), ...(max ? { max } : {}), ...(applicationName ? { applicationName } : {}) });
+  return new PgJobStore(pool, { ...storeOptions, ownsPool: true });
+}

@@ -1,0 +1,382 @@
+/**
+ * The job store's logic over any {@link SqlExecutor}: validation, parameter shaping and result
+ * mapping around the `.sql` files. One method, one statement (or one transaction), so every
+ * guarantee is a property of a statement that the tests exercise against a real database.
+ */
+import {
+  ConflictError,
+  DEFAULT_RETRY_POLICY,
+  InfrastructureError,
+  JOB_STATES,
+  ValidationError,
+  backoffDelayMs,
+  toJsonText,
+  validateFuncname,
+  validateNewJob,
+  validateNewJobs,
+  type ClaimOptions,
+  type ClaimedJob,
+  type Clock,
+  type CompleteInput,
+  type DeclineInput,
+  type FailInput,
+  type FailResult,
+  type FindJobsQuery,
+  type Grab,
+  type InsertResult,
+  type Job,
+  type JobCount,
+  type JobState,
+  type JobStore,
+  type JobWithFailures,
+  type NewJob,
+  type OutcomeResult,
+  type RescheduleWhen,
+  type RetryPolicy,
+  type ValidJob,
+} from '@drover/core';
+import type { SqlExecutor } from './internal/executor.js';
+import { toClaimedJob, toJob, toJobWithFailures, type ClaimedRow, type JobRow, type JobWithFailuresRow } from './internal/rows.js';
+import { SQL } from './internal/statements.js';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/** How long finished jobs keep their exit status before the trim deletes them, per outcome. */
+export interface Retention {
+  completedMs: number;
+  failedMs: number;
+  cancelledMs: number;
+}
+
+/** A week of completed jobs answers "did it run?"; failures stay a month so a person can look and retry by hand. */
+export const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({ completedMs: 7 * DAY_MS, failedMs: 30 * DAY_MS, cancelledMs: 30 * DAY_MS });
+
+/** Leases are measured in ms in an `int` parameter; a day is far beyond any sane lease and well inside int range. */
+const LEASE_MAX_MS = DAY_MS;
+/** Maintenance works in bounded batches so that one call never holds many row locks or runs long. */
+const MAINTENANCE_BATCH = 1000;
+/** An insert that keeps losing races for a key to jobs that finish before it can read them is pathological; give up loudly. */
+const DUPLICATE_LOOKUP_ROUNDS = 5;
+
+const ID_PATTERN = /^[1-9][0-9]{0,18}$/;
+const UNIQUE_VIOLATION = '23505';
+
+export interface SqlJobStoreOptions {
+  /** Time for every time-dependent statement; without one, the database's clock decides. */
+  clock?: Clock;
+  retention?: Partial<Retention>;
+  /** Backoff for jobs whose lease expired (no worker is there to say its function's policy). */
+  retryPolicy?: RetryPolicy;
+  /** Jitter source; injectable so tests can pin it. */
+  random?: () => number;
+  /** Max retries for jobs enqueued without one. */
+  defaultMaxRetries?: number;
+  /** Called by close(), after which the store must not be used. */
+  onClose?: () => Promise<void>;
+}
+
+function checkId(id: unknown, field = 'id'): string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new ValidationError(field, 'must be a job id: a positive integer, as a string');
+  return id;
+}
+
+function checkLease(options: ClaimOptions): number {
+  const ms = options?.leaseMs;
+  if (!Number.isInteger(ms) || ms < 1 || ms > LEASE_MAX_MS) throw new ValidationError('leaseMs', `must be an integer from 1 to ${LEASE_MAX_MS}`);
+  return ms;
+}
+
+function checkLimit(limit: unknown, max: number, field = 'limit'): number {
+  if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > max) throw new ValidationError(field, `must be an integer from 1 to ${max}`);
+  return limit as number;
+}
+
+function checkGrabs<T extends Grab>(grabs: readonly T[], field = 'grabs'): readonly T[] {
+  if (!Array.isArray(grabs)) throw new ValidationError(field, 'must be an array');
+  grabs.forEach((g, i) => {
+    checkId(g?.id, `${field}[${i}].id`);
+    if (typeof g.grabToken !== 'string' || !ID_PATTERN.test(g.grabToken)) throw new ValidationError(`${field}[${i}].grabToken`, 'must be the grab token of a claim');
+  });
+  return grabs;
+}
+
+function checkKeepFor(ms: number | undefined, fallback: number, field: string): number {
+  if (ms === undefined) return fallback;
+  if (!Number.isInteger(ms) || ms < 0) throw new ValidationError(field, 'must be a whole number of milliseconds, 0 or more');
+  return ms;
+}
+
+/** The job store over a SQL executor; see {@link JobStore} for each operation's contract. */
+export class SqlJobStore implements JobStore {
+  readonly #db: SqlExecutor;
+  readonly #clock: Clock | undefined;
+  readonly #retention: Retention;
+  readonly #retryPolicy: RetryPolicy;
+  readonly #random: () => number;
+  readonly #defaultMaxRetries: number | undefined;
+  readonly #onClose: (() => Promise<void>) | undefined;
+
+  constructor(db: SqlExecutor, options: SqlJobStoreOptions = {}) {
+    this.#db = db;
+    this.#clock = options.clock;
+    this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#retryPolicy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    this.#random = options.random ?? Math.random;
+    this.#defaultMaxRetries = options.defaultMaxRetries;
+    this.#onClose = options.onClose;
+  }
+
+  /** The store's idea of now: the injected clock, or null to let the database decide. */
+  #now(): Date | null {
+    return this.#clock ? this.#clock.now() : null;
+  }
+
+  /** The same store, running its statements through another executor (a transaction, a caller's client). */
+  withExecutor(db: SqlExecutor): SqlJobStore {
+    return new SqlJobStore(db, {
+      ...(this.#clock ? { clock: this.#clock } : {}),
+      retention: this.#retention,
+      retryPolicy: this.#retryPolicy,
+      random: this.#random,
+      ...(this.#defaultMaxRetries === undefined ? {} : { defaultMaxRetries: this.#defaultMaxRetries }),
+    });
+  }
+
+  async insert(job: NewJob): Promise<InsertResult> {
+    const [result] = await this.#insertValid(this.#db, [validateNewJob(job, '', this.#maxRetriesDefault())]);
+    return result!;
+  }
+
+  async insertMany(jobs: readonly NewJob[]): Promise<InsertResult[]> {
+    return this.#insertValid(this.#db, validateNewJobs(jobs, this.#maxRetriesDefault()));
+  }
+
+  #maxRetriesDefault(): { maxRetries?: number } {
+    return this.#defaultMaxRetries === undefined ? {} : { maxRetries: this.#defaultMaxRetries };
+  }
+
+  /**
+   * Inserts validated jobs. A row whose key is held by a concurrent transaction comes back without
+   * an id (its row was not in the insert's snapshot); a fresh statement then reads it, and if that
+   * job finished in the meantime the insert is tried again.
+   */
+  async #insertValid(db: SqlExecutor, jobs: ValidJob[]): Promise<InsertResult[]> {
+    if (jobs.length === 0) return [];
+    const rows = await db.query<{ ord: number; id: string | null; inserted: boolean }>(SQL.insertJobs, [
+      jobs.map((j) => j.funcname),
+      jobs.map((j) => j.argJson),
+      jobs.map((j) => j.uniqkey),
+      jobs.map((j) => j.runAfter),
+      jobs.map((j) => j.priority),
+      jobs.map((j) => j.coalesce),
+      jobs.map((j) => j.maxRetries),
+      jobs.map((j) => j.timeoutMs),
+      this.#now(),
+    ]);
+    const results: (InsertResult | null)[] = rows.map((r) => (r.id === null ? null : { id: r.id, inserted: r.inserted }));
+    for (let round = 0; results.includes(null); round++) {
+      if (round >= DUPLICATE_LOOKUP_ROUNDS) throw new InfrastructureError('insert: a uniqkey kept changing hands while its id was looked up; try again');
+      const missing = results.flatMap((r, i) => (r === null ? [i] : []));
+      const found = await db.query<{ funcname: string; uniqkey: string; id: string }>(SQL.findLiveIds, [
+        missing.map((i) => jobs[i]!.funcname),
+        missing.map((i) => jobs[i]!.uniqkey),
+      ]);
+      const byKey = new Map(found.map((f) => [`${f.funcname}\u0000${f.uniqkey}`, f.id]));
+      const again: number[] = [];
+      for (const i of missing) {
+        const id = byKey.get(`${jobs[i]!.funcname}\u0000${jobs[i]!.uniqkey}`);
+        if (id) results[i] = { id, inserted: false };
+        else again.push(i);
+      }
+      if (again.length > 0) {
+        const retried = await this.#insertValid(db, again.map((i) => jobs[i]!));
+        again.forEach((i, k) => (results[i] = retried[k]!));
+      }
+    }
+    return results as InsertResult[];
+  }
+
+  async claim(ids: readonly string[], options: ClaimOptions): Promise<ClaimedJob[]> {
+    if (!Array.isArray(ids)) throw new ValidationError('ids', 'must be an array of job ids');
+    ids.forEach((id, i) => checkId(id, `ids[${i}]`));
+    const rows = await this.#db.query<ClaimedRow>(SQL.claimById, [ids, checkLease(options), this.#now()]);
+    return rows.map(toClaimedJob);
+  }
+
+  async claimNext(funcname: string, limit: number, options: ClaimOptions): Promise<ClaimedJob[]> {
+    const rows = await this.#db.query<ClaimedRow>(SQL.claimNext, [validateFuncname(funcname), checkLimit(limit, 10_000), checkLease(options), this.#now()]);
+    return rows.map(toClaimedJob);
+  }
+
+  async claimCoalesced(funcname: string, coalesce: string, limit: number, options: ClaimOptions): Promise<ClaimedJob[]> {
+    if (typeof coalesce !== 'string' || coalesce.length === 0) throw new ValidationError('coalesce', 'must be a non-empty string');
+    const rows = await this.#db.query<ClaimedRow>(SQL.claimCoalesced, [validateFuncname(funcname), coalesce, checkLimit(limit, 10_000), checkLease(options), this.#now()]);
+    return rows.map(toClaimedJob);
+  }
+
+  async heartbeat(grabs: readonly Grab[], options: ClaimOptions): Promise<OutcomeResult[]> {
+    checkGrabs(grabs);
+    const rows = await this.#db.query<{ id: string }>(SQL.heartbeat, [grabs.map((g) => g.id), grabs.map((g) => g.grabToken), checkLease(options), this.#now()]);
+    return accepted(grabs, rows);
+  }
+
+  async complete(input: CompleteInput): Promise<OutcomeResult> {
+    const [result] = await this.completeMany([input]);
+    return result!;
+  }
+
+  async completeMany(inputs: readonly CompleteInput[]): Promise<OutcomeResult[]> {
+    return this.#completeOn(this.#db, inputs);
+  }
+
+  async #completeOn(db: SqlExecutor, inputs: readonly CompleteInput[]): Promise<OutcomeResult[]> {
+    checkGrabs(inputs, 'outcomes');
+    const results = inputs.map((o, i) => toJsonText(o.result === undefined ? null : o.result, `outcomes[${i}].result`));
+    const keep = inputs.map((o, i) => checkKeepFor(o.keepForMs, this.#retention.completedMs, `outcomes[${i}].keepForMs`));
+    const rows = await db.query<{ id: string }>(SQL.complete, [inputs.map((o) => o.id), inputs.map((o) => o.grabToken), results, keep, this.#now()]);
+    return accepted(inputs, rows);
+  }
+
+  async fail(input: FailInput): Promise<FailResult> {
+    const [result] = await this.failMany([input]);
+    return result!;
+  }
+
+  async failMany(inputs: readonly FailInput[]): Promise<FailResult[]> {
+    return this.#fail(inputs, false);
+  }
+
+  async permanentFailure(input: Omit<FailInput, 'permanent' | 'retryDelayMs'>): Promise<FailResult> {
+    const [result] = await this.#fail([{ ...input, permanent: true, retryDelayMs: 0 }], false);
+    return result!;
+  }
+
+  async #fail(inputs: readonly FailInput[], expiredOnly: boolean): Promise<FailResult[]> {
+    checkGrabs(inputs, 'failures');
+    inputs.forEach((f, i) => {
+      if (typeof f.error !== 'string') throw new ValidationError(`failures[${i}].error`, 'must be a string');
+      if (!Number.isInteger(f.retryDelayMs) || f.retryDelayMs < 0) throw new ValidationError(`failures[${i}].retryDelayMs`, 'must be a whole number of milliseconds, 0 or more');
+    });
+    const rows = await this.#db.query<{ id: string; outcome: 'retry' | 'failed'; failures: number; run_after: Date | null }>(SQL.fail, [
+      inputs.map((f) => f.id),
+      inputs.map((f) => f.grabToken),
+      inputs.map((f) => f.error),
+      inputs.map((f) => f.retryDelayMs),
+      inputs.map((f) => f.permanent ?? false),
+      inputs.map((f) => f.maxRetries ?? null),
+      inputs.map((f, i) => checkKeepFor(f.keepForMs, this.#retention.failedMs, `failures[${i}].keepForMs`)),
+      expiredOnly,
+      this.#now(),
+    ]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return inputs.map((f) => {
+      const row = byId.get(f.id);
+      return row
+        ? { id: f.id, accepted: true, outcome: row.outcome, failures: row.failures, runAfter: row.run_after }
+        : { id: f.id, accepted: false, outcome: null, failures: null, runAfter: null };
+    });
+  }
+
+  async decline(input: DeclineInput): Promise<OutcomeResult> {
+    checkGrabs([input], 'decline');
+    const runAfter = input.runAfter ?? null;
+    if (runAfter !== null && !(runAfter instanceof Date && Number.isFinite(runAfter.getTime()))) throw new ValidationError('runAfter', 'must be a valid Date or null');
+    const rows = await this.#db.query<{ id: string }>(SQL.decline, [[input.id], [input.grabToken], [runAfter], this.#now()]);
+    return accepted([input], rows)[0]!;
+  }
+
+  async replaceWith(grab: Grab, jobs: readonly NewJob[], options: { keepForMs?: number } = {}): Promise<{ accepted: boolean; inserted: InsertResult[] }> {
+    const valid = validateNewJobs(jobs, this.#maxRetriesDefault());
+    const outcome = { ...grab, ...(options.keepForMs === undefined ? {} : { keepForMs: options.keepForMs }) };
+    return this.#db.transaction(async (tx) => {
+      // Complete first: a replacement may reuse the original's uniqkey, which the original holds while live.
+      const [completed] = await this.#completeOn(tx, [outcome]);
+      if (!completed!.accepted) return { accepted: false, inserted: [] };
+      return { accepted: true, inserted: await this.#insertValid(tx, valid) };
+    });
+  }
+
+  async reschedule(id: string, when: RescheduleWhen): Promise<Job | null> {
+    let runAfter: Date | 'infinity' | null = null;
+    let offsetMs = 0;
+    if (when === 'never') runAfter = 'infinity';
+    else if (when instanceof Date && Number.isFinite(when.getTime())) runAfter = when;
+    else if (typeof when === 'string' && /^\+\d+(\.\d+)?$/.test(when)) offsetMs = Math.round(Number(when.slice(1)) * 1000);
+    else throw new ValidationError('when', "must be 'never', '+N' (seconds from now) or a valid Date");
+    const rows = await this.#db.query<JobRow>(SQL.reschedule, [checkId(id), runAfter, offsetMs, this.#now()]);
+    return rows[0] ? toJob(rows[0]) : null;
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    const rows = await this.#db.query(SQL.cancel, [checkId(id), this.#retention.cancelledMs, this.#now()]);
+    return rows.length > 0;
+  }
+
+  async retry(id: string): Promise<Job | null> {
+    try {
+      const rows = await this.#db.query<JobRow>(SQL.retry, [checkId(id), this.#now()]);
+      return rows[0] ? toJob(rows[0]) : null;
+    } catch (err) {
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
+        throw new ConflictError(`job ${id}: another live job holds its (funcname, uniqkey); cancel or finish that one first`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async promoteDue(limit = MAINTENANCE_BATCH): Promise<number> {
+    const [row] = await this.#db.query<{ promoted: number }>(SQL.promoteDue, [checkLimit(limit, 100_000), this.#now()]);
+    return row?.promoted ?? 0;
+  }
+
+  async expireLeases(limit = MAINTENANCE_BATCH): Promise<FailResult[]> {
+    const expired = await this.#db.query<{ id: string; grab_token: string; failures: number }>(SQL.expiredLeases, [checkLimit(limit, 100_000), this.#now()]);
+    if (expired.length === 0) return [];
+    return this.#fail(
+      expired.map((e) => ({
+        id: e.id,
+        grabToken: e.grab_token,
+        error: 'lease expired',
+        retryDelayMs: backoffDelayMs(e.failures + 1, this.#retryPolicy, this.#random),
+      })),
+      true,
+    );
+  }
+
+  async trimFinished(limit = MAINTENANCE_BATCH): Promise<number> {
+    const [row] = await this.#db.query<{ trimmed: number }>(SQL.trimFinished, [checkLimit(limit, 100_000), this.#now()]);
+    return row?.trimmed ?? 0;
+  }
+
+  async getJob(id: string): Promise<JobWithFailures | null> {
+    const [row] = await this.#db.query<JobWithFailuresRow>(SQL.getJob, [checkId(id)]);
+    return row ? toJobWithFailures(row) : null;
+  }
+
+  async findJobs(query: FindJobsQuery = {}): Promise<Job[]> {
+    const states = query.states ?? null;
+    states?.forEach((s, i) => {
+      if (!(JOB_STATES as readonly string[]).includes(s)) throw new ValidationError(`states[${i}]`, `must be one of ${JOB_STATES.join(', ')}`);
+    });
+    const funcname = query.funcname === undefined ? null : validateFuncname(query.funcname);
+    const argContains = query.argContains === undefined ? null : toJsonText(query.argContains, 'argContains');
+    const beforeId = query.beforeId === undefined ? null : checkId(query.beforeId, 'beforeId');
+    const limit = checkLimit(query.limit ?? 100, 1000);
+    const rows = await this.#db.query<JobRow>(SQL.findJobs, [states as JobState[] | null, funcname, argContains, beforeId, limit]);
+    return rows.map(toJob);
+  }
+
+  async counts(): Promise<JobCount[]> {
+    return this.#db.query<JobCount>(SQL.countJobs, []);
+  }
+
+  async close(): Promise<void> {
+    await this.#onClose?.();
+  }
+}
+
+/** Pairs each input with whether the statement returned its id. */
+function accepted(inputs: readonly Grab[], rows: readonly { id: string }[]): OutcomeResult[] {
+  const ok = new Set(rows.map((r) => r.id));
+  return inputs.map((g) => ({ id: g.id, accepted: ok.has(g.id) }));
+}

@@ -1,0 +1,86 @@
+/**
+ * A fresh namespace (PostgreSQL schema) per test file, migrated before the first test. Dropped
+ * after the file when every test passed; kept, with its name printed, when one failed, so its
+ * data can be inspected.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import { PgJobStore, createPgPool, migrate, type SqlJobStoreOptions } from '@drover/store';
+
+/** A test file's namespace and the handles made for it. */
+export interface TestNamespace {
+  /** The namespace (and schema) name. */
+  readonly namespace: string;
+  readonly databaseUrl: string;
+  /** A pool on the namespace's schema, closed after the file. */
+  readonly pool: pg.Pool;
+  /** A store on the namespace; more can be made with {@link TestNamespace.createStore}. */
+  readonly store: PgJobStore;
+  /** A store with its own pool and options (an injected clock, say), closed after the file. */
+  createStore(options?: SqlJobStoreOptions & { max?: number }): PgJobStore;
+}
+
+/** A unique, sortable, valid namespace name: `test_` + time + randomness. */
+export function testNamespaceName(): string {
+  return `test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Registers the file's hooks and returns its namespace; the handles are ready inside tests. */
+export function useTestNamespace(): TestNamespace {
+  const namespace = testNamespaceName();
+  const closers: (() => Promise<void>)[] = [];
+  let failed = false;
+  let databaseUrl = '';
+  let pool: pg.Pool | undefined;
+  let store: PgJobStore | undefined;
+
+  const createStore = (options: SqlJobStoreOptions & { max?: number } = {}): PgJobStore => {
+    const { max, ...storeOptions } = options;
+    const own = createPgPool({ connectionString: databaseUrl, namespace, ...(max ? { max } : {}) });
+    const made = new PgJobStore(own, { ...storeOptions, ownsPool: true });
+    closers.push(() => made.close());
+    return made;
+  };
+
+  beforeAll(async () => {
+    databaseUrl = inject('droverServices').databaseUrl;
+    pool = createPgPool({ connectionString: databaseUrl, namespace });
+    closers.push(() => pool!.end());
+    await migrate(pool, { namespace });
+    await pool.query(`COMMENT ON SCHEMA ${namespace} IS 'drover test schema ${new Date().toISOString()}'`);
+    store = new PgJobStore(pool);
+  });
+
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      failed = true;
+    });
+  });
+
+  afterAll(async () => {
+    if (!pool) return;
+    if (failed) {
+      process.stderr.write(`\n[drover] a test failed: its data is kept in schema "${namespace}" of ${databaseUrl}\n`);
+    } else {
+      await pool.query(`DROP SCHEMA IF EXISTS ${namespace} CASCADE`);
+    }
+    for (const close of closers.reverse()) await close();
+  });
+
+  return {
+    namespace,
+    get databaseUrl() {
+      return databaseUrl;
+    },
+    get pool() {
+      if (!pool) throw new Error('the test namespace is ready only inside tests and hooks');
+      return pool;
+    },
+    get store() {
+      if (!store) throw new Error('the test namespace is ready only inside tests and hooks');
+      return store;
+    },
+    createStore,
+  };
+}
