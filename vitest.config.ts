@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [{ find: /^@drover\/([a-z-]+)$/, replacement: `${packagesDir}$1/src/index.ts` }],
   },
   test: {
+    reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         extends: true,

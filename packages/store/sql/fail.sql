@@ -19,6 +19,8 @@ WITH c AS (
     ON j.id = i.id AND j.grab_token = i.token
   CROSS JOIN c
   WHERE j.state = 'running' AND (NOT $8::boolean OR j.grabbed_until <= c.now)
+  -- Id order: a sweep and a worker failing overlapping batches cannot deadlock.
+  ORDER BY j.id
   FOR UPDATE OF j
 ), logged AS (
   INSERT INTO job_failures (job_id, attempt, funcname, error, failed_at)

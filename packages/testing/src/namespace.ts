@@ -4,7 +4,7 @@
  * data can be inspected.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { PgJobStore, createPgPool, migrate, type SqlJobStoreOptions } from '@drover/store';
 

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { useTestNamespace } from '@drover/testing';
+import { insertAndClaim } from './helpers.js';
+
+const ns = useTestNamespace();
+
+describe('reads', () => {
+  it('finds jobs by state, funcname and JSON containment of arg, newest first, in pages', async () => {
+    const inserted = await ns.store.insertMany([
+      { funcname: 'r.mail', arg: { user: 7, kind: 'welcome' } },
+      { funcname: 'r.mail', arg: { user: 8, kind: 'welcome' } },
+      { funcname: 'r.mail', arg: { user: 7, kind: 'reset' } },
+      { funcname: 'r.sms', arg: { user: 7, kind: 'welcome' } },
+    ]);
+    const done = await insertAndClaim(ns.store, { funcname: 'r.mail', arg: { user: 7, kind: 'bye' } });
+    await ns.store.complete(done);
+
+    const user7 = await ns.store.findJobs({ funcname: 'r.mail', argContains: { user: 7 } });
+    expect(user7.map((j) => j.arg)).toEqual([{ user: 7, kind: 'bye' }, { user: 7, kind: 'reset' }, { user: 7, kind: 'welcome' }]);
+    expect((await ns.store.findJobs({ states: ['completed'], funcname: 'r.mail' })).map((j) => j.id)).toEqual([done.id]);
+    expect((await ns.store.findJobs({ argContains: { kind: 'welcome' } })).map((j) => j.funcname).sort()).toEqual(['r.mail', 'r.mail', 'r.sms']);
+
+    const page1 = await ns.store.findJobs({ funcname: 'r.mail', limit: 2 });
+    const page2 = await ns.store.findJobs({ funcname: 'r.mail', limit: 2, beforeId: page1[1]!.id });
+    expect([...page1, ...page2].map((j) => j.id)).toEqual([done.id, inserted[2]!.id, inserted[1]!.id, inserted[0]!.id]);
+  });
+
+  it('rejects bad filters, naming them', async () => {
+    await expect(ns.store.findJobs({ states: ['done' as never] })).rejects.toMatchObject({ field: 'states[0]' });
+    await expect(ns.store.findJobs({ funcname: 'has space' })).rejects.toMatchObject({ field: 'funcname' });
+    await expect(ns.store.findJobs({ limit: 5000 })).rejects.toMatchObject({ field: 'limit' });
+  });
+
+  it('counts jobs per function and state, live and finished', async () => {
+    await ns.store.insertMany([{ funcname: 'r.count' }, { funcname: 'r.count' }, { funcname: 'r.count', runAfter: new Date(Date.now() + 60_000) }]);
+    const job = await insertAndClaim(ns.store, { funcname: 'r.count' });
+    await ns.store.complete(job);
+    const counts = (await ns.store.counts()).filter((c) => c.funcname === 'r.count');
+    expect(counts).toEqual([
+      { funcname: 'r.count', state: 'completed', count: 1 },
+      { funcname: 'r.count', state: 'ready', count: 2 },
+      { funcname: 'r.count', state: 'scheduled', count: 1 },
+    ]);
+  });
+
+  it('returns null for an unknown job', async () => {
+    expect(await ns.store.getJob('424242424242')).toBeNull();
+  });
+});
