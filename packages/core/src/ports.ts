@@ -1,7 +1,7 @@
 /**
  * The ports: what the rest of Drover needs from a job store and from a broker. Adapters live in
- * their own packages (`@drover/store` for PostgreSQL and PGlite; the broker package for RabbitMQ
- * and in-memory); each pair passes one shared conformance suite.
+ * their own packages (`@drover/store` for PostgreSQL; `@drover/broker` for RabbitMQ and
+ * in-memory, which pass one shared conformance suite).
  */
 import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from './job.js';
 
@@ -134,24 +134,32 @@ export interface JobStore {
 
 /** A message as a broker delivers it: it carries a job id, never the job. */
 export interface Delivery {
+  /** The function whose queue delivered it. */
   funcname: string;
-  jobId: string;
-  /** Acknowledge: the broker forgets the message. */
-  ack(): Promise<void>;
+  /** The message body as text; a Drover message holds a job id. Anything else is someone else's message. */
+  body: string;
+  /** True when the broker delivered this message before (to this or another consumer). */
+  redelivered: boolean;
+  /** Acknowledge: the broker forgets the message. A no-op if the channel it came on has closed. */
+  ack(): void;
   /** Give the message back to the queue (true) or drop it (false). */
-  nack(requeue: boolean): Promise<void>;
+  nack(requeue: boolean): void;
 }
 
 /** One job to dispatch. */
 export interface Dispatch {
   funcname: string;
   jobId: string;
+  /** The job's priority, -100..100; adapters map it onto what the broker supports. */
   priority: number;
 }
 
-/** A running consumer; `cancel` stops deliveries and lets in-flight ones finish. */
+/** A running consumer. */
 export interface Subscription {
+  /** Stops new deliveries; deliveries already handed out stay with the caller to settle. */
   cancel(): Promise<void>;
+  /** Stops deliveries and gives every unsettled one back to its queue. */
+  close(): Promise<void>;
 }
 
 /**
@@ -159,9 +167,12 @@ export interface Subscription {
  * message must be harmless (the claim in the store decides).
  */
 export interface Broker {
-  /** Publishes and resolves once the broker confirmed every message. */
+  /** Publishes durably and resolves once the broker confirmed every message; rejects if any was not. */
   publish(dispatches: readonly Dispatch[]): Promise<void>;
-  /** Consumes one function's queue with at most `prefetch` unacknowledged deliveries. */
-  consume(funcname: string, prefetch: number, onDelivery: (delivery: Delivery) => Promise<void>): Promise<Subscription>;
+  /**
+   * Consumes the queues of one or more functions with at most `prefetch` unacknowledged deliveries
+   * across all of them: a slot group is several functions sharing one prefetch (JobCenter).
+   */
+  consume(funcnames: readonly string[], prefetch: number, onDelivery: (delivery: Delivery) => void): Promise<Subscription>;
   close(): Promise<void>;
 }

@@ -75,8 +75,15 @@ export interface SqlJobStoreOptions {
   onClose?: () => Promise<void>;
 }
 
+/** PostgreSQL's bigint ceiling: a larger id would fail in the database instead of here. */
+const BIGINT_MAX = 9223372036854775807n;
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value) && BigInt(value) <= BIGINT_MAX;
+}
+
 function checkId(id: unknown, field = 'id'): string {
-  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new ValidationError(field, 'must be a job id: a positive integer, as a string');
+  if (!isId(id)) throw new ValidationError(field, 'must be a job id: a positive integer (at most 2^63-1), as a string');
   return id;
 }
 
@@ -95,7 +102,7 @@ function checkGrabs<T extends Grab>(grabs: readonly T[], field = 'grabs'): reado
   if (!Array.isArray(grabs)) throw new ValidationError(field, 'must be an array');
   grabs.forEach((g, i) => {
     checkId(g?.id, `${field}[${i}].id`);
-    if (typeof g.grabToken !== 'string' || !ID_PATTERN.test(g.grabToken)) throw new ValidationError(`${field}[${i}].grabToken`, 'must be the grab token of a claim');
+    if (!isId(g.grabToken)) throw new ValidationError(`${field}[${i}].grabToken`, 'must be the grab token of a claim');
   });
   return grabs;
 }

@@ -43,7 +43,9 @@ describe('reads', () => {
     ]);
   });
 
-  it('returns null for an unknown job', async () => {
+  it('returns null for an unknown job, and names an id that is no job id', async () => {
     expect(await ns.store.getJob('424242424242')).toBeNull();
+    await expect(ns.store.getJob('9223372036854775808')).rejects.toMatchObject({ field: 'id' });
+    await expect(ns.store.getJob('12ab')).rejects.toMatchObject({ field: 'id' });
   });
 });

@@ -90,7 +90,7 @@ async function startContainers(keys: readonly (keyof ServiceUrls)[]): Promise<{ 
       urls.databaseUrl = `postgres://postgres@${c.getHost()}:${c.getMappedPort(5432)}/postgres`;
       stops.push(() => c.stop());
     } else if (key === 'amqpUrl') {
-      const c = await new GenericContainer('rabbitmq:3.13').withExposedPorts(5672).withWaitStrategy(Wait.forLogMessage(/Server startup complete/)).start();
+      const c = await new GenericContainer('rabbitmq:3.10').withExposedPorts(5672).withWaitStrategy(Wait.forLogMessage(/Server startup complete/)).start();
       urls.amqpUrl = `amqp://guest:guest@${c.getHost()}:${c.getMappedPort(5672)}`;
       stops.push(() => c.stop());
     } else {

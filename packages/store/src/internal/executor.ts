@@ -1,7 +1,7 @@
 /**
  * The seam between the store's logic and a database driver: run a statement, run a transaction.
- * The `pg` adapter is here; the embedded PGlite adapter implements the same interface, so both
- * run the very same `.sql` files.
+ * The `pg` adapters are here; an embedded PGlite adapter is to implement the same interface, so
+ * that both run the very same `.sql` files.
  */
 import type pg from 'pg';
 import type { Statement } from './statements.js';
@@ -22,9 +22,29 @@ export class PgClientExecutor implements SqlExecutor {
     return result.rows as R[];
   }
 
-  /** Already inside a transaction: a nested one would need savepoints, which no store operation needs. */
+  /**
+   * Atomic on a client the caller holds: a savepoint inside the caller's transaction (rolled back
+   * alone on failure, leaving the caller's transaction usable), or a transaction of its own when
+   * the client is not in one.
+   */
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return fn(this);
+    let savepoint = true;
+    try {
+      await this.client.query('SAVEPOINT drover_atomic');
+    } catch (err) {
+      // 25P01 no_active_sql_transaction: SAVEPOINT outside a transaction block.
+      if ((err as { code?: string }).code !== '25P01') throw err;
+      savepoint = false;
+      await this.client.query('BEGIN');
+    }
+    try {
+      const value = await fn(this);
+      await this.client.query(savepoint ? 'RELEASE SAVEPOINT drover_atomic' : 'COMMIT');
+      return value;
+    } catch (err) {
+      await this.client.query(savepoint ? 'ROLLBACK TO SAVEPOINT drover_atomic' : 'ROLLBACK');
+      throw err;
+    }
   }
 }
 

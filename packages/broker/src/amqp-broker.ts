@@ -1,0 +1,243 @@
+/**
+ * The RabbitMQ adapter. Topology is declared by code: a durable direct exchange per namespace and
+ * a durable queue per function, bound by funcname. Messages are persistent, carry only the job id,
+ * and are published on a confirm channel: publish() resolves once the broker has them.
+ *
+ * Reconnection is amqplib's own recovery (backoff with jitter); after each connection the `setup`
+ * hook re-creates the publishing channel and every live subscription, so consumers come back by
+ * themselves after a broker restart. While disconnected, publish() waits a bounded time and then
+ * fails: the relay keeps the jobs ready in PostgreSQL and tries again.
+ */
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
+import { InfrastructureError, silentLogger, validateFuncname, type Broker, type Delivery, type Dispatch, type Logger, type Subscription } from '@drover/core';
+import { BROKER_PRIORITY_LEVELS, brokerPriority, checkPrefetch, encodeJobId, exchangeName, queueName } from './topology.js';
+
+export interface AmqpBrokerOptions {
+  /** An `amqp://` URL. */
+  url: string;
+  /** Prefixes the exchange and queues. */
+  namespace: string;
+  /**
+   * `classic` (default) supports priorities; `quorum` replicates the queue across a cluster but has
+   * no priorities on RabbitMQ before 4.0 and no shared (global) prefetch for slot groups.
+   */
+  queueType?: 'classic' | 'quorum';
+  logger?: Logger;
+  /** How long publish() and consume() wait for a connection before failing. */
+  connectWaitMs?: number;
+  /** Shown in the management UI and `rabbitmqctl list_connections`. */
+  connectionName?: string;
+}
+
+/** Ten seconds rides out a broker restart on this hardware (5–8 s) without stalling a caller forever. */
+const DEFAULT_CONNECT_WAIT_MS = 10_000;
+/** Reconnect backoff: fast first retries for a blip, capped at 5 s so a restarted broker is found quickly. */
+const RECOVERY = { initialDelay: 100, maxDelay: 5_000, factor: 2, jitter: 0.2 } as const;
+
+interface SubscriptionState {
+  funcnames: readonly string[];
+  prefetch: number;
+  onDelivery: (delivery: Delivery) => void;
+  channel: Channel | null;
+  consumerTags: string[];
+  cancelled: boolean;
+}
+
+/** A broker on RabbitMQ. Create with {@link createAmqpBroker}. */
+export class AmqpBroker implements Broker {
+  readonly #options: Required<Omit<AmqpBrokerOptions, 'logger' | 'connectionName'>>;
+  readonly #logger: Logger;
+  readonly #subscriptions = new Set<SubscriptionState>();
+  #model: RecoveringChannelModel | null = null;
+  #connection: ChannelModel | null = null;
+  #publisher: ConfirmChannel | null = null;
+  /** Queues declared on the current connection; declaring is idempotent but costs a round trip. */
+  #declared = new Set<string>();
+  #waiters: (() => void)[] = [];
+  #closed = false;
+
+  constructor(options: AmqpBrokerOptions) {
+    this.#options = { queueType: 'classic', connectWaitMs: DEFAULT_CONNECT_WAIT_MS, ...options };
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'amqp-broker' });
+  }
+
+  /** Starts connecting; resolves at once, before the broker answers (see the module comment). */
+  async start(connectionName = 'drover'): Promise<this> {
+    this.#model = await amqp.connect(this.#options.url, {
+      clientProperties: { connection_name: connectionName },
+      recovery: { ...RECOVERY, waitForConnect: false, setup: (model: ChannelModel) => this.#setup(model) },
+    });
+    this.#model.on('disconnect', (err: Error) => {
+      this.#connection = null;
+      this.#publisher = null;
+      for (const s of this.#subscriptions) s.channel = null;
+      if (!this.#closed) this.#logger.warn({ err: err?.message }, 'broker connection lost; reconnecting');
+    });
+    this.#model.on('reconnect-scheduled', (info: { attempt: number; delay: number; error: Error }) => {
+      this.#logger.warn({ attempt: info.attempt, delayMs: info.delay, err: info.error?.message }, 'broker reconnect scheduled');
+    });
+    this.#model.on('error', (err: Error) => this.#logger.error({ err: err.message }, 'broker connection error'));
+    return this;
+  }
+
+  /** Runs after every successful connection: channels and subscriptions are per connection. */
+  async #setup(model: ChannelModel): Promise<void> {
+    const publisher = await model.createConfirmChannel();
+    publisher.on('error', (err: Error) => this.#logger.error({ err: err.message }, 'publish channel error'));
+    await publisher.assertExchange(exchangeName(this.#options.namespace), 'direct', { durable: true });
+    this.#declared = new Set();
+    this.#connection = model;
+    this.#publisher = publisher;
+    for (const s of this.#subscriptions) if (!s.cancelled) await this.#open(model, s);
+    this.#logger.info({ subscriptions: this.#subscriptions.size }, 'broker connected');
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /** Waits for a connection, bounded by connectWaitMs. */
+  async #connected(): Promise<{ model: ChannelModel; publisher: ConfirmChannel }> {
+    if (this.#closed) throw new InfrastructureError('amqp broker: closed');
+    if (this.#connection && this.#publisher) return { model: this.#connection, publisher: this.#publisher };
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== wake);
+        reject(new InfrastructureError(`amqp broker: not connected after ${this.#options.connectWaitMs} ms`));
+      }, this.#options.connectWaitMs);
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiters.push(wake);
+    });
+    return this.#connected();
+  }
+
+  #queueArguments(): Record<string, unknown> {
+    return this.#options.queueType === 'quorum'
+      ? { 'x-queue-type': 'quorum' }
+      : { 'x-queue-type': 'classic', 'x-max-priority': BROKER_PRIORITY_LEVELS - 1 };
+  }
+
+  /** Declares a function's queue and binding on a channel, once per connection. */
+  async #declare(channel: Channel, funcname: string): Promise<string> {
+    const queue = queueName(this.#options.namespace, funcname);
+    if (this.#declared.has(queue)) return queue;
+    try {
+      await channel.assertQueue(queue, { durable: true, arguments: this.#queueArguments() });
+    } catch (err) {
+      throw new InfrastructureError(
+        `amqp broker: cannot declare queue ${queue} (${(err as Error).message}); if it exists with other arguments (queue type, priorities), delete it or use another namespace`,
+        { cause: err },
+      );
+    }
+    await channel.bindQueue(queue, exchangeName(this.#options.namespace), funcname);
+    this.#declared.add(queue);
+    return queue;
+  }
+
+  async publish(dispatches: readonly Dispatch[]): Promise<void> {
+    if (dispatches.length === 0) return;
+    const bodies = dispatches.map((d, i) => {
+      validateFuncname(d.funcname, `dispatches[${i}].funcname`);
+      return encodeJobId(d.jobId);
+    });
+    const { publisher } = await this.#connected();
+    try {
+      // Declaring before publishing means a message can never arrive at an exchange with no queue bound.
+      for (const funcname of new Set(dispatches.map((d) => d.funcname))) await this.#declare(publisher, funcname);
+      const exchange = exchangeName(this.#options.namespace);
+      for (let i = 0; i < dispatches.length; i++) {
+        const d = dispatches[i]!;
+        const ok = publisher.publish(exchange, d.funcname, bodies[i]!, {
+          persistent: true,
+          contentType: 'text/plain',
+          ...(this.#options.queueType === 'classic' ? { priority: brokerPriority(d.priority) } : {}),
+        });
+        // The socket buffer is full: wait for it to drain rather than buffering without bound.
+        if (!ok) await new Promise((resolve) => publisher.once('drain', resolve));
+      }
+      await publisher.waitForConfirms();
+    } catch (err) {
+      throw new InfrastructureError(`amqp broker: publish of ${dispatches.length} message(s) not confirmed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async consume(funcnames: readonly string[], prefetch: number, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
+    if (funcnames.length === 0) throw new InfrastructureError('amqp broker: consume needs at least one funcname');
+    funcnames.forEach((f, i) => validateFuncname(f, `funcnames[${i}]`));
+    const state: SubscriptionState = { funcnames, prefetch: checkPrefetch(prefetch), onDelivery, channel: null, consumerTags: [], cancelled: false };
+    const { model } = await this.#connected();
+    this.#subscriptions.add(state);
+    await this.#open(model, state);
+    return {
+      cancel: async () => {
+        state.cancelled = true;
+        const channel = state.channel;
+        if (channel) for (const tag of state.consumerTags) await channel.cancel(tag).catch(() => undefined);
+      },
+      close: async () => {
+        state.cancelled = true;
+        this.#subscriptions.delete(state);
+        // Closing the channel returns every unacknowledged delivery to its queue.
+        await state.channel?.close().catch(() => undefined);
+        state.channel = null;
+      },
+    };
+  }
+
+  /** Opens a subscription's channel and consumers on a connection. */
+  async #open(model: ChannelModel, state: SubscriptionState): Promise<void> {
+    // A subscription added while #setup was iterating could otherwise be opened twice.
+    if (state.channel) return;
+    const channel = await model.createChannel();
+    channel.on('error', (err: Error) => this.#logger.error({ err: err.message, funcnames: state.funcnames }, 'consumer channel error'));
+    // One function: a per-consumer prefetch. A slot group on classic queues: one prefetch shared by
+    // every consumer on the channel (AMQP global QoS). Quorum queues refuse global QoS, so there each
+    // consumer gets the whole budget and the worker's own slot count keeps the group to it.
+    const shared = state.funcnames.length > 1 && this.#options.queueType === 'classic';
+    await channel.prefetch(state.prefetch, shared);
+    state.channel = channel;
+    state.consumerTags = [];
+    for (const funcname of state.funcnames) {
+      const queue = await this.#declare(channel, funcname);
+      const { consumerTag } = await channel.consume(queue, (message) => this.#deliver(state, channel, funcname, message), { noAck: false });
+      state.consumerTags.push(consumerTag);
+    }
+  }
+
+  #deliver(state: SubscriptionState, channel: Channel, funcname: string, message: ConsumeMessage | null): void {
+    if (!message) {
+      // The broker cancelled the consumer (its queue was deleted).
+      this.#logger.warn({ funcname }, 'consumer cancelled by the broker');
+      return;
+    }
+    // Settling on a channel that has closed throws; the broker has already requeued the message, so
+    // there is nothing left to settle and the duplicate it causes is harmless.
+    const settle = (fn: () => void): void => {
+      try {
+        if (state.channel === channel) fn();
+      } catch {
+        /* channel closed meanwhile: see above */
+      }
+    };
+    state.onDelivery({
+      funcname,
+      body: message.content.toString('utf8'),
+      redelivered: message.fields.redelivered,
+      ack: () => settle(() => channel.ack(message)),
+      nack: (requeue) => settle(() => channel.nack(message, false, requeue)),
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#subscriptions) s.cancelled = true;
+    this.#subscriptions.clear();
+    await this.#model?.close().catch(() => undefined);
+  }
+}
+
+/** Creates a RabbitMQ broker and starts connecting in the background. */
+export async function createAmqpBroker(options: AmqpBrokerOptions): Promise<AmqpBroker> {
+  return new AmqpBroker(options).start(options.connectionName);
+}
