@@ -51,6 +51,8 @@ export type {
   DeclineInput,
   Delivery,
   Dispatch,
+  DispatchCandidate,
+  DispatchResult,
   FailInput,
   FailResult,
   FindJobsQuery,

@@ -77,6 +77,23 @@ export interface JobCount {
   count: number;
 }
 
+/** A job the relay is about to publish. */
+export interface DispatchCandidate {
+  id: string;
+  funcname: string;
+  priority: number;
+  /** `dispatched` when this is a re-publish of a message that seems lost. */
+  state: 'ready' | 'dispatched';
+}
+
+/** What one relay step did. */
+export interface DispatchResult {
+  /** Jobs published for the first time. */
+  published: number;
+  /** Dispatched jobs published again because their message went unclaimed. */
+  republished: number;
+}
+
 /** Options of a claim. */
 export interface ClaimOptions {
   /** Lease length in ms: the job is taken back if no outcome or heartbeat arrives before it ends. */
@@ -124,6 +141,20 @@ export interface JobStore {
   expireLeases(limit?: number): Promise<FailResult[]>;
   /** Deletes finished jobs (and their failure logs) past their retention; returns how many. */
   trimFinished(limit?: number): Promise<number>;
+
+  /**
+   * The relay's step, in one transaction: lock up to `limit` ready jobs (and, with `staleMs`,
+   * dispatched jobs unclaimed for that long), hand them to `publish`, and mark them dispatched only
+   * once it resolved. If publish throws, nothing is marked and the jobs stay where they were.
+   */
+  dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<void>, options?: { staleMs?: number }): Promise<DispatchResult>;
+  /** When the scheduler next has work to do. */
+  nextDue(): Promise<{ nextDue: Date | null; nextLeaseEnd: Date | null }>;
+  /**
+   * Calls `onWake` when jobs became ready (`ready`) or were scheduled (`scheduled`). Only a latency
+   * hint: notifications can be lost across reconnects, so callers also poll.
+   */
+  listen(onWake: (what: 'ready' | 'scheduled') => void): Promise<{ close(): Promise<void> }>;
 
   getJob(id: string): Promise<JobWithFailures | null>;
   findJobs(query?: FindJobsQuery): Promise<Job[]>;

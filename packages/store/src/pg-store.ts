@@ -3,7 +3,9 @@
  * job store on top of it.
  */
 import pg from 'pg';
+import { silentLogger, type Logger } from '@drover/core';
 import { PgClientExecutor, PgPoolExecutor } from './internal/executor.js';
+import { listenForever } from './internal/listener.js';
 import { schemaFor } from './namespace.js';
 import { SqlJobStore, type SqlJobStoreOptions } from './sql-job-store.js';
 
@@ -38,10 +40,28 @@ export class PgJobStore extends SqlJobStore {
   /** The pool the store runs on; its lifetime is the store's when the store created it. */
   readonly pool: pg.Pool;
 
-  constructor(pool: pg.Pool, options: SqlJobStoreOptions & { ownsPool?: boolean } = {}) {
-    const { ownsPool = false, ...rest } = options;
+  readonly #schema: string;
+  readonly #logger: Logger;
+
+  constructor(pool: pg.Pool, options: SqlJobStoreOptions & { ownsPool?: boolean; namespace?: string; logger?: Logger } = {}) {
+    const { ownsPool = false, namespace, logger, ...rest } = options;
     super(new PgPoolExecutor(pool), { ...rest, onClose: ownsPool ? () => pool.end() : undefined });
     this.pool = pool;
+    this.#schema = schemaFor(namespace);
+    this.#logger = logger ?? silentLogger;
+  }
+
+  /** Listens on the namespace's channel (`<schema>_jobs`) with a connection of its own. */
+  override async listen(onWake: (what: 'ready' | 'scheduled') => void): Promise<{ close(): Promise<void> }> {
+    // The pool's options carry the connection string and the search_path startup option.
+    return listenForever(this.pool.options as pg.ClientConfig, `${this.#schema}_jobs`, (payload) => {
+      if (payload === 'scheduled') onWake('scheduled');
+      else if (payload === 'ready') onWake('ready');
+      else {
+        onWake('ready');
+        onWake('scheduled');
+      }
+    }, this.#logger);
   }
 
   /**
@@ -55,8 +75,8 @@ export class PgJobStore extends SqlJobStore {
 }
 
 /** Creates a pool for the namespace and a store that closes it. */
-export function createPgStore(options: PgPoolOptions & SqlJobStoreOptions): PgJobStore {
+export function createPgStore(options: PgPoolOptions & SqlJobStoreOptions & { logger?: Logger }): PgJobStore {
   const { connectionString, namespace, max, applicationName, ...storeOptions } = options;
   const pool = createPgPool({ connectionString, ...(namespace ? { namespace } : {}), ...(max ? { max } : {}), ...(applicationName ? { applicationName } : {}) });
-  return new PgJobStore(pool, { ...storeOptions, ownsPool: true });
+  return new PgJobStore(pool, { ...storeOptions, ...(namespace ? { namespace } : {}), ownsPool: true });
 }

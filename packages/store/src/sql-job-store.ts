@@ -19,6 +19,8 @@ import {
   type Clock,
   type CompleteInput,
   type DeclineInput,
+  type DispatchCandidate,
+  type DispatchResult,
   type FailInput,
   type FailResult,
   type FindJobsQuery,
@@ -353,6 +355,32 @@ export class SqlJobStore implements JobStore {
   async trimFinished(limit = MAINTENANCE_BATCH): Promise<number> {
     const [row] = await this.#db.query<{ trimmed: number }>(SQL.trimFinished, [checkLimit(limit, 100_000), this.#now()]);
     return row?.trimmed ?? 0;
+  }
+
+  async dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<void>, options: { staleMs?: number } = {}): Promise<DispatchResult> {
+    checkLimit(limit, 10_000);
+    const staleMs = options.staleMs ?? null;
+    if (staleMs !== null && (!Number.isInteger(staleMs) || staleMs < 0)) throw new ValidationError('staleMs', 'must be a whole number of milliseconds, 0 or more');
+    return this.#db.transaction(async (tx) => {
+      const jobs = await tx.query<DispatchCandidate>(SQL.lockDispatchable, [limit, staleMs, this.#now()]);
+      if (jobs.length === 0) return { published: 0, republished: 0 };
+      // The rows stay locked while the broker confirms; a worker that gets a message first waits
+      // on its claim for this commit, then finds the job dispatched and claims it.
+      await publish(jobs);
+      await tx.query(SQL.markDispatched, [jobs.map((j) => j.id), this.#now()]);
+      const republished = jobs.filter((j) => j.state === 'dispatched').length;
+      return { published: jobs.length - republished, republished };
+    });
+  }
+
+  async nextDue(): Promise<{ nextDue: Date | null; nextLeaseEnd: Date | null }> {
+    const [row] = await this.#db.query<{ next_due: Date | null; next_lease_end: Date | null }>(SQL.nextDue, []);
+    return { nextDue: row?.next_due ?? null, nextLeaseEnd: row?.next_lease_end ?? null };
+  }
+
+  /** Needs a connection of its own; adapters that have one override this. */
+  async listen(_onWake: (what: 'ready' | 'scheduled') => void): Promise<{ close(): Promise<void> }> {
+    throw new Error('this store cannot listen for notifications; poll instead');
   }
 
   async getJob(id: string): Promise<JobWithFailures | null> {

@@ -38,7 +38,7 @@ export function useTestNamespace(): TestNamespace {
   const createStore = (options: SqlJobStoreOptions & { max?: number } = {}): PgJobStore => {
     const { max, ...storeOptions } = options;
     const own = createPgPool({ connectionString: databaseUrl, namespace, ...(max ? { max } : {}) });
-    const made = new PgJobStore(own, { ...storeOptions, ownsPool: true });
+    const made = new PgJobStore(own, { ...storeOptions, namespace, ownsPool: true });
     closers.push(() => made.close());
     return made;
   };
@@ -49,7 +49,7 @@ export function useTestNamespace(): TestNamespace {
     closers.push(() => pool!.end());
     await migrate(pool, { namespace });
     await pool.query(`COMMENT ON SCHEMA ${namespace} IS 'drover test schema ${new Date().toISOString()}'`);
-    store = new PgJobStore(pool);
+    store = new PgJobStore(pool, { namespace });
   });
 
   beforeEach(({ onTestFailed }) => {

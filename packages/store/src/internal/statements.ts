@@ -53,4 +53,7 @@ export const SQL = {
   getJob: get('get-job'),
   findJobs: get('find-jobs'),
   countJobs: get('count-jobs'),
+  lockDispatchable: get('lock-dispatchable'),
+  markDispatched: get('mark-dispatched'),
+  nextDue: get('next-due'),
 } as const;

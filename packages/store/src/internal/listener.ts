@@ -1,0 +1,76 @@
+/**
+ * A LISTEN connection that survives database restarts: on error or end it reconnects with backoff
+ * and listens again. Notifications sent while it was away are lost, which is why every listener
+ * in Drover also polls.
+ */
+import pg from 'pg';
+import { silentLogger, type Logger } from '@drover/core';
+
+/** Reconnect backoff: quick for a blip, capped so a restarted database is found within seconds. */
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+
+export interface Listener {
+  close(): Promise<void>;
+}
+
+/** Listens on `channel` (an identifier: lower-case letters, digits, _) and calls `onPayload` for each notification. */
+export async function listenForever(
+  config: pg.ClientConfig,
+  channel: string,
+  onPayload: (payload: string) => void,
+  logger: Logger = silentLogger,
+): Promise<Listener> {
+  let closed = false;
+  let client: pg.Client | null = null;
+  let delay = RECONNECT_MIN_MS;
+  let timer: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    if (closed) return;
+    const next = new pg.Client(config);
+    next.on('notification', (n) => {
+      if (n.channel === channel) onPayload(n.payload ?? '');
+    });
+    next.on('error', (err) => {
+      logger.warn({ err: err.message, channel }, 'listen connection lost; reconnecting');
+      retry(next);
+    });
+    next.on('end', () => retry(next));
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${channel}`);
+      client = next;
+      delay = RECONNECT_MIN_MS;
+      // Reconnected: anything may have happened while away, so report a wake-up now.
+      onPayload('reconnected');
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, channel, retryInMs: delay }, 'listen connection failed');
+      retry(next);
+    }
+  };
+
+  const retry = (failed: pg.Client): void => {
+    failed.removeAllListeners('end');
+    failed.end().catch(() => undefined);
+    if (closed || (client !== null && client !== failed) || timer) return;
+    client = null;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, delay);
+    delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+  };
+
+  await connect();
+  return {
+    close: async () => {
+      closed = true;
+      clearTimeout(timer);
+      const c = client;
+      client = null;
+      c?.removeAllListeners('end');
+      await c?.end().catch(() => undefined);
+    },
+  };
+}

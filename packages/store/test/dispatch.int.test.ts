@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, type DispatchCandidate } from '@drover/core';
+import { useTestNamespace, waitFor } from '@drover/testing';
+
+const ns = useTestNamespace();
+
+async function states(ids: string[]): Promise<string[]> {
+  const { rows } = await ns.pool.query('SELECT state FROM jobs WHERE id = ANY ($1::bigint[]) ORDER BY id', [ids]);
+  return rows.map((r) => r.state as string);
+}
+
+describe('dispatch', () => {
+  it('publishes ready jobs highest priority first, and marks them dispatched only after publish resolved', async () => {
+    const ids = (await ns.store.insertMany([
+      { funcname: 'd.order', priority: 0 },
+      { funcname: 'd.order', priority: 9 },
+      { funcname: 'd.later', runAfter: new Date(Date.now() + 60_000) },
+    ])).map((r) => r.id);
+    const seen: DispatchCandidate[] = [];
+    const result = await ns.store.dispatch(100, async (jobs) => {
+      seen.push(...jobs);
+      // Inside publish the jobs are not yet marked.
+      expect(await states(ids.slice(0, 2))).toEqual(['ready', 'ready']);
+    });
+    expect(result).toEqual({ published: 2, republished: 0 });
+    expect(seen.map((j) => j.id)).toEqual([ids[1], ids[0]]);
+    expect(seen[0]).toMatchObject({ funcname: 'd.order', priority: 9, state: 'ready' });
+    expect(await states(ids)).toEqual(['dispatched', 'dispatched', 'scheduled']);
+    // A dispatched job is still claimable by whoever gets the message.
+    expect(await ns.store.claim([ids[0]!], { leaseMs: 1000 })).toHaveLength(1);
+  });
+
+  it('leaves jobs ready when publishing fails', async () => {
+    const { id } = await ns.store.insert({ funcname: 'd.fail' });
+    await expect(ns.store.dispatch(100, async () => {
+      throw new Error('broker down');
+    })).rejects.toThrow('broker down');
+    expect(await states([id])).toEqual(['ready']);
+    await ns.store.dispatch(100, async () => undefined);
+  });
+
+  it('gives concurrent relays disjoint batches', async () => {
+    const ids = (await ns.store.insertMany(Array.from({ length: 600 }, () => ({ funcname: 'd.race' })))).map((r) => r.id);
+    const relays = Array.from({ length: 4 }, () => ns.createStore({ max: 2 }));
+    const published: string[] = [];
+    await Promise.all(relays.map(async (relay) => {
+      for (;;) {
+        const { published: n } = await relay.dispatch(50, async (jobs) => {
+          published.push(...jobs.map((j) => j.id));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        });
+        if (n === 0) break;
+      }
+    }));
+    expect(published.filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort());
+    expect(new Set(published).size).toBe(published.length);
+  });
+
+  it('re-publishes a dispatched job whose message went unclaimed for too long', async () => {
+    const clock = new ManualClock(Date.UTC(2036, 0, 1));
+    const relay = ns.createStore({ clock });
+    const { id } = await relay.insert({ funcname: 'd.lost' });
+    await relay.dispatch(1000, async () => undefined, { staleMs: 60_000 });
+    clock.advance(59_000);
+    const early: string[] = [];
+    await relay.dispatch(1000, async (jobs) => void early.push(...jobs.map((j) => j.id)), { staleMs: 60_000 });
+    expect(early).not.toContain(id);
+    clock.advance(1_000);
+    const late: DispatchCandidate[] = [];
+    const result = await relay.dispatch(1000, async (jobs) => void late.push(...jobs), { staleMs: 60_000 });
+    expect(late.find((j) => j.id === id)).toMatchObject({ state: 'dispatched' });
+    expect(result.republished).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('nextDue', () => {
+  it('reports the earliest due job and the earliest lease end', async () => {
+    const clock = new ManualClock(Date.UTC(2020, 0, 1));
+    const store = ns.createStore({ clock });
+    const due = new Date(Date.UTC(2020, 0, 1, 0, 5));
+    await store.insert({ funcname: 'd.next', runAfter: due });
+    const { id } = await store.insert({ funcname: 'd.next-run' });
+    await store.claim([id], { leaseMs: 1000 });
+    const next = await store.nextDue();
+    expect(next.nextDue!.getTime()).toBeLessThanOrEqual(due.getTime());
+    expect(next.nextLeaseEnd!.getTime()).toBeLessThanOrEqual(clock.now().getTime() + 1000);
+  });
+});
+
+describe('listen', () => {
+  it('wakes the relay once per insert statement and the scheduler for future jobs', async () => {
+    const events: string[] = [];
+    const listener = await ns.store.listen((what) => events.push(what));
+    try {
+      await waitFor(() => events.length >= 2, { what: 'the initial wake-up' });
+      events.length = 0;
+      await ns.store.insertMany(Array.from({ length: 100 }, () => ({ funcname: 'd.notify' })));
+      await waitFor(() => events.includes('ready'), { what: 'a ready notification' });
+      await ns.store.insert({ funcname: 'd.notify', runAfter: new Date(Date.now() + 60_000) });
+      await waitFor(() => events.includes('scheduled'), { what: 'a scheduled notification' });
+      // A round trip after both, so any extra notification would have arrived by now.
+      await ns.pool.query('SELECT 1');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(events).toEqual(['ready', 'scheduled']);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('wakes the relay when due jobs are promoted', async () => {
+    const clock = new ManualClock(Date.UTC(2037, 0, 1));
+    const store = ns.createStore({ clock });
+    await store.insert({ funcname: 'd.promote', runAfter: new Date(clock.now().getTime() + 1000) });
+    const events: string[] = [];
+    const listener = await store.listen((what) => events.push(what));
+    try {
+      await waitFor(() => events.length >= 2, { what: 'the initial wake-up' });
+      events.length = 0;
+      clock.advance(1000);
+      expect(await store.promoteDue()).toBeGreaterThanOrEqual(1);
+      await waitFor(() => events.includes('ready'), { what: 'a ready notification after promotion' });
+    } finally {
+      await listener.close();
+    }
+  });
+});
