@@ -3,7 +3,7 @@
 -- Params: $1 id bigint, $2 keep_ms bigint, $3 now (null: database clock).
 -- Returns the id when cancelled; no row when the job was not live.
 WITH c AS (
-  SELECT coalesce($3::timestamptz, now()) AS now
+  SELECT coalesce($3::timestamptz, statement_timestamp()) AS now
 ), gone AS (
   DELETE FROM jobs WHERE id = $1 RETURNING *
 )

@@ -5,7 +5,7 @@
 -- Params: $1 id bigint[], $2 lease_ms int, $3 now (null: database clock).
 -- Returns the claimed jobs (live-job columns plus grab_token).
 WITH c AS (
-  SELECT coalesce($3::timestamptz, now()) AS now
+  SELECT coalesce($3::timestamptz, statement_timestamp()) AS now
 ), picked AS (
   SELECT id FROM jobs
   WHERE id = ANY ($1::bigint[]) AND state IN ('ready', 'dispatched')

@@ -3,7 +3,7 @@
 -- Params: $1 funcname, $2 coalesce_key, $3 limit int, $4 lease_ms int, $5 now (null: database clock).
 -- Returns the claimed jobs (live-job columns plus grab_token).
 WITH c AS (
-  SELECT coalesce($5::timestamptz, now()) AS now
+  SELECT coalesce($5::timestamptz, statement_timestamp()) AS now
 ), picked AS (
   SELECT id FROM jobs
   WHERE funcname = $1 AND coalesce_key = $2 AND state IN ('ready', 'dispatched')

@@ -3,7 +3,7 @@
 -- Params: $1 funcname, $2 limit int, $3 lease_ms int, $4 now (null: database clock).
 -- Returns the claimed jobs (live-job columns plus grab_token).
 WITH c AS (
-  SELECT coalesce($4::timestamptz, now()) AS now
+  SELECT coalesce($4::timestamptz, statement_timestamp()) AS now
 ), picked AS (
   SELECT id FROM jobs
   WHERE funcname = $1 AND state IN ('ready', 'dispatched')

@@ -3,7 +3,7 @@
 -- Params: $1 id bigint[], $2 grab_token bigint[], $3 result jsonb[], $4 keep_ms bigint[] (pairwise), $5 now (null: database clock).
 -- Returns the ids completed; an id missing from the result was refused (lease lost, cancelled or already finished).
 WITH c AS (
-  SELECT coalesce($5::timestamptz, now()) AS now
+  SELECT coalesce($5::timestamptz, statement_timestamp()) AS now
 ), done AS (
   DELETE FROM jobs j
   USING unnest($1::bigint[], $2::bigint[], $3::jsonb[], $4::bigint[]) AS i(id, token, result, keep_ms)

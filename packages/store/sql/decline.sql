@@ -7,6 +7,6 @@ SET state = CASE WHEN coalesce(i.run_after, c.now) > c.now THEN 'scheduled' ELSE
     run_after = coalesce(i.run_after, c.now),
     grab_token = NULL, grabbed_until = NULL, dispatched_at = NULL
 FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS i(id, token, run_after),
-     (SELECT coalesce($4::timestamptz, now()) AS now) c
+     (SELECT coalesce($4::timestamptz, statement_timestamp()) AS now) c
 WHERE j.id = i.id AND j.grab_token = i.token AND j.state = 'running'
 RETURNING j.id::text AS id

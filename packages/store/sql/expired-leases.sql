@@ -4,6 +4,6 @@
 -- Returns id, grab_token, failures.
 SELECT id::text, grab_token::text, failures
 FROM jobs
-WHERE state = 'running' AND grabbed_until <= coalesce($2::timestamptz, now())
+WHERE state = 'running' AND grabbed_until <= coalesce($2::timestamptz, statement_timestamp())
 ORDER BY grabbed_until
 LIMIT $1

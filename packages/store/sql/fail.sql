@@ -8,10 +8,10 @@
 --   $8 expired_only boolean, $9 now (null: database clock).
 -- Returns id, outcome ('retry' or 'failed'), failures, run_after (null when failed); refused ids are missing.
 WITH c AS (
-  SELECT coalesce($9::timestamptz, now()) AS now
+  SELECT coalesce($9::timestamptz, statement_timestamp()) AS now
 ), target AS (
   SELECT j.id, j.attempts, j.funcname, j.failures + 1 AS failures,
-         (i.permanent OR j.failures + 1 > coalesce(i.max_retries, j.max_retries)) AS final,
+         (coalesce(i.permanent, false) OR j.failures + 1 > coalesce(i.max_retries, j.max_retries)) AS final,
          i.error, i.retry_delay_ms, i.keep_ms
   FROM jobs j
   JOIN unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::boolean[], $6::int[], $7::bigint[])
@@ -19,7 +19,7 @@ WITH c AS (
     ON j.id = i.id AND j.grab_token = i.token
   CROSS JOIN c
   WHERE j.state = 'running' AND (NOT $8::boolean OR j.grabbed_until <= c.now)
-  -- Id order: a sweep and a worker failing overlapping batches cannot deadlock.
+  -- Id order, as every batched outcome write: overlapping batches cannot deadlock.
   ORDER BY j.id
   FOR UPDATE OF j
 ), logged AS (

@@ -8,6 +8,7 @@ FROM all_jobs
 WHERE ($1::text[] IS NULL OR state = ANY ($1::text[]))
   AND ($2::text IS NULL OR funcname = $2::text)
   AND ($3::jsonb IS NULL OR arg @> $3::jsonb)
-  AND ($4::bigint IS NULL OR id < $4::bigint)
-ORDER BY id DESC
+  AND ($4::bigint IS NULL OR all_jobs.id < $4::bigint)
+-- all_jobs.id, not the id::text output column: sorting text would put '9' above '12'.
+ORDER BY all_jobs.id DESC
 LIMIT $5

@@ -1,5 +1,5 @@
--- Looks up the live jobs holding some (funcname, uniqkey) pairs; used after an insert lost a race
--- to a concurrent transaction whose row was not yet visible to the insert's snapshot.
+-- Looks up the live jobs holding some (funcname, uniqkey) pairs, in a fresh snapshot: used for the
+-- duplicates of an insert, whose own snapshot may be stale.
 -- Params: $1 funcname text[], $2 uniqkey text[] (pairwise).
 -- Returns funcname, uniqkey, id for the pairs that are live now.
 SELECT j.funcname, j.uniqkey, j.id::text AS id

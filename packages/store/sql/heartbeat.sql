@@ -4,6 +4,6 @@
 UPDATE jobs j
 SET grabbed_until = c.now + $3::int * interval '1 millisecond'
 FROM unnest($1::bigint[], $2::bigint[]) AS i(id, token),
-     (SELECT coalesce($4::timestamptz, now()) AS now) c
+     (SELECT coalesce($4::timestamptz, statement_timestamp()) AS now) c
 WHERE j.id = i.id AND j.grab_token = i.token AND j.state = 'running'
 RETURNING j.id::text AS id, j.grabbed_until

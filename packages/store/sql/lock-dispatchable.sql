@@ -7,7 +7,7 @@ SELECT id::text, funcname, priority, state
 FROM jobs
 WHERE state = 'ready'
    OR ($2::bigint IS NOT NULL AND state = 'dispatched'
-       AND dispatched_at <= coalesce($3::timestamptz, now()) - $2::bigint * interval '1 millisecond')
+       AND dispatched_at <= coalesce($3::timestamptz, statement_timestamp()) - $2::bigint * interval '1 millisecond')
 ORDER BY priority DESC, run_after, id
 LIMIT $1
 FOR UPDATE SKIP LOCKED

@@ -3,7 +3,7 @@
 -- Params: $1 id bigint[], $2 now (null: database clock).
 -- Returns how many rows were marked.
 WITH marked AS (
-  UPDATE jobs SET state = 'dispatched', dispatched_at = coalesce($2::timestamptz, now())
+  UPDATE jobs SET state = 'dispatched', dispatched_at = coalesce($2::timestamptz, statement_timestamp())
   WHERE id = ANY ($1::bigint[]) AND state IN ('ready', 'dispatched')
   RETURNING 1
 )

@@ -5,7 +5,7 @@
 -- payload 'ready'), once per statement.
 WITH due AS (
   SELECT id FROM jobs
-  WHERE state = 'scheduled' AND run_after <= coalesce($2::timestamptz, now())
+  WHERE state = 'scheduled' AND run_after <= coalesce($2::timestamptz, statement_timestamp())
   ORDER BY run_after
   LIMIT $1
   FOR UPDATE SKIP LOCKED

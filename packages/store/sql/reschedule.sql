@@ -3,7 +3,7 @@
 -- Params: $1 id bigint, $2 run_after timestamptz (null: use $3), $3 offset_ms bigint, $4 now (null: database clock).
 -- Returns the job (all_jobs columns), or no row when it is not live or is running.
 WITH c AS (
-  SELECT coalesce($4::timestamptz, now()) AS now
+  SELECT coalesce($4::timestamptz, statement_timestamp()) AS now
 ), moved AS (
   UPDATE jobs j
   SET run_after = coalesce($2::timestamptz, c.now + $3::bigint * interval '1 millisecond'),

@@ -4,7 +4,7 @@
 -- Params: $1 id bigint, $2 now (null: database clock).
 -- Returns the job (all_jobs columns), or no row when it is not a failed or cancelled job.
 WITH c AS (
-  SELECT coalesce($2::timestamptz, now()) AS now
+  SELECT coalesce($2::timestamptz, statement_timestamp()) AS now
 ), back AS (
   DELETE FROM finished_jobs WHERE id = $1 AND state IN ('failed', 'cancelled') RETURNING *
 ), revived AS (

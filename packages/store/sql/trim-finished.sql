@@ -5,7 +5,7 @@ WITH gone AS (
   DELETE FROM finished_jobs
   WHERE id IN (
     SELECT id FROM finished_jobs
-    WHERE delete_after <= coalesce($2::timestamptz, now())
+    WHERE delete_after <= coalesce($2::timestamptz, statement_timestamp())
     ORDER BY delete_after
     LIMIT $1
     FOR UPDATE SKIP LOCKED

@@ -100,19 +100,35 @@ function checkLimit(limit: unknown, max: number, field = 'limit'): number {
   return limit as number;
 }
 
-function checkGrabs<T extends Grab>(grabs: readonly T[], field = 'grabs'): readonly T[] {
+/**
+ * Validates a batch of grabs and returns it sorted by id. Every batched write locks its rows in id
+ * order, so two batches over the same jobs (a worker's completions and the lease sweep, say)
+ * cannot deadlock. One id twice in a batch is refused: its two writes could not both be reported.
+ */
+function checkGrabs<T extends Grab>(grabs: readonly T[], field = 'grabs'): T[] {
   if (!Array.isArray(grabs)) throw new ValidationError(field, 'must be an array');
+  const seen = new Set<string>();
   grabs.forEach((g, i) => {
     checkId(g?.id, `${field}[${i}].id`);
     if (!isId(g.grabToken)) throw new ValidationError(`${field}[${i}].grabToken`, 'must be the grab token of a claim');
+    if (seen.has(g.id)) throw new ValidationError(`${field}[${i}].id`, `job ${g.id} appears twice in one batch`);
+    seen.add(g.id);
   });
-  return grabs;
+  return [...grabs].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+}
+
+/** Ten years: any longer delay or retention is a unit mistake, and far beyond it timestamps overflow. */
+const DURATION_MAX_MS = 10 * 365 * DAY_MS;
+
+function checkDuration(ms: unknown, field: string): number {
+  if (!Number.isInteger(ms) || (ms as number) < 0 || (ms as number) > DURATION_MAX_MS) {
+    throw new ValidationError(field, `must be a whole number of milliseconds from 0 to ${DURATION_MAX_MS} (ten years)`);
+  }
+  return ms as number;
 }
 
 function checkKeepFor(ms: number | undefined, fallback: number, field: string): number {
-  if (ms === undefined) return fallback;
-  if (!Number.isInteger(ms) || ms < 0) throw new ValidationError(field, 'must be a whole number of milliseconds, 0 or more');
-  return ms;
+  return ms === undefined ? fallback : checkDuration(ms, field);
 }
 
 /** The job store over a SQL executor; see {@link JobStore} for each operation's contract. */
@@ -165,12 +181,13 @@ export class SqlJobStore implements JobStore {
   }
 
   /**
-   * Inserts validated jobs. A row whose key is held by a concurrent transaction comes back without
-   * an id (its row was not in the insert's snapshot); a fresh statement then reads it, and if that
-   * job finished in the meantime the insert is tried again.
+   * Inserts validated jobs. A duplicate of a job that was live before the statement comes back
+   * without an id (the statement's snapshot may be stale); a fresh statement then reads the live
+   * holder, and if that job finished in the meantime the insert is tried again.
    */
-  async #insertValid(db: SqlExecutor, jobs: ValidJob[]): Promise<InsertResult[]> {
+  async #insertValid(db: SqlExecutor, jobs: ValidJob[], round = 0): Promise<InsertResult[]> {
     if (jobs.length === 0) return [];
+    if (round >= DUPLICATE_LOOKUP_ROUNDS) throw new InfrastructureError('insert: a uniqkey kept changing hands while its id was looked up; try again');
     const rows = await db.query<{ ord: number; id: string | null; inserted: boolean }>(SQL.insertJobs, [
       jobs.map((j) => j.funcname),
       jobs.map((j) => j.argJson),
@@ -183,8 +200,7 @@ export class SqlJobStore implements JobStore {
       this.#now(),
     ]);
     const results: (InsertResult | null)[] = rows.map((r) => (r.id === null ? null : { id: r.id, inserted: r.inserted }));
-    for (let round = 0; results.includes(null); round++) {
-      if (round >= DUPLICATE_LOOKUP_ROUNDS) throw new InfrastructureError('insert: a uniqkey kept changing hands while its id was looked up; try again');
+    if (results.includes(null)) {
       const missing = results.flatMap((r, i) => (r === null ? [i] : []));
       const found = await db.query<{ funcname: string; uniqkey: string; id: string }>(SQL.findLiveIds, [
         missing.map((i) => jobs[i]!.funcname),
@@ -198,7 +214,8 @@ export class SqlJobStore implements JobStore {
         else again.push(i);
       }
       if (again.length > 0) {
-        const retried = await this.#insertValid(db, again.map((i) => jobs[i]!));
+        // The holder finished between the insert and the lookup: the key is free, insert again.
+        const retried = await this.#insertValid(db, again.map((i) => jobs[i]!), round + 1);
         again.forEach((i, k) => (results[i] = retried[k]!));
       }
     }
@@ -224,8 +241,8 @@ export class SqlJobStore implements JobStore {
   }
 
   async heartbeat(grabs: readonly Grab[], options: ClaimOptions): Promise<OutcomeResult[]> {
-    checkGrabs(grabs);
-    const rows = await this.#db.query<{ id: string }>(SQL.heartbeat, [grabs.map((g) => g.id), grabs.map((g) => g.grabToken), checkLease(options), this.#now()]);
+    const sorted = checkGrabs(grabs);
+    const rows = await this.#db.query<{ id: string }>(SQL.heartbeat, [sorted.map((g) => g.id), sorted.map((g) => g.grabToken), checkLease(options), this.#now()]);
     return accepted(grabs, rows);
   }
 
@@ -239,10 +256,16 @@ export class SqlJobStore implements JobStore {
   }
 
   async #completeOn(db: SqlExecutor, inputs: readonly CompleteInput[]): Promise<OutcomeResult[]> {
-    checkGrabs(inputs, 'outcomes');
-    const results = inputs.map((o, i) => toJsonText(o.result === undefined ? null : o.result, `outcomes[${i}].result`));
-    const keep = inputs.map((o, i) => checkKeepFor(o.keepForMs, this.#retention.completedMs, `outcomes[${i}].keepForMs`));
-    const rows = await db.query<{ id: string }>(SQL.complete, [inputs.map((o) => o.id), inputs.map((o) => o.grabToken), results, keep, this.#now()]);
+    inputs.forEach((o, i) => checkKeepFor(o.keepForMs, 0, `outcomes[${i}].keepForMs`));
+    const results = new Map(inputs.map((o, i) => [o.id, toJsonText(o.result === undefined ? null : o.result, `outcomes[${i}].result`)]));
+    const sorted = checkGrabs(inputs, 'outcomes');
+    const rows = await db.query<{ id: string }>(SQL.complete, [
+      sorted.map((o) => o.id),
+      sorted.map((o) => o.grabToken),
+      sorted.map((o) => results.get(o.id)),
+      sorted.map((o) => o.keepForMs ?? this.#retention.completedMs),
+      this.#now(),
+    ]);
     return accepted(inputs, rows);
   }
 
@@ -261,19 +284,21 @@ export class SqlJobStore implements JobStore {
   }
 
   async #fail(inputs: readonly FailInput[], expiredOnly: boolean): Promise<FailResult[]> {
-    checkGrabs(inputs, 'failures');
     inputs.forEach((f, i) => {
       if (typeof f.error !== 'string') throw new ValidationError(`failures[${i}].error`, 'must be a string');
-      if (!Number.isInteger(f.retryDelayMs) || f.retryDelayMs < 0) throw new ValidationError(`failures[${i}].retryDelayMs`, 'must be a whole number of milliseconds, 0 or more');
+      checkDuration(f.retryDelayMs, `failures[${i}].retryDelayMs`);
+      checkKeepFor(f.keepForMs, 0, `failures[${i}].keepForMs`);
+      if (f.maxRetries !== undefined && (!Number.isInteger(f.maxRetries) || f.maxRetries < 0)) throw new ValidationError(`failures[${i}].maxRetries`, 'must be an integer, 0 or more');
     });
+    const sorted = checkGrabs(inputs, 'failures');
     const rows = await this.#db.query<{ id: string; outcome: 'retry' | 'failed'; failures: number; run_after: Date | null }>(SQL.fail, [
-      inputs.map((f) => f.id),
-      inputs.map((f) => f.grabToken),
-      inputs.map((f) => f.error),
-      inputs.map((f) => f.retryDelayMs),
-      inputs.map((f) => f.permanent ?? false),
-      inputs.map((f) => f.maxRetries ?? null),
-      inputs.map((f, i) => checkKeepFor(f.keepForMs, this.#retention.failedMs, `failures[${i}].keepForMs`)),
+      sorted.map((f) => f.id),
+      sorted.map((f) => f.grabToken),
+      sorted.map((f) => f.error),
+      sorted.map((f) => f.retryDelayMs),
+      sorted.map((f) => f.permanent ?? false),
+      sorted.map((f) => f.maxRetries ?? null),
+      sorted.map((f) => f.keepForMs ?? this.#retention.failedMs),
       expiredOnly,
       this.#now(),
     ]);
@@ -310,7 +335,7 @@ export class SqlJobStore implements JobStore {
     let offsetMs = 0;
     if (when === 'never') runAfter = 'infinity';
     else if (when instanceof Date && Number.isFinite(when.getTime())) runAfter = when;
-    else if (typeof when === 'string' && /^\+\d+(\.\d+)?$/.test(when)) offsetMs = Math.round(Number(when.slice(1)) * 1000);
+    else if (typeof when === 'string' && /^\+\d+(\.\d+)?$/.test(when)) offsetMs = checkDuration(Math.round(Number(when.slice(1)) * 1000), 'when');
     else throw new ValidationError('when', "must be 'never', '+N' (seconds from now) or a valid Date");
     const rows = await this.#db.query<JobRow>(SQL.reschedule, [checkId(id), runAfter, offsetMs, this.#now()]);
     return rows[0] ? toJob(rows[0]) : null;

@@ -62,6 +62,17 @@ describe('insert', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('lets concurrent batches of the same keys in opposite orders finish without deadlock', async () => {
+    const keys = Array.from({ length: 2000 }, (_, i) => ({ funcname: 'insert.order', uniqkey: `k${i}` }));
+    const stores = [ns.createStore({ max: 1 }), ns.createStore({ max: 1 })];
+    for (let round = 0; round < 3; round++) {
+      const batch = keys.map((k) => ({ ...k, uniqkey: `${k.uniqkey}-${round}` }));
+      const [forward, backward] = await Promise.all([stores[0]!.insertMany(batch), stores[1]!.insertMany([...batch].reverse())]);
+      expect(forward.map((r) => r.id)).toEqual(backward!.map((r) => r.id).reverse());
+      expect(forward.filter((r) => r.inserted).length + backward!.filter((r) => r.inserted).length).toBe(2000);
+    }
+  });
+
   it('holds the key only while the job is live', async () => {
     const first = await ns.store.insert({ funcname: 'insert.again', uniqkey: 'once' });
     expect(await ns.store.cancel(first.id)).toBe(true);

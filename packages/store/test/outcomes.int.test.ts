@@ -49,6 +49,36 @@ describe('complete', () => {
   });
 });
 
+describe('batched outcome writes', () => {
+  it('do not deadlock against the lease sweep over the same jobs', async () => {
+    const clock = new ManualClock(Date.UTC(2038, 0, 1));
+    const worker = ns.createStore({ clock, max: 4 });
+    const sweeper = ns.createStore({ clock, max: 4 });
+    for (let round = 0; round < 10; round++) {
+      const ids = (await worker.insertMany(Array.from({ length: 400 }, () => ({ funcname: 'out.deadlock' })))).map((r) => r.id);
+      const claimed = await worker.claim(ids, { leaseMs: 1000 });
+      clock.advance(2000);
+      const candidates = claimed;
+      // The worker writes in descending id order while the sweep fails the same rows ascending.
+      const [completed, swept] = await Promise.all([
+        worker.completeMany([...candidates].reverse()),
+        sweeper.failMany(candidates.map((c) => ({ ...c, error: 'lease expired', retryDelayMs: 0 }))),
+      ]);
+      const done = completed.filter((r) => r.accepted).length;
+      const taken = swept.filter((r) => r.accepted).length;
+      expect(done + taken).toBe(candidates.length);
+    }
+  });
+
+  it('refuse one job twice in a batch, and absurd durations, naming the field', async () => {
+    const job = await insertAndClaim(ns.store, { funcname: 'out.twice' });
+    await expect(ns.store.completeMany([job, job])).rejects.toMatchObject({ field: 'outcomes[1].id' });
+    await expect(ns.store.complete({ ...job, keepForMs: 1e15 })).rejects.toMatchObject({ field: 'outcomes[0].keepForMs' });
+    await expect(ns.store.fail({ ...job, error: 'x', retryDelayMs: 1e21 })).rejects.toMatchObject({ field: 'failures[0].retryDelayMs' });
+    expect((await ns.store.getJob(job.id))?.state).toBe('running');
+  });
+});
+
 describe('fail', () => {
   it('retries on the 2, 4, 8, … minute schedule, capped at exactly 1 day from the 11th failure', async () => {
     const clock = new ManualClock();

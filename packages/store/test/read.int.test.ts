@@ -25,6 +25,21 @@ describe('reads', () => {
     expect([...page1, ...page2].map((j) => j.id)).toEqual([done.id, inserted[2]!.id, inserted[1]!.id, inserted[0]!.id]);
   });
 
+  it('pages through ids in numeric order across a digit boundary', async () => {
+    // A fresh namespace starts ids at 1; twelve jobs cross from 9 to 10 and 12.
+    const fresh = ns.createStore();
+    const own = (await fresh.insertMany(Array.from({ length: 12 }, () => ({ funcname: 'r.page' })))).map((r) => r.id);
+    const seen: string[] = [];
+    let beforeId: string | undefined;
+    for (;;) {
+      const page = await fresh.findJobs({ funcname: 'r.page', limit: 4, ...(beforeId ? { beforeId } : {}) });
+      if (page.length === 0) break;
+      seen.push(...page.map((j) => j.id));
+      beforeId = page.at(-1)!.id;
+    }
+    expect(seen).toEqual([...own].sort((a, b) => Number(b) - Number(a)));
+  });
+
   it('rejects bad filters, naming them', async () => {
     await expect(ns.store.findJobs({ states: ['done' as never] })).rejects.toMatchObject({ field: 'states[0]' });
     await expect(ns.store.findJobs({ funcname: 'has space' })).rejects.toMatchObject({ field: 'funcname' });
