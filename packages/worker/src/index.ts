@@ -1,0 +1,23 @@
+/**
+ * @drover/worker — the worker shim: consume a function's queue, claim the job in PostgreSQL with
+ * a lease, run the handler, write the outcome straight to PostgreSQL (fenced by the grab token),
+ * then ack.
+ *
+ * @example
+ * ```ts
+ * import { createWorker } from '@drover/worker';
+ *
+ * const worker = createWorker({
+ *   store, broker,
+ *   functions: {
+ *     'email.send': async (job) => sendMail(job.arg),               // the return value is the result
+ *     'report.build': { handler: buildReport, slots: 2, timeoutMs: 60_000, retryDelayMs: 30_000 },
+ *   },
+ * });
+ * await worker.start();
+ * process.once('SIGTERM', () => void worker.stop());
+ * ```
+ */
+export { createWorker, Worker, type WorkerOptions, type WorkerStats } from './worker.js';
+export { DEFAULT_LEASE_MS, DEFAULT_SLOTS, type FunctionOptions, type Handler, type JobContext } from './options.js';
+export { AttemptAborted } from './internal/run-job.js';

@@ -1,0 +1,136 @@
+/**
+ * Worker configuration, validated once at construction: every error names the option
+ * (`functions.email.send.slots`), and nothing starts with a bad configuration.
+ */
+import { z } from 'zod';
+import { DEFAULT_RETRY_POLICY, FUNCNAME_PATTERN, MAX_RETRIES_LIMIT, ValidationError, retryPolicy, type Json, type Logger, type NewJob, type RetryPolicy } from '@drover/core';
+
+/** What a handler receives: the job, a signal, and TheSchwartz's verbs. */
+export interface JobContext {
+  id: string;
+  funcname: string;
+  arg: Json;
+  uniqkey: string | null;
+  priority: number;
+  coalesce: string | null;
+  /** 1 for the first claim, and one more for each claim after (declines included). */
+  attempt: number;
+  /** Failed attempts so far. */
+  failures: number;
+  createdAt: Date;
+  /** Aborted when the attempt times out, the lease is lost, or the worker shuts down. */
+  signal: AbortSignal;
+  /** A child logger carrying jobId, funcname, attempt and workerId. */
+  logger: Logger;
+  /** Completes with a result (returning a value does the same). */
+  complete(result?: unknown): Promise<void>;
+  /** Fails this attempt; retried with backoff unless retries are spent. */
+  fail(error: unknown): Promise<void>;
+  /** Fails the job for good. */
+  permanentFailure(error: unknown): Promise<void>;
+  /** Gives the job back without counting a failure, optionally not before `runAfter`. */
+  decline(runAfter?: Date | null): Promise<void>;
+  /** Completes this job and inserts `jobs` in the same transaction. */
+  replaceWith(jobs: NewJob[]): Promise<void>;
+  /** Extends the lease now (the worker also renews it while the handler runs). */
+  heartbeat(): Promise<void>;
+}
+
+export type Handler = (job: JobContext) => unknown;
+
+/** Per-function options (cozy-stack's worker configuration). */
+export interface FunctionOptions {
+  handler: Handler;
+  /** Concurrent jobs of this function in this process; the broker prefetch. Ignored in a slot group. */
+  slots?: number;
+  /** A slot group: functions that share one concurrency budget (see WorkerOptions.slotGroups). */
+  group?: string;
+  /** Overrides the job's max retries. */
+  maxRetries?: number;
+  /** A fixed delay between retries, in ms, instead of exponential backoff. */
+  retryDelayMs?: number;
+  /** Bound on one attempt, in ms; a job's own timeoutMs wins. Unset: no bound. */
+  timeoutMs?: number;
+  /** Lease length, in ms; renewed every third of it while the handler runs. */
+  leaseMs?: number;
+  /** How long the exit status of a completed job is kept, in ms. */
+  keepForMs?: number;
+}
+
+/** A function's options after defaults. */
+export interface ResolvedFunction {
+  funcname: string;
+  handler: Handler;
+  slots: number;
+  group: string | null;
+  policy: RetryPolicy;
+  maxRetriesOverride: number | undefined;
+  timeoutMs: number | null;
+  leaseMs: number;
+  keepForMs: number | undefined;
+}
+
+/** One process-wide default; a function that needs more says so. */
+export const DEFAULT_SLOTS = 10;
+/** Long enough that a renewal every 20 s survives a few slow round trips; short enough that a dead worker's jobs come back within a minute. */
+export const DEFAULT_LEASE_MS = 60_000;
+
+const positiveInt = (max: number) => z.int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, { error: `must be an integer from 1 to ${max}` });
+
+const functionSchema = z.strictObject({
+  handler: z.custom<Handler>((v) => typeof v === 'function', { error: 'must be a function' }),
+  slots: positiveInt(10_000).optional(),
+  group: z.string().min(1, { error: 'must be a non-empty string' }).optional(),
+  maxRetries: z.int({ error: `must be an integer from 0 to ${MAX_RETRIES_LIMIT}` }).min(0).max(MAX_RETRIES_LIMIT).optional(),
+  retryDelayMs: z.int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be 0 or more' }).optional(),
+  timeoutMs: positiveInt(7 * 24 * 3_600_000).optional(),
+  // Leases shorter than a second would be renewed faster than a round trip on a busy machine.
+  leaseMs: z.int({ error: 'must be a whole number of milliseconds from 1000 to 86400000' }).min(1000, { error: 'must be at least 1000' }).max(86_400_000, { error: 'must be at most 86400000' }).optional(),
+  keepForMs: z.int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be 0 or more' }).optional(),
+});
+
+/** Resolves `functions` and `slotGroups` into per-function settings, naming the first bad option. */
+export function resolveFunctions(
+  functions: Record<string, Handler | FunctionOptions>,
+  slotGroups: Record<string, number> = {},
+): { functions: ResolvedFunction[]; groups: Map<string, { slots: number; funcnames: string[] }> } {
+  if (typeof functions !== 'object' || functions === null || Object.keys(functions).length === 0) {
+    throw new ValidationError('functions', 'must name at least one function and its handler');
+  }
+  const groups = new Map<string, { slots: number; funcnames: string[] }>();
+  for (const [name, slots] of Object.entries(slotGroups)) {
+    if (!Number.isInteger(slots) || slots < 1) throw new ValidationError(`slotGroups.${name}`, 'must be an integer of at least 1');
+    groups.set(name, { slots, funcnames: [] });
+  }
+  const resolved = Object.entries(functions).map(([funcname, value]): ResolvedFunction => {
+    if (!FUNCNAME_PATTERN.test(funcname)) throw new ValidationError(`functions.${funcname}`, 'is not a valid funcname: 1 to 200 letters, digits or _ . : -');
+    const parsed = functionSchema.safeParse(typeof value === 'function' ? { handler: value } : value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.join('.');
+      throw new ValidationError(`functions.${funcname}${key ? `.${key}` : ''}`, issue.code === 'unrecognized_keys' ? 'is not a function option' : issue.message);
+    }
+    const o = parsed.data;
+    if (o.group !== undefined) {
+      const group = groups.get(o.group);
+      if (!group) throw new ValidationError(`functions.${funcname}.group`, `names slot group "${o.group}", which slotGroups does not define`);
+      group.funcnames.push(funcname);
+    }
+    return {
+      funcname,
+      handler: o.handler,
+      slots: o.slots ?? DEFAULT_SLOTS,
+      group: o.group ?? null,
+      policy: retryPolicy({
+        ...(o.maxRetries === undefined ? {} : { maxRetries: o.maxRetries }),
+        fixedDelayMs: o.retryDelayMs ?? DEFAULT_RETRY_POLICY.fixedDelayMs,
+      }),
+      maxRetriesOverride: o.maxRetries,
+      timeoutMs: o.timeoutMs ?? null,
+      leaseMs: o.leaseMs ?? DEFAULT_LEASE_MS,
+      keepForMs: o.keepForMs,
+    };
+  });
+  for (const [name, group] of groups) if (group.funcnames.length === 0) throw new ValidationError(`slotGroups.${name}`, 'no function uses this group');
+  return { functions: resolved, groups };
+}

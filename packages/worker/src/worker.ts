@@ -1,0 +1,254 @@
+/**
+ * The worker shim. For each delivery: read the job id, claim the job in PostgreSQL (a failed
+ * claim means claimed elsewhere, finished or cancelled: ack and drop), run the handler, write the
+ * outcome straight to PostgreSQL fenced by the grab token, then ack. Concurrency is the consumer
+ * prefetch; a slot group is one prefetch shared by several functions.
+ *
+ * Claims and completions that arrive together share one statement (see Batcher). Shutdown stops
+ * consuming, lets running jobs finish within a bound, and gives the rest back without counting a
+ * failure.
+ */
+import { nanoid } from 'nanoid';
+import { decodeJobId } from '@drover/broker';
+import {
+  backoffDelayMs,
+  isRetryableInfrastructureError,
+  silentLogger,
+  type Broker,
+  type ClaimedJob,
+  type CompleteInput,
+  type Delivery,
+  type JobStore,
+  type Logger,
+  type OutcomeResult,
+  type Subscription,
+} from '@drover/core';
+import { Batcher } from './internal/batcher.js';
+import { runJob, type Outcome, type RunningJob } from './internal/run-job.js';
+import { resolveFunctions, type FunctionOptions, type Handler, type ResolvedFunction } from './options.js';
+
+export interface WorkerOptions {
+  store: JobStore;
+  broker: Broker;
+  /** Handlers by funcname: a function, or options with a `handler`. */
+  functions: Record<string, Handler | FunctionOptions>;
+  /** Slot groups by name: how many jobs of all their functions run at once. */
+  slotGroups?: Record<string, number>;
+  logger?: Logger;
+  /** Names this worker in logs; defaults to a random id. */
+  workerId?: string;
+  /** How long stop() lets running jobs finish before giving them back. */
+  shutdownGraceMs?: number;
+  /** Jitter source for retry delays. */
+  random?: () => number;
+}
+
+/** Ten seconds fits inside the usual 30 s between SIGTERM and SIGKILL, leaving time to give jobs back. */
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** Claims and completions per statement: big enough to amortise a round trip, small enough to keep locks short. */
+const MAX_BATCH = 100;
+/** Retrying an outcome write while PostgreSQL is away: quick at first, then every 5 s, up to two minutes. */
+const WRITE_RETRY_MIN_MS = 50;
+const WRITE_RETRY_MAX_MS = 5_000;
+const WRITE_RETRY_TOTAL_MS = 120_000;
+
+/** What a worker has done since it started. */
+export interface WorkerStats {
+  running: number;
+  completed: number;
+  failed: number;
+  declined: number;
+  /** Deliveries dropped: not claimable, or not a Drover message. */
+  dropped: number;
+}
+
+export class Worker {
+  readonly workerId: string;
+  readonly #store: JobStore;
+  readonly #broker: Broker;
+  readonly #logger: Logger;
+  readonly #functions: Map<string, ResolvedFunction>;
+  readonly #groups: Map<string, { slots: number; funcnames: string[] }>;
+  readonly #graceMs: number;
+  readonly #random: () => number;
+  readonly #subscriptions: Subscription[] = [];
+  readonly #running = new Map<string, RunningJob>();
+  readonly #claimers = new Map<number, Batcher<string, ClaimedJob | null>>();
+  readonly #completer: Batcher<CompleteInput, OutcomeResult>;
+  readonly #stats: WorkerStats = { running: 0, completed: 0, failed: 0, declined: 0, dropped: 0 };
+  /** Deliveries that were received but not yet claimed or dropped. */
+  #pending = 0;
+  #state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+
+  constructor(options: WorkerOptions) {
+    const { functions, groups } = resolveFunctions(options.functions, options.slotGroups);
+    this.workerId = options.workerId ?? `worker-${nanoid(8)}`;
+    this.#store = options.store;
+    this.#broker = options.broker;
+    this.#logger = (options.logger ?? silentLogger).child({ workerId: this.workerId });
+    this.#functions = new Map(functions.map((f) => [f.funcname, f]));
+    this.#groups = groups;
+    this.#graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+    this.#random = options.random ?? Math.random;
+    this.#completer = new Batcher((inputs) => this.#store.completeMany(inputs), MAX_BATCH);
+  }
+
+  stats(): WorkerStats {
+    return { ...this.#stats, running: this.#running.size };
+  }
+
+  /** Subscribes to every function's queue (one subscription per slot group). */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new Error(`worker ${this.workerId}: already ${this.#state}`);
+    this.#state = 'running';
+    const onDelivery = (d: Delivery): void => void this.#onDelivery(d);
+    for (const [name, group] of this.#groups) {
+      this.#subscriptions.push(await this.#broker.consume(group.funcnames, group.slots, onDelivery));
+      this.#logger.info({ group: name, funcnames: group.funcnames, slots: group.slots }, 'consuming slot group');
+    }
+    for (const fn of this.#functions.values()) {
+      if (fn.group !== null) continue;
+      this.#subscriptions.push(await this.#broker.consume([fn.funcname], fn.slots, onDelivery));
+      this.#logger.info({ funcname: fn.funcname, slots: fn.slots }, 'consuming');
+    }
+  }
+
+  async #onDelivery(delivery: Delivery): Promise<void> {
+    const fn = this.#functions.get(delivery.funcname);
+    const jobId = decodeJobId(delivery.body);
+    if (!fn || jobId === null) {
+      // Not ours to run: drop it rather than bounce it around the queue forever.
+      this.#stats.dropped++;
+      this.#logger.warn({ funcname: delivery.funcname, body: delivery.body.slice(0, 100) }, 'dropping a message that is not a Drover job id');
+      delivery.ack();
+      return;
+    }
+    if (this.#state !== 'running') return delivery.nack(true);
+    this.#pending++;
+    let job: ClaimedJob | null;
+    try {
+      job = await this.#claim(jobId, fn);
+    } catch (err) {
+      // Stopping while PostgreSQL is away: the message goes back for another worker.
+      this.#logger.warn({ jobId, err: (err as Error).message }, 'claim abandoned; message requeued');
+      delivery.nack(true);
+      return;
+    } finally {
+      this.#pending--;
+    }
+    if (!job) {
+      this.#stats.dropped++;
+      this.#logger.debug({ jobId, funcname: fn.funcname }, 'not claimable (claimed elsewhere, finished or cancelled); dropping the message');
+      delivery.ack();
+      return;
+    }
+    const running = runJob(job, fn, { store: this.#store, logger: this.#logger, write: (j, f, o) => this.#write(j, f, o) });
+    this.#running.set(job.id, running);
+    await running.done;
+    this.#running.delete(job.id);
+    delivery.ack();
+  }
+
+  /** Claims one job through the batcher for its lease length, retrying while PostgreSQL is unreachable. */
+  async #claim(jobId: string, fn: ResolvedFunction): Promise<ClaimedJob | null> {
+    let claimer = this.#claimers.get(fn.leaseMs);
+    if (!claimer) {
+      claimer = new Batcher(async (ids) => {
+        const claimed = await this.#store.claim([...new Set(ids)], { leaseMs: fn.leaseMs });
+        const byId = new Map(claimed.map((j) => [j.id, j]));
+        // A duplicate id within one batch gets the job once; the other copy is dropped.
+        return ids.map((id) => {
+          const j = byId.get(id) ?? null;
+          byId.delete(id);
+          return j;
+        });
+      }, MAX_BATCH);
+      this.#claimers.set(fn.leaseMs, claimer);
+    }
+    return this.#retrying(() => claimer.add(jobId), 'claim', () => this.#state === 'running');
+  }
+
+  /** Writes an outcome, retrying infrastructure errors; a refused write means the lease was lost. */
+  async #write(job: ClaimedJob, fn: ResolvedFunction, outcome: Outcome): Promise<void> {
+    const log = this.#logger.child({ jobId: job.id, funcname: job.funcname, attempt: job.attempts });
+    let accepted = true;
+    try {
+      switch (outcome.kind) {
+        case 'lost':
+          return;
+        case 'complete':
+          accepted = (await this.#retrying(() => this.#completer.add({ ...job, result: outcome.result, ...(fn.keepForMs === undefined ? {} : { keepForMs: fn.keepForMs }) }), 'complete')).accepted;
+          if (accepted) this.#stats.completed++;
+          break;
+        case 'fail':
+        case 'permanent': {
+          const result = await this.#retrying(() =>
+            this.#store.fail({
+              id: job.id,
+              grabToken: job.grabToken,
+              error: outcome.error,
+              permanent: outcome.kind === 'permanent',
+              retryDelayMs: backoffDelayMs(job.failures + 1, fn.policy, this.#random),
+              ...(fn.maxRetriesOverride === undefined ? {} : { maxRetries: fn.maxRetriesOverride }),
+            }), 'fail');
+          accepted = result.accepted;
+          if (accepted) this.#stats.failed++;
+          log.info({ outcome: result.outcome, failures: result.failures, runAfter: result.runAfter, error: outcome.error.split('\n')[0] }, 'attempt failed');
+          break;
+        }
+        case 'decline':
+          accepted = (await this.#retrying(() => this.#store.decline({ ...job, runAfter: outcome.runAfter }), 'decline')).accepted;
+          if (accepted) this.#stats.declined++;
+          break;
+        case 'replace':
+          accepted = (await this.#retrying(() => this.#store.replaceWith(job, outcome.jobs, fn.keepForMs === undefined ? {} : { keepForMs: fn.keepForMs }), 'replace')).accepted;
+          if (accepted) this.#stats.completed++;
+          break;
+      }
+      if (!accepted) log.warn({ outcome: outcome.kind }, 'outcome refused: the lease was lost; the job was taken back or cancelled');
+    } catch (err) {
+      // The job stays running until its lease expires, then runs again: at least once, never lost.
+      log.error({ outcome: outcome.kind, err: (err as Error).message }, 'could not write the outcome; the lease will expire and the job will run again');
+    }
+  }
+
+  /** Runs `op`, retrying retryable infrastructure errors with backoff while `keepGoing` holds, up to a bound. */
+  async #retrying<T>(op: () => Promise<T>, what: string, keepGoing: () => boolean = () => true): Promise<T> {
+    const deadline = Date.now() + WRITE_RETRY_TOTAL_MS;
+    for (let delay = WRITE_RETRY_MIN_MS; ; delay = Math.min(delay * 2, WRITE_RETRY_MAX_MS)) {
+      try {
+        return await op();
+      } catch (err) {
+        if (!isRetryableInfrastructureError(err) || !keepGoing() || Date.now() + delay > deadline) throw err;
+        this.#logger.warn({ err: (err as Error).message, retryInMs: delay }, `${what} failed; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /**
+   * Stops consuming, waits up to the grace period for running jobs, then gives the rest back
+   * (declined: not counted as failures) and returns unclaimed deliveries to their queues.
+   */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    this.#state = 'stopping';
+    await Promise.all(this.#subscriptions.map((s) => s.cancel()));
+    const deadline = Date.now() + this.#graceMs;
+    while ((this.#running.size > 0 || this.#pending > 0) && Date.now() < deadline) {
+      await Promise.race([...[...this.#running.values()].map((r) => r.done), new Promise((resolve) => setTimeout(resolve, 50))]);
+    }
+    const left = [...this.#running.values()];
+    if (left.length > 0) this.#logger.warn({ jobs: left.map((r) => r.job.id) }, 'grace period over; giving running jobs back');
+    left.forEach((r) => r.giveBack());
+    await Promise.all(left.map((r) => r.done));
+    await Promise.all(this.#subscriptions.map((s) => s.close()));
+    this.#state = 'stopped';
+    this.#logger.info(this.stats() as unknown as Record<string, unknown>, 'worker stopped');
+  }
+}
+
+/** Validates the options (errors name the option) and creates a worker; call start() to consume. */
+export function createWorker(options: WorkerOptions): Worker {
+  return new Worker(options);
+}
