@@ -43,6 +43,7 @@ export {
   isRetryableInfrastructureError,
 } from './errors.js';
 export { silentLogger, type LogFn, type Logger } from './logger.js';
+export { Waker } from './waker.js';
 export { FUNCNAME_PATTERN, toJsonText, validateFuncname, validateNewJob, validateNewJobs, type ValidJob } from './validate.js';
 export type {
   Broker,

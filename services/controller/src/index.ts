@@ -1,0 +1,15 @@
+/**
+ * @drover/controller — relays ready jobs from PostgreSQL to the broker (publish, confirm, then mark
+ * dispatched), and takes jobs over HTTP for producers without database credentials.
+ *
+ * @example
+ * ```ts
+ * import { createController } from '@drover/controller';
+ *
+ * const controller = createController({ store, broker, http: { port: 8080 } });
+ * await controller.start();   // POST http://127.0.0.1:8080/jobs {"funcname":"email.send","arg":{...}}
+ * ```
+ */
+export { Controller, createController, type ControllerOptions } from './controller.js';
+export { Relay, type RelayOptions } from './relay.js';
+export { createHttpApi, type HttpOptions } from './http.js';

@@ -1,0 +1,98 @@
+/**
+ * The outbox relay: moves ready jobs from PostgreSQL to the broker. Woken by NOTIFY when jobs
+ * become ready, with a periodic sweep as the safety net (a NOTIFY is only a latency hint). Each
+ * step publishes a batch, waits for the broker's confirms, and only then marks the jobs
+ * dispatched, in the transaction that locked them: a crash in between publishes again, never
+ * strands a job. Any number of relays may run; they take disjoint batches.
+ */
+import { Waker, silentLogger, type Broker, type JobStore, type Logger } from '@drover/core';
+
+export interface RelayOptions {
+  store: JobStore;
+  broker: Broker;
+  logger?: Logger;
+  /** Jobs per step. 500 amortises the confirm round trip while keeping row locks brief. */
+  batchSize?: number;
+  /** Sweep interval, ms: the longest a job waits for dispatch if every NOTIFY is lost. */
+  sweepMs?: number;
+  /** A dispatched job unclaimed this long is published again: its message was probably lost. */
+  staleMs?: number;
+}
+
+const DEFAULT_BATCH = 500;
+/** One second bounds the latency cost of a lost NOTIFY at a cost of one indexed query per second. */
+const DEFAULT_SWEEP_MS = 1_000;
+/** A message sits unclaimed only while workers are busy or gone; after five minutes, assume it was lost. */
+const DEFAULT_STALE_MS = 5 * 60_000;
+/** After a failed step (broker or database down), wait before trying again instead of spinning. */
+const ERROR_BACKOFF_MS = 500;
+
+export class Relay {
+  readonly #store: JobStore;
+  readonly #broker: Broker;
+  readonly #logger: Logger;
+  readonly #batchSize: number;
+  readonly #sweepMs: number;
+  readonly #staleMs: number;
+  #listener: { close(): Promise<void> } | null = null;
+  readonly #waker = new Waker();
+  #loop: Promise<void> | null = null;
+  #stopping = false;
+  /** Totals since start, for health and tests. */
+  readonly totals = { published: 0, republished: 0, errors: 0 };
+
+  constructor(options: RelayOptions) {
+    this.#store = options.store;
+    this.#broker = options.broker;
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'relay' });
+    this.#batchSize = options.batchSize ?? DEFAULT_BATCH;
+    this.#sweepMs = options.sweepMs ?? DEFAULT_SWEEP_MS;
+    this.#staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+  }
+
+  async start(): Promise<void> {
+    this.#listener = await this.#store.listen((what) => {
+      if (what === 'ready') this.#waker.wake();
+    });
+    this.#loop = this.#run();
+  }
+
+  /** Runs one step; true when the batch was full (more may be waiting). */
+  async step(): Promise<boolean> {
+    const { published, republished } = await this.#store.dispatch(
+      this.#batchSize,
+      (jobs) => this.#broker.publish(jobs.map((j) => ({ funcname: j.funcname, jobId: j.id, priority: j.priority }))),
+      { staleMs: this.#staleMs },
+    );
+    this.totals.published += published;
+    this.totals.republished += republished;
+    if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed');
+    if (published > 0) this.#logger.debug({ published }, 'relayed');
+    return published + republished >= this.#batchSize;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      let full = false;
+      try {
+        full = await this.step();
+      } catch (err) {
+        this.totals.errors++;
+        this.#logger.warn({ err: (err as Error).message }, 'relay step failed; jobs stay ready and will be published later');
+        // A plain timer: during an outage every insert would otherwise wake the loop into another failing step.
+        await new Promise((resolve) => setTimeout(resolve, ERROR_BACKOFF_MS));
+        continue;
+      }
+      // A wake-up during the step is remembered by the waker, so this returns at once then.
+      if (!full) await this.#waker.sleep(this.#sweepMs);
+    }
+  }
+
+  /** Finishes the current step, then stops. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#waker.wake();
+    await this.#loop;
+    await this.#listener?.close();
+  }
+}

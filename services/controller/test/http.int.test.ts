@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryBroker } from '@drover/broker';
+import { useTestNamespace } from '@drover/testing';
+import { createController, type Controller } from '../src/index.js';
+
+const ns = useTestNamespace();
+let controller: Controller;
+
+beforeAll(async () => {
+  controller = createController({ store: ns.store, broker: new MemoryBroker(), http: { port: 0 } });
+  await controller.start();
+});
+afterAll(async () => {
+  await controller.stop();
+});
+
+async function post(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${controller.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+describe('HTTP API', () => {
+  it('listens on 127.0.0.1 by default', () => {
+    expect(controller.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('takes one job and reads it back', async () => {
+    const { status, json } = await post({ funcname: 'http.one', arg: { n: 1 }, runAfter: '2040-01-01T00:00:00Z' });
+    expect(status).toBe(201);
+    expect(json.inserted).toBe(true);
+    const response = await fetch(`${controller.url}/jobs/${json.id as string}`);
+    expect(await response.json()).toMatchObject({ id: json.id, funcname: 'http.one', arg: { n: 1 }, state: 'scheduled', runAfter: '2040-01-01T00:00:00.000Z' });
+  });
+
+  it('takes a batch in one request', async () => {
+    const { status, json } = await post({ jobs: [{ funcname: 'http.batch' }, { funcname: 'http.batch', uniqkey: 'u' }, { funcname: 'http.batch', uniqkey: 'u' }] });
+    expect(status).toBe(201);
+    const jobs = json.jobs as { id: string; inserted: boolean }[];
+    expect(jobs.map((j) => j.inserted)).toEqual([true, true, false]);
+    expect(jobs[2]!.id).toBe(jobs[1]!.id);
+  });
+
+  it('answers bad input with a 400 naming the field, and writes nothing', async () => {
+    const before = (await ns.store.findJobs({ funcname: 'http.bad' })).length;
+    expect(await post({ jobs: [{ funcname: 'http.bad' }, { funcname: 'http.bad', priority: 'high' }] })).toMatchObject({ status: 400, json: { error: { field: 'jobs[1].priority' } } });
+    expect(await post({ funcname: 'has space' })).toMatchObject({ status: 400, json: { error: { field: 'funcname' } } });
+    expect(await post([1, 2])).toMatchObject({ status: 400, json: { error: { field: 'body' } } });
+    expect((await ns.store.findJobs({ funcname: 'http.bad' })).length).toBe(before);
+  });
+
+  it('answers 404 for an unknown job and 400 for a malformed id', async () => {
+    expect((await fetch(`${controller.url}/jobs/987654321`)).status).toBe(404);
+    const bad = await fetch(`${controller.url}/jobs/abc`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { field: 'id' } });
+  });
+
+  it('reports health with the relay totals', async () => {
+    const response = await fetch(`${controller.url}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok', relay: { published: expect.any(Number) } });
+  });
+});

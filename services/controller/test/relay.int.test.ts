@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Broker, Delivery, Dispatch } from '@drover/core';
+import { MemoryBroker } from '@drover/broker';
+import { useTestNamespace, waitFor } from '@drover/testing';
+import { Relay } from '../src/index.js';
+
+const ns = useTestNamespace();
+const relays: Relay[] = [];
+afterEach(async () => {
+  await Promise.all(relays.splice(0).map((r) => r.stop()));
+});
+
+function collect(broker: Broker, funcname: string): Promise<Delivery[]> {
+  const got: Delivery[] = [];
+  return broker.consume([funcname], 1000, (d) => {
+    got.push(d);
+    d.ack();
+  }).then(() => got);
+}
+
+async function startRelay(broker: Broker, options: Partial<ConstructorParameters<typeof Relay>[0]> = {}): Promise<Relay> {
+  const relay = new Relay({ store: ns.store, broker, ...options });
+  relays.push(relay);
+  await relay.start();
+  return relay;
+}
+
+describe('relay', () => {
+  it('is woken by NOTIFY: a job inserted after start is published without waiting for a sweep', async () => {
+    const broker = new MemoryBroker();
+    const got = await collect(broker, 'relay.notify');
+    // A sweep an hour away: only the notification can have woken the relay.
+    await startRelay(broker, { sweepMs: 3_600_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { id } = await ns.store.insert({ funcname: 'relay.notify' });
+    await waitFor(() => got.length === 1, { what: 'the published job' });
+    expect(got[0]!.body).toBe(id);
+    expect((await ns.store.getJob(id))?.state).toBe('dispatched');
+  });
+
+  it('finds jobs by its sweep when no notification arrives', async () => {
+    const broker = new MemoryBroker();
+    const got = await collect(broker, 'relay.sweep');
+    await ns.pool.query('ALTER TABLE jobs DISABLE TRIGGER jobs_notify_inserted');
+    try {
+      await startRelay(broker, { sweepMs: 100 });
+      const { id } = await ns.store.insert({ funcname: 'relay.sweep' });
+      await waitFor(() => got.some((d) => d.body === id), { what: 'the swept job' });
+    } finally {
+      await ns.pool.query('ALTER TABLE jobs ENABLE TRIGGER jobs_notify_inserted');
+    }
+  });
+
+  it('keeps jobs ready while the broker refuses them, and publishes them once it accepts', async () => {
+    const memory = new MemoryBroker();
+    let refusals = 3;
+    const flaky: Broker = {
+      publish: async (dispatches: readonly Dispatch[]) => {
+        if (refusals-- > 0) throw new Error('broker unavailable');
+        await memory.publish(dispatches);
+      },
+      consume: (f, p, cb) => memory.consume(f, p, cb),
+      close: () => memory.close(),
+    };
+    const got = await collect(memory, 'relay.flaky');
+    const { id } = await ns.store.insert({ funcname: 'relay.flaky' });
+    const relay = await startRelay(flaky, { sweepMs: 50 });
+    await waitFor(() => got.some((d) => d.body === id), { what: 'the job after the broker recovered' });
+    expect(relay.totals.errors).toBe(3);
+    expect(got.filter((d) => d.body === id)).toHaveLength(1);
+  });
+
+  it('drains a backlog bigger than one batch in one wake-up', async () => {
+    const broker = new MemoryBroker();
+    const got = await collect(broker, 'relay.backlog');
+    await ns.store.insertMany(Array.from({ length: 250 }, () => ({ funcname: 'relay.backlog' })));
+    await startRelay(broker, { batchSize: 100, sweepMs: 3_600_000 });
+    await waitFor(() => got.length === 250, { what: 'the whole backlog' });
+    expect(new Set(got.map((d) => d.body)).size).toBe(250);
+  });
+});

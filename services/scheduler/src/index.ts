@@ -1,0 +1,17 @@
+/**
+ * @drover/scheduler — owns time: promotes due jobs, takes back expired leases, trims finished jobs.
+ * Safe to run several at once.
+ *
+ * @example
+ * ```ts
+ * import { createScheduler } from '@drover/scheduler';
+ *
+ * const scheduler = createScheduler({ store });
+ * await scheduler.start();
+ * process.once('SIGTERM', () => void scheduler.stop());
+ * ```
+ */
+export { Scheduler, createScheduler, type SchedulerOptions } from './scheduler.js';
+export { expireLeases } from './tasks/expire-leases.js';
+export { promoteDueJobs } from './tasks/promote-due.js';
+export { trimFinishedJobs } from './tasks/trim-finished.js';

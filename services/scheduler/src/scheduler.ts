@@ -1,0 +1,97 @@
+/**
+ * The scheduler owns time. It sleeps until the next due job or lease end (asking the store when
+ * that is), is woken early by NOTIFY when a sooner job is scheduled, and polls as the safety net.
+ * Every task is safe to run from several schedulers at once (SKIP LOCKED, fenced writes), so
+ * there is no leader to elect.
+ */
+import { Waker, silentLogger, systemClock, type Clock, type JobStore, type Logger } from '@drover/core';
+import { expireLeases } from './tasks/expire-leases.js';
+import { promoteDueJobs } from './tasks/promote-due.js';
+import { trimFinishedJobs } from './tasks/trim-finished.js';
+
+export interface SchedulerOptions {
+  store: JobStore;
+  logger?: Logger;
+  /** For computing how long to sleep; the store's own clock decides what is due. */
+  clock?: Clock;
+  /** Longest sleep between runs, ms: bounds the delay when a NOTIFY is lost. */
+  pollMs?: number;
+  /** How often finished jobs are trimmed, ms. */
+  trimEveryMs?: number;
+}
+
+/** A job due at T starts within about a second of T even if its NOTIFY was lost. */
+const DEFAULT_POLL_MS = 1_000;
+/** Trimming is housekeeping: once a minute keeps the finished table near its retention. */
+const DEFAULT_TRIM_EVERY_MS = 60_000;
+/** After a failed run (database down), wait before trying again instead of spinning. */
+const ERROR_BACKOFF_MS = 1_000;
+
+export class Scheduler {
+  readonly #store: JobStore;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #pollMs: number;
+  readonly #trimEveryMs: number;
+  #lastTrim = 0;
+  #listener: { close(): Promise<void> } | null = null;
+  readonly #waker = new Waker();
+  #loop: Promise<void> | null = null;
+  #stopping = false;
+  readonly totals = { promoted: 0, expired: 0, trimmed: 0, errors: 0 };
+
+  constructor(options: SchedulerOptions) {
+    this.#store = options.store;
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
+    this.#clock = options.clock ?? systemClock;
+    this.#pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    this.#trimEveryMs = options.trimEveryMs ?? DEFAULT_TRIM_EVERY_MS;
+  }
+
+  async start(): Promise<void> {
+    this.#listener = await this.#store.listen((what) => {
+      if (what === 'scheduled') this.#waker.wake();
+    });
+    this.#loop = this.#run();
+  }
+
+  /** One pass over every task; returns how long to sleep before the next. */
+  async runOnce(): Promise<number> {
+    this.totals.promoted += await promoteDueJobs(this.#store, this.#logger);
+    this.totals.expired += await expireLeases(this.#store, this.#logger);
+    const now = this.#clock.now().getTime();
+    if (now - this.#lastTrim >= this.#trimEveryMs) {
+      this.totals.trimmed += await trimFinishedJobs(this.#store, this.#logger);
+      this.#lastTrim = now;
+    }
+    const { nextDue, nextLeaseEnd } = await this.#store.nextDue();
+    const next = Math.min(nextDue?.getTime() ?? Infinity, nextLeaseEnd?.getTime() ?? Infinity);
+    return Math.max(0, Math.min(this.#pollMs, next - this.#clock.now().getTime()));
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      let sleepMs: number;
+      try {
+        sleepMs = await this.runOnce();
+      } catch (err) {
+        this.totals.errors++;
+        this.#logger.warn({ err: (err as Error).message }, 'scheduler run failed; retrying');
+        sleepMs = ERROR_BACKOFF_MS;
+      }
+      if (!this.#stopping) await this.#waker.sleep(sleepMs);
+    }
+  }
+
+  /** Finishes the current pass, then stops. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#waker.wake();
+    await this.#loop;
+    await this.#listener?.close();
+  }
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  return new Scheduler(options);
+}
