@@ -6,6 +6,7 @@ import pg from 'pg';
 import { silentLogger, type Logger } from '@drover/core';
 import { PgClientExecutor, PgPoolExecutor } from './internal/executor.js';
 import { listenForever } from './internal/listener.js';
+import { SQL } from './internal/statements.js';
 import { schemaFor } from './namespace.js';
 import { SqlJobStore, type SqlJobStoreOptions } from './sql-job-store.js';
 
@@ -67,10 +68,26 @@ export class PgJobStore extends SqlJobStore {
   /**
    * The store's operations on a client the caller holds, typically inside the caller's own
    * transaction: a job enqueued there commits or rolls back with the caller's data. The client's
-   * search_path must select the namespace's schema.
+   * search_path must select the namespace's schema (see {@link withClient} when it does not).
    */
   onClient(client: pg.ClientBase): SqlJobStore {
     return this.withExecutor(new PgClientExecutor(client));
+  }
+
+  /**
+   * Runs `fn` with the store on a caller's client whose search_path may point anywhere: it is set
+   * to the namespace's schema for the duration and restored afterwards. Inside a transaction that
+   * fails, the rollback restores it as well.
+   */
+  async withClient<T>(client: pg.ClientBase, fn: (store: SqlJobStore) => Promise<T>): Promise<T> {
+    const executor = new PgClientExecutor(client);
+    const [row] = await executor.query<{ previous: string }>(SQL.setSearchPath, [this.#schema]);
+    try {
+      return await fn(this.withExecutor(executor));
+    } finally {
+      // In an aborted transaction this fails, and the rollback restores the setting instead.
+      await executor.query(SQL.setSearchPath, [row!.previous]).catch(() => undefined);
+    }
   }
 }
 

@@ -56,4 +56,5 @@ export const SQL = {
   lockDispatchable: get('lock-dispatchable'),
   markDispatched: get('mark-dispatched'),
   nextDue: get('next-due'),
+  setSearchPath: get('set-search-path'),
 } as const;

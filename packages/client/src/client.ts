@@ -1,0 +1,124 @@
+/**
+ * The producer's side of Drover (Garivini's thin client): it writes straight to PostgreSQL, so a
+ * job exists once its INSERT commits, and can be enqueued inside the caller's own transaction,
+ * atomic with the caller's data.
+ */
+import type pg from 'pg';
+import {
+  DroverError,
+  ValidationError,
+  type FindJobsQuery,
+  type InsertResult,
+  type Job,
+  type JobCount,
+  type JobWithFailures,
+  type Json,
+  type NewJob,
+} from '@drover/core';
+import { createPgStore, type PgJobStore } from '@drover/store';
+
+export interface ClientOptions {
+  /** A `postgres://` URL; or pass `store` to share one. */
+  databaseUrl?: string;
+  store?: PgJobStore;
+  namespace?: string;
+}
+
+export interface EnqueueOptions {
+  /** A client inside the caller's transaction: the job commits or rolls back with it. */
+  tx?: pg.ClientBase;
+}
+
+/** `call` gave up waiting; the job goes on and can be looked up by `jobId`. */
+export class CallTimeoutError extends DroverError {
+  override name = 'CallTimeoutError';
+  constructor(readonly jobId: string, timeoutMs: number) {
+    super(`job ${jobId}: no result within ${timeoutMs} ms (the job goes on; look it up later)`);
+  }
+}
+
+/** The job `call` waited for failed or was cancelled. */
+export class JobFailedError extends DroverError {
+  override name = 'JobFailedError';
+  constructor(readonly job: JobWithFailures) {
+    const last = job.failureLog.at(-1)?.error.split('\n')[0] ?? job.state;
+    super(`job ${job.id} ${job.state}: ${last}`);
+  }
+}
+
+/** Polling for a call's result starts fast for quick jobs and backs off for slow ones. */
+const CALL_POLL_MIN_MS = 5;
+const CALL_POLL_MAX_MS = 250;
+const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
+export class Client {
+  readonly store: PgJobStore;
+  readonly #ownsStore: boolean;
+
+  constructor(options: ClientOptions) {
+    if (options.store) {
+      this.store = options.store;
+      this.#ownsStore = false;
+    } else {
+      if (!options.databaseUrl) throw new ValidationError('databaseUrl', 'is required when no store is given');
+      this.store = createPgStore({ connectionString: options.databaseUrl, ...(options.namespace ? { namespace: options.namespace } : {}) });
+      this.#ownsStore = true;
+    }
+  }
+
+  async enqueue(job: NewJob, options: EnqueueOptions = {}): Promise<InsertResult> {
+    return options.tx ? this.store.withClient(options.tx, (s) => s.insert(job)) : this.store.insert(job);
+  }
+
+  async enqueueMany(jobs: NewJob[], options: EnqueueOptions = {}): Promise<InsertResult[]> {
+    return options.tx ? this.store.withClient(options.tx, (s) => s.insertMany(jobs)) : this.store.insertMany(jobs);
+  }
+
+  /**
+   * Enqueues a job and waits for its result (JobCenter's `call`). Resolves with the handler's
+   * result; rejects with JobFailedError if the job fails for good or is cancelled, and with
+   * CallTimeoutError if it has not finished in time. With a uniqkey, it waits for the live job
+   * that holds the key.
+   */
+  async call(job: NewJob, options: { timeoutMs?: number } = {}): Promise<Json> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    const { id } = await this.enqueue(job);
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = CALL_POLL_MIN_MS; ; delay = Math.min(delay * 2, CALL_POLL_MAX_MS)) {
+      const current = await this.store.getJob(id);
+      if (current?.state === 'completed') return current.result;
+      if (current && (current.state === 'failed' || current.state === 'cancelled')) throw new JobFailedError(current);
+      if (!current) throw new DroverError(`job ${id} is gone: finished and already trimmed`);
+      if (Date.now() + delay > deadline) throw new CallTimeoutError(id, timeoutMs);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  getJob(id: string): Promise<JobWithFailures | null> {
+    return this.store.getJob(id);
+  }
+
+  findJobs(query: FindJobsQuery = {}): Promise<Job[]> {
+    return this.store.findJobs(query);
+  }
+
+  cancel(id: string): Promise<boolean> {
+    return this.store.cancel(id);
+  }
+
+  retry(id: string): Promise<Job | null> {
+    return this.store.retry(id);
+  }
+
+  counts(): Promise<JobCount[]> {
+    return this.store.counts();
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsStore) await this.store.close();
+  }
+}
+
+export function createClient(options: ClientOptions): Client {
+  return new Client(options);
+}

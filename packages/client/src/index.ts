@@ -1,0 +1,17 @@
+/**
+ * @drover/client — enqueue jobs straight into PostgreSQL (also inside your own transaction), read
+ * and find them, cancel and retry them, and `call`: enqueue and wait for the result.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from '@drover/client';
+ *
+ * const drover = createClient({ databaseUrl: process.env.DATABASE_URL });
+ * await db.query('BEGIN');
+ * await db.query('INSERT INTO orders ...');
+ * await drover.enqueue({ funcname: 'email.receipt', arg: { orderId } }, { tx: db });
+ * await db.query('COMMIT');                      // the job exists only if the order does
+ * const total = await drover.call({ funcname: 'math.add', arg: [1, 2] }, { timeoutMs: 5000 });
+ * ```
+ */
+export { CallTimeoutError, Client, JobFailedError, createClient, type ClientOptions, type EnqueueOptions } from './client.js';
