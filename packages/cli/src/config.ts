@@ -1,0 +1,49 @@
+/**
+ * The CLI's configuration: read from the environment once, validated with zod, every error naming
+ * the variable. Nothing below this file reads process.env.
+ */
+import { z } from 'zod';
+import { ValidationError } from '@drover/core';
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, { error: `must be a URL with scheme ${protocols.join(' or ')}` });
+
+const intFrom = (min: number, max: number) => z.coerce.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` });
+
+const envSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default(DEFAULT_DATABASE_URL),
+  AMQP_URL: url(['amqp:', 'amqps:']).default(DEFAULT_AMQP_URL),
+  DROVER_NAMESPACE: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { error: 'must be 1 to 40 characters of a-z, 0-9 and _, starting with a letter' }).default('drover'),
+  DROVER_QUEUE_TYPE: z.enum(['classic', 'quorum'], { error: 'must be classic or quorum' }).default('classic'),
+  DROVER_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  DROVER_HTTP_PORT: intFrom(0, 65_535).default(8080),
+  /** First delay of the backoff after a lease expires (the scheduler has no function's policy at hand). */
+  DROVER_RETRY_BASE_MS: intFrom(0, 86_400_000).default(120_000),
+  DROVER_SHUTDOWN_GRACE_MS: intFrom(0, 3_600_000).default(10_000),
+  DROVER_RELAY_SWEEP_MS: intFrom(10, 3_600_000).default(1_000),
+  DROVER_SCHEDULER_POLL_MS: intFrom(10, 3_600_000).default(1_000),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }).default('info'),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+/** Parses the environment; throws a ValidationError naming the first bad variable. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Config {
+  // An empty variable means unset, as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ValidationError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  return parsed.data;
+}

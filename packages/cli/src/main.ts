@@ -1,0 +1,63 @@
+/**
+ * The `drover` command. Parses the command line, reads the environment once (configFromEnv), runs
+ * the command, and turns errors into a message and an exit status: 2 for bad input (naming the
+ * field or variable), 1 for anything else.
+ */
+import { Command, CommanderError } from 'commander';
+import { ValidationError } from '@drover/core';
+import { configFromEnv, type Config } from './config.js';
+import { cancelCommand, enqueueCommand, jobsCommand, migrateCommand, retryCommand, showCommand, statsCommand } from './commands/jobs.js';
+import { runServices, runWorker } from './commands/services.js';
+
+function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Command {
+  const config = (): Config => configFromEnv(env);
+  const cmd = new Command('drover')
+    .description('A reliable, distributed job system: PostgreSQL is the truth, RabbitMQ dispatches.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  cmd.command('migrate').description('apply migrations to the namespace').option('--json', 'machine output')
+    .action((o: { json?: boolean }) => migrateCommand(config(), Boolean(o.json)));
+  cmd.command('up').description('run the controller and the scheduler in one process')
+    .action(() => runServices(config(), { controller: true, scheduler: true }));
+  cmd.command('controller').description('run the controller: relay and HTTP API')
+    .action(() => runServices(config(), { controller: true, scheduler: false }));
+  cmd.command('scheduler').description('run the scheduler: due jobs, expired leases, trimming')
+    .action(() => runServices(config(), { controller: false, scheduler: true }));
+  cmd.command('worker').description('run a worker for the handlers a module exports').argument('<module>', 'a module exporting `functions`')
+    .action((module: string) => runWorker(config(), module));
+  cmd.command('enqueue').description('enqueue a job').argument('<funcname>').argument('[arg]', 'the argument, as JSON')
+    .option('--uniqkey <key>').option('--run-after <iso8601>').option('--priority <n>').option('--coalesce <value>')
+    .option('--max-retries <n>').option('--timeout-ms <ms>').option('--json', 'machine output')
+    .action((funcname: string, arg: string | undefined, o) => enqueueCommand(config(), funcname, arg, o));
+  cmd.command('jobs').description('list jobs, newest first')
+    .option('--state <state...>', 'only these states').option('--funcname <name>').option('--arg <json>', 'arg contains this JSON')
+    .option('--limit <n>', 'at most n (default 50)').option('--before <id>', 'only ids below this (paging)').option('--json', 'machine output')
+    .action((o) => jobsCommand(config(), o));
+  cmd.command('show').description('show a job with its failure log').argument('<id>').option('--json', 'machine output')
+    .action(async (id: string, o: { json?: boolean }) => setExit(await showCommand(config(), id, Boolean(o.json))));
+  cmd.command('retry').description('put a failed or cancelled job back to ready').argument('<id>').option('--json', 'machine output')
+    .action(async (id: string, o: { json?: boolean }) => setExit(await retryCommand(config(), id, Boolean(o.json))));
+  cmd.command('cancel').description('cancel a live job').argument('<id>').option('--json', 'machine output')
+    .action(async (id: string, o: { json?: boolean }) => setExit(await cancelCommand(config(), id, Boolean(o.json))));
+  cmd.command('stats').description('count jobs per function and state').option('--json', 'machine output')
+    .action((o: { json?: boolean }) => statsCommand(config(), Boolean(o.json)));
+  return cmd;
+}
+
+/** Runs the command line; resolves with the exit status. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let code = 0;
+  try {
+    await program(env, (c) => (code = c)).parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ValidationError) {
+      process.stderr.write(`drover: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`drover: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
