@@ -24,6 +24,9 @@ export default defineConfig({
           name: 'integration',
           include: ['packages/*/test/**/*.int.test.ts', 'services/*/test/**/*.int.test.ts', 'test/**/*.test.ts'],
           globalSetup: ['packages/testing/src/global-setup.ts'],
+          // One file at a time: fault tests stop RabbitMQ and kill processes, which must not hit
+          // another file's test mid-flight; and two cores are already shared with the services.
+          fileParallelism: false,
           // Integration tests wait on real services; generous bounds keep a slow CI machine from flaking.
           testTimeout: 60_000,
           hookTimeout: 60_000,
