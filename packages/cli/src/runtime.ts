@@ -21,7 +21,7 @@ export interface Runtime {
 
 export function createRuntime(config: Config, component: string): Runtime {
   // Logs go to stderr, so that stdout carries only the command's output (and --json stays parseable).
-  const logger = pino({ level: config.LOG_LEVEL, base: { component } }, pino.destination(2)) as unknown as Logger;
+  const logger = pino({ level: config.LOG_LEVEL, base: { service: component } }, pino.destination(2)) as unknown as Logger;
   const store = createPgStore({
     connectionString: config.DATABASE_URL,
     namespace: config.DROVER_NAMESPACE,
