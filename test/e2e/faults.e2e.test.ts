@@ -3,7 +3,7 @@
  * a busy worker told to stop. Nothing may be lost and nothing may run twice.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, withBrokerStopped, type DroverProcess } from '@drover/testing';
+import { restartDatabase, waitFor, withBrokerStopped, type DroverProcess } from '@drover/testing';
 import { startsById, useDrover } from './harness.js';
 
 const drover = useDrover();
@@ -101,5 +101,22 @@ describe('faults', () => {
     await waitFor(async () => (await completedCount('e2e.double')) - before >= 5000, { what: 'all 5,000 to complete', timeoutMs: 120_000, intervalMs: 250 });
     const starts = startsById(drover.runs());
     expect(ids.filter((id) => starts.get(id) !== 1)).toEqual([]);
+  });
+
+  it('loses nothing when PostgreSQL restarts under load, and runs a job again only after its lease expired', async () => {
+    const worker = drover.startWorker();
+    const before = await completedCount('e2e.double');
+    const ids = (await drover.client.enqueueMany(Array.from({ length: 3000 }, (_, i) => ({ funcname: 'e2e.double', arg: { n: i } })))).map((r) => r.id);
+    await waitFor(async () => (await completedCount('e2e.double')) - before > 200, { what: 'the flow to start', timeoutMs: 30_000, intervalMs: 10 });
+    await restartDatabase(drover.ns.databaseUrl);
+    await waitFor(async () => (await completedCount('e2e.double').catch(() => 0)) - before >= 3000, { what: 'all 3,000 to complete', timeoutMs: 120_000, intervalMs: 250 });
+    const starts = startsById(drover.runs());
+    const again = ids.filter((id) => starts.get(id) !== 1);
+    for (const id of again) {
+      expect((await drover.client.getJob(id))?.failureLog.map((f) => f.error)).toEqual(['lease expired']);
+    }
+    expect(ids.every((id) => (starts.get(id) ?? 0) >= 1)).toBe(true);
+    expect(worker.child.exitCode).toBeNull();
+    expect(controller.child.exitCode).toBeNull();
   });
 });

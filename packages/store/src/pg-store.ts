@@ -26,14 +26,19 @@ export interface PgPoolOptions {
  * search_path is set in the startup packet, so there is no window in which a fresh connection
  * points elsewhere.
  */
-export function createPgPool(options: PgPoolOptions): pg.Pool {
+export function createPgPool(options: PgPoolOptions, logger: Logger = silentLogger): pg.Pool {
   const schema = schemaFor(options.namespace);
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'drover',
     options: `-c search_path=${schema}`,
   });
+  // An idle connection that dies (database restart, terminated backend) is reported here; without a
+  // listener Node treats it as an unhandled 'error' event and kills the process. The pool has
+  // already discarded the connection, and the next query opens a fresh one.
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'idle database connection lost; the pool will reconnect'));
+  return pool;
 }
 
 /** A job store on PostgreSQL. */
@@ -94,6 +99,6 @@ export class PgJobStore extends SqlJobStore {
 /** Creates a pool for the namespace and a store that closes it. */
 export function createPgStore(options: PgPoolOptions & SqlJobStoreOptions & { logger?: Logger }): PgJobStore {
   const { connectionString, namespace, max, applicationName, ...storeOptions } = options;
-  const pool = createPgPool({ connectionString, ...(namespace ? { namespace } : {}), ...(max ? { max } : {}), ...(applicationName ? { applicationName } : {}) });
+  const pool = createPgPool({ connectionString, ...(namespace ? { namespace } : {}), ...(max ? { max } : {}), ...(applicationName ? { applicationName } : {}) }, storeOptions.logger);
   return new PgJobStore(pool, { ...storeOptions, ...(namespace ? { namespace } : {}), ownsPool: true });
 }
