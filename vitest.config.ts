@@ -1,12 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Tests run against the sources: `@drover/x` resolves to packages/x/src/index.ts, no build needed.
+// Tests run against the sources: `@drover/x` resolves to packages/x/src/index.ts (or
+// services/x/src/index.ts for the services), no build needed.
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
+const servicesDir = fileURLToPath(new URL('./services/', import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@drover\/([a-z-]+)$/, replacement: `${packagesDir}$1/src/index.ts` }],
+    alias: [
+      { find: /^@drover\/(controller|scheduler)$/, replacement: `${servicesDir}$1/src/index.ts` },
+      { find: /^@drover\/([a-z-]+)$/, replacement: `${packagesDir}$1/src/index.ts` },
+    ],
   },
   test: {
     reporters: ['default', './test/summary-reporter.ts'],

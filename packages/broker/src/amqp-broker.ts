@@ -161,6 +161,14 @@ export class AmqpBroker implements Broker {
     }
   }
 
+  async queueDepth(funcname: string): Promise<number> {
+    validateFuncname(funcname);
+    const { publisher } = await this.#connected();
+    // A passive check would close the channel if the queue did not exist; declaring is idempotent and reports the count too.
+    const { messageCount } = await publisher.assertQueue(queueName(this.#options.namespace, funcname), { durable: true, arguments: this.#queueArguments() });
+    return messageCount;
+  }
+
   async consume(funcnames: readonly string[], prefetch: number, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
     if (funcnames.length === 0) throw new InfrastructureError('amqp broker: consume needs at least one funcname');
     funcnames.forEach((f, i) => validateFuncname(f, `funcnames[${i}]`));
@@ -192,7 +200,7 @@ export class AmqpBroker implements Broker {
     channel.on('error', (err: Error) => this.#logger.error({ err: err.message, funcnames: state.funcnames }, 'consumer channel error'));
     // One function: a per-consumer prefetch. A slot group on classic queues: one prefetch shared by
     // every consumer on the channel (AMQP global QoS). Quorum queues refuse global QoS, so there each
-    // consumer gets the whole budget and the worker's own slot count keeps the group to it.
+    // consumer gets the whole budget and the worker's per-group semaphore keeps the group to it.
     const shared = state.funcnames.length > 1 && this.#options.queueType === 'classic';
     await channel.prefetch(state.prefetch, shared);
     state.channel = channel;

@@ -48,9 +48,8 @@ export class MemoryBroker implements Broker {
     this.#pump();
   }
 
-  /** Messages waiting in a function's queue (not counting unacknowledged ones). */
-  depth(funcname: string): number {
-    return this.#queues.get(funcname)?.length ?? 0;
+  async queueDepth(funcname: string): Promise<number> {
+    return this.#queues.get(validateFuncname(funcname))?.length ?? 0;
   }
 
   async consume(funcnames: readonly string[], prefetch: number, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {

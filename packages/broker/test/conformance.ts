@@ -158,6 +158,18 @@ export function describeBrokerConformance(name: string, makeHarness: () => Promi
       expect(theirs).toEqual([]);
     });
 
+    it('reports how many messages wait in a queue', async () => {
+      const { broker } = await h();
+      const f = fn('depth');
+      expect(await broker.queueDepth(f)).toBe(0);
+      await broker.publish([1, 2, 3].map((i) => ({ funcname: f, jobId: String(i), priority: 0 })));
+      await waitFor(async () => (await broker.queueDepth(f)) === 3, { what: 'a depth of 3' });
+      const got: Delivery[] = [];
+      await broker.consume([f], 5, collect(got, 'ack'));
+      await waitFor(() => got.length === 3, { what: 'the deliveries' });
+      await waitFor(async () => (await broker.queueDepth(f)) === 0, { what: 'an empty queue' });
+    });
+
     it('delivers foreign bodies as they are, for the consumer to judge', async () => {
       const { broker, publishRaw } = await h();
       const f = fn('foreign');

@@ -30,6 +30,8 @@ const envSchema = z.object({
   DROVER_RETRY_BASE_MS: intFrom(0, 86_400_000).default(120_000),
   DROVER_SHUTDOWN_GRACE_MS: intFrom(0, 3_600_000).default(10_000),
   DROVER_RELAY_SWEEP_MS: intFrom(10, 3_600_000).default(1_000),
+  /** A dispatched job unclaimed this long is published again, if its queue is empty (a lost message). */
+  DROVER_REDISPATCH_AFTER_MS: intFrom(1_000, 86_400_000).default(300_000),
   DROVER_SCHEDULER_POLL_MS: intFrom(10, 3_600_000).default(1_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }).default('info'),
 });

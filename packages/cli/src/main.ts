@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ValidationError } from '@drover/core';
 import { configFromEnv, type Config } from './config.js';
-import { cancelCommand, enqueueCommand, jobsCommand, migrateCommand, retryCommand, showCommand, statsCommand } from './commands/jobs.js';
+import { cancelCommand, enqueueCommand, jobsCommand, migrateCommand, rescheduleCommand, retryCommand, showCommand, statsCommand } from './commands/jobs.js';
 import { runServices, runWorker } from './commands/services.js';
 
 function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Command {
@@ -38,6 +38,9 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
     .action(async (id: string, o: { json?: boolean }) => setExit(await showCommand(config(), id, Boolean(o.json))));
   cmd.command('retry').description('put a failed or cancelled job back to ready').argument('<id>').option('--json', 'machine output')
     .action(async (id: string, o: { json?: boolean }) => setExit(await retryCommand(config(), id, Boolean(o.json))));
+  cmd.command('reschedule').description("move a waiting job: 'never', '+N' seconds, or an ISO 8601 time").argument('<id>').argument('<when>')
+    .option('--json', 'machine output')
+    .action(async (id: string, when: string, o: { json?: boolean }) => setExit(await rescheduleCommand(config(), id, when, Boolean(o.json))));
   cmd.command('cancel').description('cancel a live job').argument('<id>').option('--json', 'machine output')
     .action(async (id: string, o: { json?: boolean }) => setExit(await cancelCommand(config(), id, Boolean(o.json))));
   cmd.command('stats').description('count jobs per function and state').option('--json', 'machine output')

@@ -14,6 +14,7 @@ import {
   type JobWithFailures,
   type Json,
   type NewJob,
+  type RescheduleWhen,
 } from '@drover/core';
 import { createPgStore, type PgJobStore } from '@drover/store';
 
@@ -104,6 +105,11 @@ export class Client {
 
   cancel(id: string): Promise<boolean> {
     return this.store.cancel(id);
+  }
+
+  /** Moves a waiting job to `never`, `+N` seconds from now, or a time (Garivini). Null when it is not waiting. */
+  reschedule(id: string, when: RescheduleWhen): Promise<Job | null> {
+    return this.store.reschedule(id, when);
   }
 
   retry(id: string): Promise<Job | null> {

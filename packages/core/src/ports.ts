@@ -205,5 +205,7 @@ export interface Broker {
    * across all of them: a slot group is several functions sharing one prefetch (JobCenter).
    */
   consume(funcnames: readonly string[], prefetch: number, onDelivery: (delivery: Delivery) => void): Promise<Subscription>;
+  /** Messages waiting in a function's queue (not counting delivered, unacknowledged ones). */
+  queueDepth(funcname: string): Promise<number>;
   close(): Promise<void>;
 }

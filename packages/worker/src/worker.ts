@@ -24,6 +24,7 @@ import {
   type Subscription,
 } from '@drover/core';
 import { Batcher } from './internal/batcher.js';
+import { Semaphore } from './internal/semaphore.js';
 import { runJob, type Outcome, type RunningJob } from './internal/run-job.js';
 import { resolveFunctions, type FunctionOptions, type Handler, type ResolvedFunction } from './options.js';
 
@@ -69,6 +70,7 @@ export class Worker {
   readonly #logger: Logger;
   readonly #functions: Map<string, ResolvedFunction>;
   readonly #groups: Map<string, { slots: number; funcnames: string[] }>;
+  readonly #groupSlots = new Map<string, Semaphore>();
   readonly #graceMs: number;
   readonly #random: () => number;
   readonly #subscriptions: Subscription[] = [];
@@ -88,6 +90,7 @@ export class Worker {
     this.#logger = (options.logger ?? silentLogger).child({ workerId: this.workerId });
     this.#functions = new Map(functions.map((f) => [f.funcname, f]));
     this.#groups = groups;
+    for (const [name, group] of groups) this.#groupSlots.set(name, new Semaphore(group.slots));
     this.#graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
     this.#random = options.random ?? Math.random;
     this.#completer = new Batcher((inputs) => this.#store.completeMany(inputs), MAX_BATCH);
@@ -124,6 +127,17 @@ export class Worker {
       return;
     }
     if (this.#state !== 'running') return delivery.nack(true);
+    // A slot group's budget holds even where the broker cannot share one prefetch (quorum queues).
+    const slots = fn.group === null ? undefined : this.#groupSlots.get(fn.group);
+    await slots?.acquire();
+    try {
+      await this.#handle(delivery, fn, jobId);
+    } finally {
+      slots?.release();
+    }
+  }
+
+  async #handle(delivery: Delivery, fn: ResolvedFunction, jobId: string): Promise<void> {
     this.#pending++;
     let job: ClaimedJob | null;
     try {

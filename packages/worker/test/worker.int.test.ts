@@ -146,6 +146,35 @@ describe('worker', () => {
     expect(peak).toBe(3);
   });
 
+  it('keeps a slot group to its budget on quorum queues too, which cannot share a prefetch', async () => {
+    const quorumNs = `${ns.namespace}q`;
+    const quorum = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: quorumNs, queueType: 'quorum' });
+    let now = 0;
+    let peak = 0;
+    const handler = async () => {
+      peak = Math.max(peak, ++now);
+      await new Promise((r) => setTimeout(r, 30));
+      now--;
+    };
+    const worker = createWorker({ store: ns.store, broker: quorum, functions: { 'w.qa': { handler, group: 'g' }, 'w.qb': { handler, group: 'g' } }, slotGroups: { g: 2 } });
+    try {
+      await worker.start();
+      const jobs = Array.from({ length: 12 }, (_, i) => ({ funcname: i % 2 ? 'w.qa' : 'w.qb' }));
+      const ids = (await ns.store.insertMany(jobs)).map((r) => r.id);
+      await quorum.publish(jobs.map((j, i) => ({ funcname: j.funcname, jobId: ids[i]!, priority: 0 })));
+      for (const id of ids) await waitFor(finished(id), { what: 'the group jobs' });
+      expect(peak).toBe(2);
+    } finally {
+      await worker.stop();
+      const raw = await amqp.connect(inject('droverServices').amqpUrl);
+      const channel = await raw.createChannel();
+      for (const f of ['w.qa', 'w.qb']) await channel.deleteQueue(queueName(quorumNs, f));
+      await channel.deleteExchange(exchangeName(quorumNs));
+      await raw.close();
+      await quorum.close();
+    }
+  });
+
   it('renews the lease of a job that runs longer than the lease', async () => {
     await startWorker({ functions: { 'w.long': { handler: async () => { await new Promise((r) => setTimeout(r, 2500)); return 'done'; }, leaseMs: 1000 } } });
     const [id] = await enqueue({ funcname: 'w.long' });

@@ -15,7 +15,10 @@ export interface RelayOptions {
   batchSize?: number;
   /** Sweep interval, ms: the longest a job waits for dispatch if every NOTIFY is lost. */
   sweepMs?: number;
-  /** A dispatched job unclaimed this long is published again: its message was probably lost. */
+  /**
+   * A dispatched job unclaimed this long is a candidate for re-publishing; it is published again only
+   * if its function's queue is empty (a message still waiting behind a backlog is not lost).
+   */
   staleMs?: number;
 }
 
@@ -59,16 +62,27 @@ export class Relay {
 
   /** Runs one step; true when the batch was full (more may be waiting). */
   async step(): Promise<boolean> {
-    const { published, republished } = await this.#store.dispatch(
+    let republished = 0;
+    const { published, republished: stale } = await this.#store.dispatch(
       this.#batchSize,
-      (jobs) => this.#broker.publish(jobs.map((j) => ({ funcname: j.funcname, jobId: j.id, priority: j.priority }))),
+      async (jobs) => {
+        // Stale candidates are re-published only where their queue is empty; the others are
+        // marked again (their dispatched_at refreshed) and looked at after another staleMs.
+        const emptyQueues = new Set<string>();
+        for (const funcname of new Set(jobs.filter((j) => j.state === 'dispatched').map((j) => j.funcname))) {
+          if ((await this.#broker.queueDepth(funcname)) === 0) emptyQueues.add(funcname);
+        }
+        const toPublish = jobs.filter((j) => j.state === 'ready' || emptyQueues.has(j.funcname));
+        republished = toPublish.length - jobs.filter((j) => j.state === 'ready').length;
+        await this.#broker.publish(toPublish.map((j) => ({ funcname: j.funcname, jobId: j.id, priority: j.priority })));
+      },
       { staleMs: this.#staleMs },
     );
     this.totals.published += published;
     this.totals.republished += republished;
-    if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed');
+    if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed while their queue was empty');
     if (published > 0) this.#logger.debug({ published }, 'relayed');
-    return published + republished >= this.#batchSize;
+    return published + stale >= this.#batchSize;
   }
 
   async #run(): Promise<void> {

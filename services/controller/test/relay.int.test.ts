@@ -60,6 +60,7 @@ describe('relay', () => {
         await memory.publish(dispatches);
       },
       consume: (f, p, cb) => memory.consume(f, p, cb),
+      queueDepth: (f) => memory.queueDepth(f),
       close: () => memory.close(),
     };
     const got = await collect(memory, 'relay.flaky');
@@ -68,6 +69,26 @@ describe('relay', () => {
     await waitFor(() => got.some((d) => d.body === id), { what: 'the job after the broker recovered' });
     expect(relay.totals.errors).toBe(3);
     expect(got.filter((d) => d.body === id)).toHaveLength(1);
+  });
+
+  it('publishes a lost message again, but not one that is still waiting in its queue', async () => {
+    const broker = new MemoryBroker();
+    const { id } = await ns.store.insert({ funcname: 'relay.lost' });
+    await startRelay(broker, { sweepMs: 50, staleMs: 200 });
+    await waitFor(async () => (await broker.queueDepth('relay.lost')) === 1, { what: 'the first publication' });
+    // Still waiting behind a backlog: several stale periods pass without a second copy.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await broker.queueDepth('relay.lost')).toBe(1);
+    // The message is lost: consumed and acknowledged without the job ever being claimed.
+    const lost: Delivery[] = [];
+    const sub = await broker.consume(['relay.lost'], 1, (d) => {
+      lost.push(d);
+      d.ack();
+    });
+    await waitFor(() => lost.length === 1, { what: 'the message to be lost' });
+    await sub.close();
+    await waitFor(async () => (await broker.queueDepth('relay.lost')) === 1, { what: 'the message to be published again' });
+    expect((await ns.store.getJob(id))?.state).toBe('dispatched');
   });
 
   it('drains a backlog bigger than one batch in one wake-up', async () => {

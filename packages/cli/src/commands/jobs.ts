@@ -2,7 +2,7 @@
  * The one-shot commands: migrate, enqueue, jobs, show, retry, cancel, stats. Each prints a human
  * answer, or JSON with --json, and closes its connections.
  */
-import { JOB_STATES, ValidationError, type JobState, type NewJob } from '@drover/core';
+import { JOB_STATES, ValidationError, type JobState, type NewJob, type RescheduleWhen } from '@drover/core';
 import type { Config } from '../config.js';
 import { jobDetails, jobsTable, printJson, statsTable } from '../output.js';
 import { createRuntime } from '../runtime.js';
@@ -113,6 +113,19 @@ export async function retryCommand(config: Config, id: string, json: boolean): P
     return 1;
   }
   if (!json) process.stdout.write(`job ${id} is ready again\n`);
+  return 0;
+}
+
+export async function rescheduleCommand(config: Config, id: string, whenText: string, json: boolean): Promise<number> {
+  const when = whenText === 'never' || whenText.startsWith('+') ? (whenText as RescheduleWhen) : new Date(whenText);
+  if (when instanceof Date && Number.isNaN(when.getTime())) throw new ValidationError('when', "must be 'never', '+N' (seconds from now) or an ISO 8601 time");
+  const job = await withRuntime(config, (rt) => rt.store.reschedule(id, when));
+  if (json) printJson(job);
+  if (!job) {
+    process.stderr.write(`job ${id} is not waiting (unknown, running or finished)\n`);
+    return 1;
+  }
+  if (!json) process.stdout.write(`job ${id} now runs ${job.runAfter ? `after ${job.runAfter.toISOString()}` : 'never'}\n`);
   return 0;
 }
 
