@@ -15,6 +15,10 @@ export default defineConfig({
   },
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
+    // One file at a time across all projects: fault tests stop RabbitMQ and kill processes, which
+    // must not hit another file mid-flight, and timing claims (a job starts within a second of its
+    // run_after) must not compete for two cores with an embedded database in the next file.
+    fileParallelism: false,
     projects: [
       {
         extends: true,
@@ -29,10 +33,19 @@ export default defineConfig({
           name: 'integration',
           include: ['packages/*/test/**/*.int.test.ts', 'services/*/test/**/*.int.test.ts', 'test/**/*.test.ts'],
           globalSetup: ['packages/testing/src/global-setup.ts'],
-          // One file at a time: fault tests stop RabbitMQ and kill processes, which must not hit
-          // another file's test mid-flight; and two cores are already shared with the services.
-          fileParallelism: false,
           // Integration tests wait on real services; generous bounds keep a slow CI machine from flaking.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The same store suite on the embedded database (PGlite); *.pg.int.test.ts are PostgreSQL-only.
+          name: 'integration-pglite',
+          include: ['packages/store/test/**/*.int.test.ts'],
+          exclude: ['**/*.pg.int.test.ts'],
+          env: { DROVER_TEST_STORE: 'pglite' },
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -15,8 +15,9 @@
  * ```
  */
 export { DEFAULT_NAMESPACE, schemaFor } from './namespace.js';
-export { MigrationError, loadMigrations, migrate, type MigrateResult, type Migration } from './migrate.js';
+export { MigrationError, loadMigrations, migrate, type MigrateResult, type Migration, type MigrationSession, type MigrationTarget } from './migrate.js';
 export { DEFAULT_RETENTION, SqlJobStore, type Retention, type SqlJobStoreOptions } from './sql-job-store.js';
 export { PgJobStore, createPgPool, createPgStore, type PgPoolOptions } from './pg-store.js';
+export { PgliteJobStore, createPgliteStore, type PgliteStoreOptions } from './pglite-store.js';
 export type { SqlExecutor } from './internal/executor.js';
 export type { Statement } from './internal/statements.js';

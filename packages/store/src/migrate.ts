@@ -7,7 +7,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import type pg from 'pg';
 import { DroverError, silentLogger, type Logger } from '@drover/core';
 import { schemaFor } from './namespace.js';
 
@@ -47,6 +46,18 @@ export function loadMigrations(dir: URL = MIGRATIONS_DIR): Migration[] {
   return migrations;
 }
 
+/** One database session: what the migrator needs of a `pg` pool client, or of an embedded database. */
+export interface MigrationSession {
+  /** Without params, `text` may hold several statements (a migration file). */
+  query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  release(err?: Error): void;
+}
+
+/** Where migrations run: a `pg.Pool` fits as it is. */
+export interface MigrationTarget {
+  connect(): Promise<MigrationSession>;
+}
+
 interface LedgerRow {
   version: number;
   name: string;
@@ -66,7 +77,7 @@ export interface MigrateResult {
  * parameter can do, and runs once per start rather than per job.
  */
 export async function migrate(
-  pool: pg.Pool,
+  pool: MigrationTarget,
   options: { namespace?: string; logger?: Logger; migrations?: Migration[] } = {},
 ): Promise<MigrateResult> {
   const schema = schemaFor(options.namespace);
@@ -86,7 +97,7 @@ export async function migrate(
         await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
           version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
           applied_at timestamptz NOT NULL DEFAULT now())`);
-        const { rows } = await client.query<LedgerRow>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
+        const { rows } = await client.query<LedgerRow>('SELECT version, name, checksum FROM schema_migrations ORDER BY version', []);
         checkLedger(schema, rows, migrations);
         const next = migrations[rows.length];
         if (!next) {

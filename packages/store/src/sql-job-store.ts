@@ -363,8 +363,10 @@ export class SqlJobStore implements JobStore {
     return row?.promoted ?? 0;
   }
 
-  async expireLeases(limit = MAINTENANCE_BATCH): Promise<FailResult[]> {
-    const expired = await this.#db.query<{ id: string; grab_token: string; failures: number }>(SQL.expiredLeases, [checkLimit(limit, 100_000), this.#now()]);
+  /** With `all`, every running job is taken back whatever its lease (see PgliteJobStore.recoverAfterRestart). */
+  async expireLeases(limit = MAINTENANCE_BATCH, options: { all?: boolean } = {}): Promise<FailResult[]> {
+    const all = options.all ?? false;
+    const expired = await this.#db.query<{ id: string; grab_token: string; failures: number }>(SQL.expiredLeases, [checkLimit(limit, 100_000), this.#now(), all]);
     if (expired.length === 0) return [];
     return this.#fail(
       expired.map((e) => ({
@@ -373,8 +375,17 @@ export class SqlJobStore implements JobStore {
         error: 'lease expired',
         retryDelayMs: backoffDelayMs(e.failures + 1, this.#retryPolicy, this.#random),
       })),
-      true,
+      !all,
     );
+  }
+
+  /**
+   * Gives every dispatched job back to ready. Only for a store no other process uses, starting up
+   * after its in-memory broker lost the previous run's messages (embedded mode).
+   */
+  async requeueDispatched(): Promise<number> {
+    const [row] = await this.#db.query<{ requeued: number }>(SQL.requeueDispatched, []);
+    return row?.requeued ?? 0;
   }
 
   async trimFinished(limit = MAINTENANCE_BATCH): Promise<number> {

@@ -15,8 +15,8 @@ describe('complete', () => {
     expect(await liveRow(ns.pool, job.id)).toBeUndefined();
     const done = await ns.store.getJob(job.id);
     expect(done).toMatchObject({ state: 'completed', result: { sum: 3 }, arg: { x: 1 }, attempts: 1, failures: 0 });
-    const { rows } = await ns.pool.query('SELECT delete_after - finished_at AS keep FROM finished_jobs WHERE id = $1', [job.id]);
-    expect(rows[0].keep).toMatchObject({ days: 1 });
+    const { rows } = await ns.pool.query('SELECT extract(epoch FROM delete_after - finished_at)::int AS keep FROM finished_jobs WHERE id = $1', [job.id]);
+    expect(rows[0].keep).toBe(86_400);
   });
 
   it('refuses a complete or a fail with a stale grab token and changes nothing', async () => {
@@ -170,31 +170,6 @@ describe('replaceWith', () => {
       expect((await ns.store.complete(job)).accepted).toBe(true);
     } finally {
       await ns.pool.query('DROP TRIGGER refuse_poison ON jobs; DROP FUNCTION refuse_poison()');
-    }
-  });
-
-  it("stays all-or-nothing on a caller's client, inside or outside the caller's transaction", async () => {
-    await ns.pool.query(`CREATE FUNCTION refuse_poison2() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW.funcname = 'out.poison' THEN RAISE EXCEPTION 'poison job refused'; END IF; RETURN NEW; END $$`);
-    await ns.pool.query('CREATE TRIGGER refuse_poison2 BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_poison2()');
-    const client = await ns.pool.connect();
-    try {
-      const onClient = ns.store.onClient(client);
-      const outside = await insertAndClaim(ns.store, { funcname: 'out.client' });
-      await expect(onClient.replaceWith(outside, [{ funcname: 'out.poison' }])).rejects.toThrow(/poison/);
-      expect((await ns.store.getJob(outside.id))?.state).toBe('running');
-
-      const inside = await insertAndClaim(ns.store, { funcname: 'out.client' });
-      await client.query('BEGIN');
-      const mine = await onClient.insert({ funcname: 'out.callers-own' });
-      await expect(onClient.replaceWith(inside, [{ funcname: 'out.poison' }])).rejects.toThrow(/poison/);
-      // Only the replace was rolled back: the caller's transaction goes on and commits its own work.
-      await client.query('COMMIT');
-      expect((await ns.store.getJob(mine.id))?.state).toBe('ready');
-      expect((await ns.store.getJob(inside.id))?.state).toBe('running');
-    } finally {
-      client.release();
-      await ns.pool.query('DROP TRIGGER refuse_poison2 ON jobs; DROP FUNCTION refuse_poison2()');
     }
   });
 

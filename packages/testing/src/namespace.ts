@@ -2,11 +2,16 @@
  * A fresh namespace (PostgreSQL schema) per test file, migrated before the first test. Dropped
  * after the file when every test passed; kept, with its name printed, when one failed, so its
  * data can be inspected.
+ *
+ * With DROVER_TEST_STORE=pglite (set by the vitest project that runs the store suite a second
+ * time), the namespace lives in an embedded PGlite database of the file's own instead, behind the
+ * same handles.
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { PgJobStore, createPgPool, migrate, type SqlJobStoreOptions } from '@drover/store';
+import { openPgliteNamespace } from './pglite.js';
 
 /** A test file's namespace and the handles made for it. */
 export interface TestNamespace {
@@ -37,13 +42,26 @@ export function useTestNamespace(): TestNamespace {
 
   const createStore = (options: SqlJobStoreOptions & { max?: number } = {}): PgJobStore => {
     const { max, ...storeOptions } = options;
+    if (embeddedCreate) return embeddedCreate(storeOptions);
     const own = createPgPool({ connectionString: databaseUrl, namespace, ...(max ? { max } : {}) });
     const made = new PgJobStore(own, { ...storeOptions, namespace, ownsPool: true });
     closers.push(() => made.close());
     return made;
   };
 
+  const embedded = process.env.DROVER_TEST_STORE === 'pglite';
+  let embeddedCreate: ((options?: SqlJobStoreOptions) => PgJobStore) | undefined;
+
   beforeAll(async () => {
+    if (embedded) {
+      const opened = await openPgliteNamespace(namespace);
+      // The suite uses only what both stores share; the casts keep one set of handle types.
+      pool = opened.pool as unknown as pg.Pool;
+      store = opened.store as unknown as PgJobStore;
+      embeddedCreate = (options) => opened.createStore(options) as unknown as PgJobStore;
+      closers.push(() => opened.close());
+      return;
+    }
     databaseUrl = inject('droverServices').databaseUrl;
     pool = createPgPool({ connectionString: databaseUrl, namespace });
     closers.push(() => pool!.end());
@@ -60,6 +78,10 @@ export function useTestNamespace(): TestNamespace {
 
   afterAll(async () => {
     if (!pool) return;
+    if (embedded) {
+      for (const close of closers.reverse()) await close();
+      return;
+    }
     if (failed) {
       process.stderr.write(`\n[drover] a test failed: its data is kept in schema "${namespace}" of ${databaseUrl}\n`);
     } else {

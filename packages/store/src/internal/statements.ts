@@ -57,4 +57,5 @@ export const SQL = {
   markDispatched: get('mark-dispatched'),
   nextDue: get('next-due'),
   setSearchPath: get('set-search-path'),
+  requeueDispatched: get('requeue-dispatched'),
 } as const;
