@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { configFromEnv } from './config.js';
+import { configFromEnv, required } from './config.js';
 
 describe('configFromEnv', () => {
-  it('defaults to the local services', () => {
-    expect(configFromEnv({})).toMatchObject({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', DROVER_NAMESPACE: 'drover', DROVER_HTTP_PORT: 8080 });
+  it('leaves the service URLs unset (embedded mode) and defaults the rest', () => {
+    const config = configFromEnv({});
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.AMQP_URL).toBeUndefined();
+    expect(config).toMatchObject({ DROVER_NAMESPACE: 'drover', DROVER_HTTP_PORT: 8080, DROVER_DATA_DIR: '.drover' });
+  });
+
+  it('says which variable a command needs', () => {
+    expect(() => required(configFromEnv({}), 'DATABASE_URL', 'worker')).toThrow(/DATABASE_URL: is not set; `drover worker` needs it/);
   });
 
   it.each([

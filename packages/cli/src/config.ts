@@ -5,8 +5,6 @@
 import { z } from 'zod';
 import { ValidationError } from '@drover/core';
 
-export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
 const url = (protocols: string[]) =>
   z.string().refine((v) => {
@@ -20,23 +18,39 @@ const url = (protocols: string[]) =>
 const intFrom = (min: number, max: number) => z.coerce.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` });
 
 const envSchema = z.object({
-  DATABASE_URL: url(['postgres:', 'postgresql:']).default(DEFAULT_DATABASE_URL),
-  AMQP_URL: url(['amqp:', 'amqps:']).default(DEFAULT_AMQP_URL),
+  /** Unset: embedded mode (`drover dev` on PGlite; the other commands talk to it over HTTP). */
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  /** Unset: the in-memory broker (`drover dev` only). */
+  AMQP_URL: url(['amqp:', 'amqps:']).optional(),
+  /** Where embedded mode keeps its data and says where its API listens. */
+  DROVER_DATA_DIR: z.string().min(1).default('.drover'),
   DROVER_NAMESPACE: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { error: 'must be 1 to 40 characters of a-z, 0-9 and _, starting with a letter' }).default('drover'),
   DROVER_QUEUE_TYPE: z.enum(['classic', 'quorum'], { error: 'must be classic or quorum' }).default('classic'),
   DROVER_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   DROVER_HTTP_PORT: intFrom(0, 65_535).default(8080),
-  /** First delay of the backoff after a lease expires (the scheduler has no function's policy at hand). */
-  DROVER_RETRY_BASE_MS: intFrom(0, 86_400_000).default(120_000),
+  /**
+   * First delay of the backoff after a lease expires (the scheduler has no function's policy at
+   * hand). Unset: 2 minutes for services, 1 second for `drover dev`, so a demo interrupted mid-job
+   * finishes promptly after a restart.
+   */
+  DROVER_RETRY_BASE_MS: intFrom(0, 86_400_000).optional(),
   DROVER_SHUTDOWN_GRACE_MS: intFrom(0, 3_600_000).default(10_000),
   DROVER_RELAY_SWEEP_MS: intFrom(10, 3_600_000).default(1_000),
   /** A dispatched job unclaimed this long is published again, if its queue is empty (a lost message). */
   DROVER_REDISPATCH_AFTER_MS: intFrom(1_000, 86_400_000).default(300_000),
   DROVER_SCHEDULER_POLL_MS: intFrom(10, 3_600_000).default(1_000),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }).default('info'),
+  /** Unset: info for services, warn for `drover dev` (whose terminal shows the live view). */
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }).optional(),
 });
 
 export type Config = z.infer<typeof envSchema>;
+
+/** The value of a variable a command cannot do without, or an error that says what to do. */
+export function required(config: Config, variable: 'DATABASE_URL' | 'AMQP_URL', command: string): string {
+  const value = config[variable];
+  if (!value) throw new ValidationError(variable, `is not set; \`drover ${command}\` needs it (\`drover dev\` runs everything embedded without it)`);
+  return value;
+}
 
 /** Parses the environment; throws a ValidationError naming the first bad variable. */
 export function configFromEnv(env: NodeJS.ProcessEnv): Config {

@@ -4,10 +4,10 @@
  * signal exits at once.
  */
 import { pino } from 'pino';
-import { retryPolicy, type Logger } from '@drover/core';
+import { retryPolicy, type Logger, type RetryPolicy } from '@drover/core';
 import { createAmqpBroker, type AmqpBroker } from '@drover/broker';
 import { createPgStore, migrate, type PgJobStore } from '@drover/store';
-import type { Config } from './config.js';
+import { required, type Config } from './config.js';
 
 export interface Runtime {
   config: Config;
@@ -19,14 +19,24 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createRuntime(config: Config, component: string): Runtime {
-  // Logs go to stderr, so that stdout carries only the command's output (and --json stays parseable).
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: component } }, pino.destination(2)) as unknown as Logger;
+/** The backoff after a lease expired: from `baseMs`, doubling up to a day. */
+export function leaseRetryPolicy(baseMs: number): RetryPolicy {
+  return retryPolicy({ baseDelayMs: baseMs, maxDelayMs: Math.max(baseMs, 86_400_000) });
+}
+
+/** Logs go to stderr, so that stdout carries only the command's output (and --json stays parseable). */
+export function createLogger(level: string, component: string): Logger {
+  return pino({ level, base: { service: component } }, pino.destination(2)) as unknown as Logger;
+}
+
+/** The store and broker on the real services; `command` names who needs them, for the error. */
+export function createRuntime(config: Config, component: string, command = component): Runtime {
+  const logger = createLogger(config.LOG_LEVEL ?? 'info', component);
   const store = createPgStore({
-    connectionString: config.DATABASE_URL,
+    connectionString: required(config, 'DATABASE_URL', command),
     namespace: config.DROVER_NAMESPACE,
     applicationName: `drover-${component}`,
-    retryPolicy: retryPolicy({ baseDelayMs: config.DROVER_RETRY_BASE_MS, maxDelayMs: Math.max(config.DROVER_RETRY_BASE_MS, 86_400_000) }),
+    retryPolicy: leaseRetryPolicy(config.DROVER_RETRY_BASE_MS ?? 120_000),
     logger,
   });
   let broker: Promise<AmqpBroker> | null = null;
@@ -36,7 +46,7 @@ export function createRuntime(config: Config, component: string): Runtime {
     store,
     broker: () =>
       (broker ??= createAmqpBroker({
-        url: config.AMQP_URL,
+        url: required(config, 'AMQP_URL', command),
         namespace: config.DROVER_NAMESPACE,
         queueType: config.DROVER_QUEUE_TYPE,
         logger,

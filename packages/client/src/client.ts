@@ -16,12 +16,12 @@ import {
   type NewJob,
   type RescheduleWhen,
 } from '@drover/core';
-import { createPgStore, type PgJobStore } from '@drover/store';
+import { createPgStore, type PgJobStore, type SqlJobStore } from '@drover/store';
 
 export interface ClientOptions {
-  /** A `postgres://` URL; or pass `store` to share one. */
+  /** A `postgres://` URL; or pass `store` to share one (a PostgreSQL or an embedded store). */
   databaseUrl?: string;
-  store?: PgJobStore;
+  store?: SqlJobStore;
   namespace?: string;
 }
 
@@ -53,7 +53,7 @@ const CALL_POLL_MAX_MS = 250;
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 export class Client {
-  readonly store: PgJobStore;
+  readonly store: SqlJobStore;
   readonly #ownsStore: boolean;
 
   constructor(options: ClientOptions) {
@@ -68,11 +68,17 @@ export class Client {
   }
 
   async enqueue(job: NewJob, options: EnqueueOptions = {}): Promise<InsertResult> {
-    return options.tx ? this.store.withClient(options.tx, (s) => s.insert(job)) : this.store.insert(job);
+    return options.tx ? this.#pgStore().withClient(options.tx, (s) => s.insert(job)) : this.store.insert(job);
   }
 
   async enqueueMany(jobs: NewJob[], options: EnqueueOptions = {}): Promise<InsertResult[]> {
-    return options.tx ? this.store.withClient(options.tx, (s) => s.insertMany(jobs)) : this.store.insertMany(jobs);
+    return options.tx ? this.#pgStore().withClient(options.tx, (s) => s.insertMany(jobs)) : this.store.insertMany(jobs);
+  }
+
+  /** Enqueueing in the caller's transaction needs a PostgreSQL store: an embedded one has no caller connections. */
+  #pgStore(): PgJobStore {
+    if (!('withClient' in this.store)) throw new ValidationError('tx', 'needs a PostgreSQL store; an embedded store has no connections of the caller');
+    return this.store as PgJobStore;
   }
 
   /**
@@ -82,8 +88,13 @@ export class Client {
    * that holds the key.
    */
   async call(job: NewJob, options: { timeoutMs?: number } = {}): Promise<Json> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const { id } = await this.enqueue(job);
+    return this.result(id, options);
+  }
+
+  /** Waits for an enqueued job's result, as `call` does (polling: quick at first, then every 250 ms). */
+  async result(id: string, options: { timeoutMs?: number } = {}): Promise<Json> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     for (let delay = CALL_POLL_MIN_MS; ; delay = Math.min(delay * 2, CALL_POLL_MAX_MS)) {
       const current = await this.store.getJob(id);

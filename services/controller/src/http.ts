@@ -1,10 +1,13 @@
 /**
- * The controller's HTTP API, for producers that hold no database credentials: `POST /jobs` takes
- * one job or `{ "jobs": [...] }`, `GET /jobs/:id` reads one back, `GET /health` says whether the
- * database answers. Bad input is a 400 naming the field, and nothing is written.
+ * The controller's HTTP API, for producers and operators that hold no database credentials (and
+ * for the CLI against an embedded instance, whose database only its own process can open):
+ *   POST /jobs                 one job, or { "jobs": [...] }        GET /jobs/:id      one job with its failure log
+ *   GET  /jobs?state=&funcname=&arg=&limit=&before=                 GET /stats         counts per function and state
+ *   POST /jobs/:id/retry | /cancel | /reschedule { "when": … }      GET /health        whether the database answers
+ * Bad input is a 400 naming the field, and nothing is written.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ValidationError, type JobStore, type Logger, type NewJob } from '@drover/core';
+import { ValidationError, type FindJobsQuery, type JobState, type JobStore, type Json, type Logger, type NewJob, type RescheduleWhen } from '@drover/core';
 
 export interface HttpOptions {
   store: JobStore;
@@ -50,6 +53,47 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
     const job = await options.store.getJob(request.params.id);
     if (!job) return reply.code(404).send({ error: { message: `no job ${request.params.id}` } });
     return job;
+  });
+
+  app.get<{ Querystring: Record<string, string | string[] | undefined> }>('/jobs', async (request) => {
+    const q = request.query;
+    const one = (key: string): string | undefined => (Array.isArray(q[key]) ? (q[key] as string[])[0] : (q[key] as string | undefined));
+    const query: FindJobsQuery = {};
+    if (q.state !== undefined) query.states = (Array.isArray(q.state) ? q.state : [q.state]) as JobState[];
+    const funcname = one('funcname');
+    if (funcname !== undefined) query.funcname = funcname;
+    const arg = one('arg');
+    if (arg !== undefined) {
+      try {
+        query.argContains = JSON.parse(arg) as Json;
+      } catch {
+        throw new ValidationError('arg', 'must be JSON');
+      }
+    }
+    const limit = one('limit');
+    if (limit !== undefined) query.limit = /^\d+$/.test(limit) ? Number(limit) : Number.NaN;
+    const before = one('before');
+    if (before !== undefined) query.beforeId = before;
+    return options.store.findJobs(query);
+  });
+
+  app.get('/stats', async () => options.store.counts());
+
+  app.post<{ Params: { id: string } }>('/jobs/:id/retry', async (request, reply) => {
+    const job = await options.store.retry(request.params.id);
+    return job ?? reply.code(404).send({ error: { message: `job ${request.params.id} is not a failed or cancelled job` } });
+  });
+
+  app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (request, reply) => {
+    const cancelled = await options.store.cancel(request.params.id);
+    return cancelled ? { id: request.params.id, cancelled } : reply.code(404).send({ error: { message: `job ${request.params.id} is not live` } });
+  });
+
+  app.post<{ Params: { id: string }; Body: { when?: unknown } }>('/jobs/:id/reschedule', async (request, reply) => {
+    const raw = (request.body as { when?: unknown } | undefined)?.when;
+    const when = raw === 'never' || (typeof raw === 'string' && raw.startsWith('+')) ? (raw as RescheduleWhen) : typeof raw === 'string' ? new Date(raw) : raw;
+    const job = await options.store.reschedule(request.params.id, when as RescheduleWhen);
+    return job ?? reply.code(404).send({ error: { message: `job ${request.params.id} is not waiting` } });
   });
 
   app.get('/health', async (_request, reply) => {

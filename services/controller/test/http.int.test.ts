@@ -61,3 +61,30 @@ describe('HTTP API', () => {
     expect(await response.json()).toMatchObject({ status: 'ok', relay: { published: expect.any(Number) } });
   });
 });
+
+describe('HTTP API for operators', () => {
+  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
+    const response = await fetch(`${controller.url}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    return { status: response.status, json: await response.json() };
+  };
+
+  it('lists jobs with filters, counts them, and cancels, retries and reschedules', async () => {
+    const { json } = await post({ jobs: [{ funcname: 'http.ops', arg: { k: 1 } }, { funcname: 'http.ops', arg: { k: 2 } }] });
+    const [a, b] = (json.jobs as { id: string }[]).map((j) => j.id);
+    const listed = await call('GET', `/jobs?funcname=http.ops&arg=${encodeURIComponent('{"k":2}')}`);
+    expect((listed.json as { id: string }[]).map((j) => j.id)).toEqual([b]);
+    expect(await call('POST', `/jobs/${a}/cancel`)).toMatchObject({ status: 200, json: { cancelled: true } });
+    expect((await call('POST', `/jobs/${a}/cancel`)).status).toBe(404);
+    expect(await call('GET', '/jobs?state=cancelled&funcname=http.ops')).toMatchObject({ json: [{ id: a, state: 'cancelled' }] });
+    expect(await call('POST', `/jobs/${a}/retry`)).toMatchObject({ status: 200, json: { id: a, state: 'ready' } });
+    expect(await call('POST', `/jobs/${b}/reschedule`, { when: 'never' })).toMatchObject({ status: 200, json: { id: b, state: 'scheduled', runAfter: null } });
+    expect(await call('POST', `/jobs/${b}/reschedule`, { when: 'soon' })).toMatchObject({ status: 400, json: { error: { field: 'when' } } });
+    const stats = (await call('GET', '/stats')).json as { funcname: string; state: string; count: number }[];
+    // The retried job is ready or, the relay being live, already dispatched.
+    const ops = stats.filter((c) => c.funcname === 'http.ops');
+    expect(ops.reduce((n, c) => n + c.count, 0)).toBe(2);
+    expect(ops.find((c) => c.state === 'scheduled')?.count).toBe(1);
+    expect((await call('GET', '/jobs?state=done')).json).toMatchObject({ error: { field: 'states[0]' } });
+    expect((await call('GET', '/jobs?limit=lots')).json).toMatchObject({ error: { field: 'limit' } });
+  });
+});

@@ -2,15 +2,30 @@
  * The one-shot commands: migrate, enqueue, jobs, show, retry, cancel, stats. Each prints a human
  * answer, or JSON with --json, and closes its connections.
  */
+import { resolve } from 'node:path';
 import { JOB_STATES, ValidationError, type JobState, type NewJob, type RescheduleWhen } from '@drover/core';
+import { HttpJobApi, type JobApi } from '@drover/client';
 import type { Config } from '../config.js';
+import { readInstance } from '../dev/instance.js';
 import { jobDetails, jobsTable, printJson, statsTable } from '../output.js';
 import { createRuntime } from '../runtime.js';
 
-async function withRuntime<T>(config: Config, fn: (rt: ReturnType<typeof createRuntime>) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on the jobs: in PostgreSQL when DATABASE_URL is set (migrating first, so a fresh
+ * database works), otherwise through the API of the embedded instance running on DROVER_DATA_DIR.
+ */
+async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Promise<T> {
+  if (!config.DATABASE_URL) {
+    const instance = readInstance(config.DROVER_DATA_DIR);
+    if (!instance) {
+      throw new ValidationError('DATABASE_URL', `is not set, and no \`drover dev\` is running on ${resolve(config.DROVER_DATA_DIR)}; set DATABASE_URL, or start one with \`npm start\``);
+    }
+    return fn(new HttpJobApi(instance.url));
+  }
   const rt = createRuntime(config, 'cli');
   try {
-    return await fn(rt);
+    await rt.migrate();
+    return await fn(rt.store);
   } finally {
     await rt.close();
   }
@@ -31,7 +46,8 @@ function parseInteger(text: string | undefined, field: string): number | undefin
 }
 
 export async function migrateCommand(config: Config, json: boolean): Promise<void> {
-  const applied = await withRuntime(config, (rt) => rt.migrate());
+  const rt = createRuntime(config, 'cli', 'migrate');
+  const applied = await rt.migrate().finally(() => rt.close());
   if (json) printJson({ namespace: config.DROVER_NAMESPACE, applied });
   else process.stdout.write(applied.length ? `applied ${applied.join(', ')} to ${config.DROVER_NAMESPACE}\n` : `${config.DROVER_NAMESPACE} is up to date\n`);
 }
@@ -58,10 +74,7 @@ export async function enqueueCommand(config: Config, funcname: string, argText: 
   if (maxRetries !== undefined) job.maxRetries = maxRetries;
   const timeoutMs = parseInteger(flags.timeoutMs, 'timeoutMs');
   if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
-  const result = await withRuntime(config, async (rt) => {
-    await rt.migrate();
-    return rt.store.insert(job);
-  });
+  const result = await withApi(config, (api) => api.insert(job));
   if (flags.json) printJson(result);
   else process.stdout.write(result.inserted ? `enqueued job ${result.id}\n` : `job ${result.id} already holds that uniqkey; nothing enqueued\n`);
 }
@@ -80,8 +93,8 @@ export async function jobsCommand(config: Config, flags: JobsFlags): Promise<voi
     if (!(JOB_STATES as readonly string[]).includes(s)) throw new ValidationError(`state[${i}]`, `must be one of ${JOB_STATES.join(', ')}`);
     return s as JobState;
   });
-  const jobs = await withRuntime(config, (rt) =>
-    rt.store.findJobs({
+  const jobs = await withApi(config, (api) =>
+    api.findJobs({
       ...(states ? { states } : {}),
       ...(flags.funcname ? { funcname: flags.funcname } : {}),
       ...(flags.arg ? { argContains: parseJson(flags.arg, 'arg') as never } : {}),
@@ -94,7 +107,7 @@ export async function jobsCommand(config: Config, flags: JobsFlags): Promise<voi
 }
 
 export async function showCommand(config: Config, id: string, json: boolean): Promise<number> {
-  const job = await withRuntime(config, (rt) => rt.store.getJob(id));
+  const job = await withApi(config, (api) => api.getJob(id));
   if (!job) {
     if (json) printJson(null);
     process.stderr.write(`no job ${id}\n`);
@@ -106,7 +119,7 @@ export async function showCommand(config: Config, id: string, json: boolean): Pr
 }
 
 export async function retryCommand(config: Config, id: string, json: boolean): Promise<number> {
-  const job = await withRuntime(config, (rt) => rt.store.retry(id));
+  const job = await withApi(config, (api) => api.retry(id));
   if (json) printJson(job);
   if (!job) {
     process.stderr.write(`job ${id} is not a failed or cancelled job\n`);
@@ -119,7 +132,7 @@ export async function retryCommand(config: Config, id: string, json: boolean): P
 export async function rescheduleCommand(config: Config, id: string, whenText: string, json: boolean): Promise<number> {
   const when = whenText === 'never' || whenText.startsWith('+') ? (whenText as RescheduleWhen) : new Date(whenText);
   if (when instanceof Date && Number.isNaN(when.getTime())) throw new ValidationError('when', "must be 'never', '+N' (seconds from now) or an ISO 8601 time");
-  const job = await withRuntime(config, (rt) => rt.store.reschedule(id, when));
+  const job = await withApi(config, (api) => api.reschedule(id, when));
   if (json) printJson(job);
   if (!job) {
     process.stderr.write(`job ${id} is not waiting (unknown, running or finished)\n`);
@@ -130,7 +143,7 @@ export async function rescheduleCommand(config: Config, id: string, whenText: st
 }
 
 export async function cancelCommand(config: Config, id: string, json: boolean): Promise<number> {
-  const cancelled = await withRuntime(config, (rt) => rt.store.cancel(id));
+  const cancelled = await withApi(config, (api) => api.cancel(id));
   if (json) printJson({ id, cancelled });
   if (!cancelled) {
     process.stderr.write(`job ${id} is not live (unknown or already finished)\n`);
@@ -141,7 +154,7 @@ export async function cancelCommand(config: Config, id: string, json: boolean): 
 }
 
 export async function statsCommand(config: Config, json: boolean): Promise<void> {
-  const counts = await withRuntime(config, (rt) => rt.store.counts());
+  const counts = await withApi(config, (api) => api.counts());
   if (json) printJson(counts);
   else process.stdout.write(`${statsTable(counts)}\n`);
 }

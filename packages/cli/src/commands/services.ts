@@ -12,7 +12,8 @@ import type { Config } from '../config.js';
 import { createRuntime, untilSignal } from '../runtime.js';
 
 export async function runServices(config: Config, which: { controller: boolean; scheduler: boolean }): Promise<void> {
-  const rt = createRuntime(config, which.controller && which.scheduler ? 'drover' : which.controller ? 'controller' : 'scheduler');
+  const command = which.controller && which.scheduler ? 'up' : which.controller ? 'controller' : 'scheduler';
+  const rt = createRuntime(config, command === 'up' ? 'drover' : command, command);
   await rt.migrate();
   const scheduler = which.scheduler
     ? createScheduler({ store: rt.store, logger: rt.logger, pollMs: config.DROVER_SCHEDULER_POLL_MS })

@@ -1,0 +1,111 @@
+/**
+ * `drover dev` (what `npm start` runs): everything in one process. With no DATABASE_URL and no
+ * AMQP_URL, on an embedded PostgreSQL (PGlite, data in DROVER_DATA_DIR) and the in-memory broker;
+ * with both set, on the real services. It runs the controller, the scheduler and a worker for the
+ * demo functions, enqueues the demo, shows jobs moving, prints a summary, and keeps running for
+ * `drover enqueue`, `drover jobs` and `drover stats` until Ctrl-C. Run again, it goes on where it was.
+ */
+import { resolve } from 'node:path';
+import { ValidationError, type Broker, type JobState } from '@drover/core';
+import { MemoryBroker, createAmqpBroker } from '@drover/broker';
+import { createClient } from '@drover/client';
+import { createController } from '@drover/controller';
+import { createScheduler } from '@drover/scheduler';
+import { createPgStore, createPgliteStore, migrate, type SqlJobStore } from '@drover/store';
+import { createWorker } from '@drover/worker';
+import type { Config } from '../config.js';
+import { demoFunctions, demoJobs, type CallOutcome } from '../dev/demo.js';
+import { lockDataDir, writeInstance } from '../dev/instance.js';
+import { LiveView } from '../dev/live-view.js';
+import { printJson, table } from '../output.js';
+import { createLogger, leaseRetryPolicy, untilSignal } from '../runtime.js';
+
+const FINISHED: readonly JobState[] = ['completed', 'failed', 'cancelled'];
+/** The live view refreshes twice a second: smooth enough to watch, cheap for the embedded database. */
+const VIEW_EVERY_MS = 500;
+/** The demo's jobs finish in seconds; a minute means something is wrong, and the summary says so. */
+const DEMO_TIMEOUT_MS = 60_000;
+
+export async function devCommand(config: Config, options: { json: boolean; demo: boolean }): Promise<void> {
+  const embedded = !config.DATABASE_URL;
+  if (embedded !== !config.AMQP_URL) {
+    throw new ValidationError(embedded ? 'AMQP_URL' : 'DATABASE_URL', 'set DATABASE_URL and AMQP_URL together (real services), or neither (embedded)');
+  }
+  const logger = createLogger(config.LOG_LEVEL ?? 'warn', 'dev');
+  const dataDir = resolve(config.DROVER_DATA_DIR);
+  const say = (line: string): void => void (options.json ? undefined : process.stdout.write(`${line}\n`));
+  const retryPolicy = leaseRetryPolicy(config.DROVER_RETRY_BASE_MS ?? 1000);
+
+  const unlock = embedded ? lockDataDir(dataDir) : () => undefined;
+  let store: SqlJobStore;
+  let broker: Broker;
+  if (embedded) {
+    say(`Embedded mode: PostgreSQL (PGlite) in ${resolve(dataDir, 'pgdata')}, in-memory broker.`);
+    const pglite = await createPgliteStore({ dataDir: resolve(dataDir, 'pgdata'), namespace: config.DROVER_NAMESPACE, retryPolicy, logger });
+    const recovered = await pglite.recoverAfterRestart();
+    if (recovered.requeued + recovered.takenBack > 0) say(`Picked up where the last run stopped: ${recovered.requeued} job(s) requeued, ${recovered.takenBack} interrupted job(s) taken back.`);
+    store = pglite;
+    broker = new MemoryBroker();
+  } else {
+    say(`Real services: ${new URL(config.DATABASE_URL!).host} and ${new URL(config.AMQP_URL!).host}, namespace ${config.DROVER_NAMESPACE}.`);
+    const pg = createPgStore({ connectionString: config.DATABASE_URL!, namespace: config.DROVER_NAMESPACE, retryPolicy, logger });
+    await migrate(pg.pool, { namespace: config.DROVER_NAMESPACE, logger });
+    store = pg;
+    broker = await createAmqpBroker({ url: config.AMQP_URL!, namespace: config.DROVER_NAMESPACE, logger, connectionName: 'drover-dev' });
+  }
+
+  const scheduler = createScheduler({ store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS });
+  const controller = createController({ store, broker, logger, relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS }, http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT } });
+  const worker = createWorker({ store, broker, logger, functions: demoFunctions, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS });
+  await scheduler.start();
+  await controller.start();
+  await worker.start();
+  const removeInstance = writeInstance({ pid: process.pid, url: controller.url!, namespace: config.DROVER_NAMESPACE, dataDir, startedAt: new Date().toISOString() });
+  say(`API: ${controller.url}  (POST /jobs, GET /jobs, GET /stats, GET /health)`);
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    stopped = true;
+    await worker.stop();
+    await controller.stop();
+    await scheduler.stop();
+    await broker.close();
+    await store.close();
+    removeInstance();
+    unlock();
+  };
+  const running = untilSignal(logger, stop);
+
+  if (options.demo) {
+    const { state, resumed } = await demoJobs(store, dataDir);
+    say(resumed ? `Demo: going on with the ${state.jobs.length} demo jobs of the last run.` : `Demo: enqueued ${state.jobs.length} jobs; the duplicate uniqkey returned job ${state.duplicateOf}, the first one's id.`);
+    const client = createClient({ store });
+    const call: Promise<CallOutcome> = client.result(state.callId, { timeoutMs: DEMO_TIMEOUT_MS }).then(
+      (result) => ({ result }),
+      (err: Error) => ({ error: err.message }),
+    );
+    const view = new LiveView();
+    const deadline = Date.now() + DEMO_TIMEOUT_MS;
+    for (;;) {
+      if (stopped) return running;
+      if (!options.json) view.show(await store.counts());
+      const jobs = await Promise.all(state.jobs.map((j) => store.getJob(j.id)));
+      if (jobs.every((j) => j && FINISHED.includes(j.state)) || Date.now() > deadline) {
+        view.end();
+        const outcome = await call;
+        const summary = state.jobs.map((d, i) => ({ ...d, state: jobs[i]?.state ?? 'missing', attempts: jobs[i]?.attempts ?? 0, failures: jobs[i]?.failures ?? 0, result: jobs[i]?.result ?? null }));
+        if (options.json) {
+          printJson({ event: 'demo-finished', api: controller.url, dataDir, duplicateOf: state.duplicateOf, call: outcome, jobs: summary });
+        } else {
+          say('\nDemo summary:');
+          say(table(['job', 'id', 'state', 'attempts', 'failures', 'result'], summary.map((s) => [s.label, s.id, s.state, String(s.attempts), String(s.failures), JSON.stringify(s.result)])));
+          say(`call(demo.add 2 + 3) returned ${'result' in outcome ? JSON.stringify(outcome.result) : `an error: ${outcome.error}`}`);
+          say(`\nDrover keeps running. In another terminal: npx drover enqueue demo.greet '{"name":"you"}', npx drover jobs, npx drover stats. Ctrl-C stops it.`);
+        }
+        break;
+      }
+      await new Promise((r) => setTimeout(r, VIEW_EVERY_MS));
+    }
+  }
+  return running;
+}

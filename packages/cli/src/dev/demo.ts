@@ -1,0 +1,89 @@
+/**
+ * The demo `drover dev` runs: a few functions and jobs that show what Drover does (a success, a
+ * job that fails twice then succeeds, a delayed job, a duplicate uniqkey, a call that waits for its
+ * result, and some slow jobs to watch). The jobs are remembered in the data folder, so a restarted
+ * instance goes on with the same jobs instead of enqueueing new ones.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JobStore, Json } from '@drover/core';
+import type { FunctionOptions, Handler } from '@drover/worker';
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+export const demoFunctions: Record<string, Handler | FunctionOptions> = {
+  'demo.greet': async (job) => `Hello, ${(job.arg as { name?: string } | null)?.name ?? 'world'}!`,
+  'demo.flaky': {
+    handler: async (job) => {
+      if (job.failures < 2) throw new Error(`flaky: failing on purpose (${job.failures + 1} of 2)`);
+      return 'third time lucky';
+    },
+    // A demo-sized delay: the default backoff would wait 2, then 4 minutes.
+    retryDelayMs: 1000,
+    maxRetries: 5,
+  },
+  'demo.add': async (job) => {
+    const { a, b } = job.arg as { a: number; b: number };
+    return a + b;
+  },
+  'demo.slow': {
+    handler: async (job) => {
+      await sleep((job.arg as { ms: number }).ms, job.signal);
+      if (job.signal.aborted) throw job.signal.reason;
+      return 'done';
+    },
+    slots: 2,
+  },
+};
+
+/** One demo job, and what it shows. */
+export interface DemoJob {
+  label: string;
+  id: string;
+  funcname: string;
+}
+
+export interface DemoState {
+  jobs: DemoJob[];
+  /** The id a second enqueue of the unique job returned (the first one's). */
+  duplicateOf: string;
+  /** The job `call` waits on. */
+  callId: string;
+}
+
+const DELAY_MS = 3000;
+
+/** The demo's jobs: enqueued now, or read back from a previous run of this data folder. */
+export async function demoJobs(store: Pick<JobStore, 'insertMany'>, dataDir: string): Promise<{ state: DemoState; resumed: boolean }> {
+  const file = join(dataDir, 'demo.json');
+  if (existsSync(file)) return { state: JSON.parse(readFileSync(file, 'utf8')) as DemoState, resumed: true };
+  const plan: { label: string; job: Parameters<JobStore['insertMany']>[0][number] }[] = [
+    { label: 'succeeds', job: { funcname: 'demo.greet', arg: { name: 'Drover' } } },
+    { label: 'fails twice, then succeeds', job: { funcname: 'demo.flaky' } },
+    { label: `delayed ${DELAY_MS / 1000} s`, job: { funcname: 'demo.greet', arg: { name: 'later' }, runAfter: new Date(Date.now() + DELAY_MS) } },
+    { label: 'unique (uniqkey demo-once)', job: { funcname: 'demo.greet', arg: { name: 'once' }, uniqkey: 'demo-once' } },
+    { label: 'duplicate of the unique one', job: { funcname: 'demo.greet', arg: { name: 'twice?' }, uniqkey: 'demo-once' } },
+    { label: 'call: 2 + 3, waited for', job: { funcname: 'demo.add', arg: { a: 2, b: 3 } } },
+    ...[1, 2, 3, 4].map((n) => ({ label: `slow ${n}`, job: { funcname: 'demo.slow', arg: { ms: 1500 } } })),
+  ];
+  const results = await store.insertMany(plan.map((p) => p.job));
+  const state: DemoState = {
+    // The duplicate is not a job of its own: it returned the unique job's id.
+    jobs: plan.flatMap((p, i) => (p.label.startsWith('duplicate') ? [] : [{ label: p.label, id: results[i]!.id, funcname: p.job.funcname }])),
+    duplicateOf: results[4]!.id,
+    callId: results[5]!.id,
+  };
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+  renameSync(`${file}.tmp`, file);
+  return { state, resumed: false };
+}
+
+/** The call's result, as `drover dev` reports it. */
+export type CallOutcome = { result: Json } | { error: string };

@@ -1,0 +1,97 @@
+/**
+ * `drover dev`, the one-command start: no service URLs, an embedded database in a folder, the demo,
+ * and the other commands talking to it. Also killed mid-demo and started again.
+ */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useDroverProcesses, waitFor } from '@drover/testing';
+
+const processes = useDroverProcesses();
+
+/** No service URLs, whatever the test runner's environment holds: embedded mode. */
+function embeddedEnv(dataDir: string): Record<string, string> {
+  return { DATABASE_URL: '', AMQP_URL: '', DROVER_DATA_DIR: dataDir, DROVER_HTTP_PORT: '0', LOG_LEVEL: 'warn', DROVER_NAMESPACE: 'drover' };
+}
+
+interface JobJson {
+  id: string;
+  funcname: string;
+  state: string;
+  attempts: number;
+  failures: number;
+  uniqkey: string | null;
+  runAfter: string;
+  createdAt: string;
+  finishedAt: string | null;
+  result: unknown;
+}
+
+async function jobsJson(env: Record<string, string>): Promise<JobJson[]> {
+  const out = await processes.run(['jobs', '--json', '--limit', '1000'], env);
+  expect(out.code, out.stderr).toBe(0);
+  return JSON.parse(out.stdout) as JobJson[];
+}
+
+describe('drover dev', () => {
+  it('runs the demo on an embedded database with no services configured, and answers the CLI', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'drover-dev-'));
+    const env = embeddedEnv(dataDir);
+    const dev = processes.start(['dev', '--json'], env);
+    const summary = await waitFor(() => {
+      const out = dev.output();
+      const start = out.indexOf('{\n  "event": "demo-finished"');
+      return start >= 0 && out.trimEnd().endsWith('}') ? (JSON.parse(out.slice(start)) as { call: unknown; duplicateOf: string; jobs: { label: string; id: string }[] }) : null;
+    }, { what: 'the demo summary', timeoutMs: 90_000, intervalMs: 200 });
+    expect(summary.call).toEqual({ result: 5 });
+
+    const jobs = await jobsJson(env);
+    const byLabel = new Map(summary.jobs.map((d) => [d.label, jobs.find((j) => j.id === d.id)!]));
+    expect(jobs).toHaveLength(9);
+    expect(jobs.every((j) => j.state === 'completed')).toBe(true);
+    expect(byLabel.get('succeeds')).toMatchObject({ result: 'Hello, Drover!', attempts: 1, failures: 0 });
+    expect(byLabel.get('fails twice, then succeeds')).toMatchObject({ result: 'third time lucky', attempts: 3, failures: 2 });
+    const delayed = byLabel.get('delayed 3 s')!;
+    expect(new Date(delayed.finishedAt!).getTime()).toBeGreaterThanOrEqual(new Date(delayed.runAfter).getTime());
+    expect(new Date(delayed.runAfter).getTime() - new Date(delayed.createdAt).getTime()).toBeGreaterThanOrEqual(2900);
+    // The duplicate uniqkey made no job of its own: one job holds demo-once, and it is the one returned.
+    expect(jobs.filter((j) => j.uniqkey === 'demo-once').map((j) => j.id)).toEqual([summary.duplicateOf]);
+    expect(byLabel.get('call: 2 + 3, waited for')).toMatchObject({ result: 5 });
+
+    // The other commands reach the running instance.
+    const enqueued = await processes.run(['enqueue', 'demo.greet', '{"name":"test"}', '--json'], env);
+    const { id } = JSON.parse(enqueued.stdout) as { id: string };
+    await waitFor(async () => (await jobsJson(env)).find((j) => j.id === id)?.state === 'completed', { what: 'the enqueued job' });
+    const stats = JSON.parse((await processes.run(['stats', '--json'], env)).stdout) as { funcname: string; state: string; count: number }[];
+    expect(stats.find((s) => s.funcname === 'demo.greet' && s.state === 'completed')?.count).toBe(4);
+
+    dev.kill('SIGTERM');
+    expect(await dev.exited).toBe(0);
+    expect(existsSync(join(dataDir, 'instance.json'))).toBe(false);
+    const after = await processes.run(['jobs'], env);
+    expect(after.code).toBe(2);
+    expect(after.stderr).toMatch(/DATABASE_URL: is not set, and no `drover dev` is running/);
+  });
+
+  it('keeps every job when killed mid-demo, and finishes the unfinished ones when started again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'drover-dev-'));
+    const env = embeddedEnv(dataDir);
+    const first = processes.start(['dev'], env);
+    await waitFor(() => /demo\.slow: [^|]*running/.test(first.output()), { what: 'slow demo jobs to be running', timeoutMs: 90_000, intervalMs: 50 });
+    first.kill('SIGKILL');
+    await first.exited;
+
+    const second = processes.start(['dev'], env);
+    await waitFor(() => second.output().includes('Demo summary:'), { what: 'the demo to finish after the restart', timeoutMs: 90_000, intervalMs: 200 });
+    expect(second.output()).toMatch(/going on with the 9 demo jobs of the last run/);
+    expect(second.output()).toMatch(/interrupted job\(s\) taken back/);
+    const jobs = await jobsJson(env);
+    expect(jobs).toHaveLength(9);
+    expect(jobs.filter((j) => j.state !== 'completed')).toEqual([]);
+    // A job interrupted by the kill counts one failed attempt, and finished on the next.
+    expect(jobs.some((j) => j.funcname === 'demo.slow' && j.failures === 1)).toBe(true);
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
