@@ -2,18 +2,14 @@
  * Output for people and for machines: a plain table or key/value listing by default, JSON with
  * --json. Dates print as ISO 8601 in both.
  */
-import type { Job, JobCount, JobWithFailures } from '@drover/core';
+import { formatTable, type Job, type JobCount, type JobWithFailures } from '@drover/core';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** A left-aligned table; the widths fit the widest cell of each column. */
-export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
+/** Tables in the terminal look the same across commands (and the benchmark). */
+export const table = formatTable;
 
 const iso = (d: Date | null): string => (d ? d.toISOString() : '-');
 

@@ -437,6 +437,12 @@ export class SqlJobStore implements JobStore {
     return rows.map(toJob);
   }
 
+  /** Live jobs (not yet finished), from the hot table only: cheap enough to poll. */
+  async countLive(): Promise<number> {
+    const [row] = await this.#db.query<{ live: number }>(SQL.countLive, []);
+    return row?.live ?? 0;
+  }
+
   async counts(): Promise<JobCount[]> {
     return this.#db.query<JobCount>(SQL.countJobs, []);
   }

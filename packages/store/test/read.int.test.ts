@@ -58,6 +58,15 @@ describe('reads', () => {
     ]);
   });
 
+  it('counts live jobs from the hot table', async () => {
+    const before = await ns.store.countLive();
+    const job = await insertAndClaim(ns.store, { funcname: 'r.live' });
+    await ns.store.insert({ funcname: 'r.live', runAfter: new Date(Date.now() + 60_000) });
+    expect(await ns.store.countLive()).toBe(before + 2);
+    await ns.store.complete(job);
+    expect(await ns.store.countLive()).toBe(before + 1);
+  });
+
   it('returns null for an unknown job, and names an id that is no job id', async () => {
     expect(await ns.store.getJob('424242424242')).toBeNull();
     await expect(ns.store.getJob('9223372036854775808')).rejects.toMatchObject({ field: 'id' });

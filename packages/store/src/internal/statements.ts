@@ -58,4 +58,5 @@ export const SQL = {
   nextDue: get('next-due'),
   setSearchPath: get('set-search-path'),
   requeueDispatched: get('requeue-dispatched'),
+  countLive: get('count-live'),
 } as const;

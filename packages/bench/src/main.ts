@@ -1,0 +1,130 @@
+/**
+ * `npm run bench` (and `drover bench`): every workload on every system, against the same servers,
+ * each run several times with the systems interleaved so that machine noise spreads evenly. Prints
+ * a table (progress on stderr meanwhile), or JSON with --json; --out also writes the JSON to a file.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import type { BenchServers, BenchSystem } from './system.js';
+import { buildRows, renderTable, type Results } from './report.js';
+import { drain, enqueue, latency, steady, type Metrics } from './workloads.js';
+
+export const ALL_SYSTEMS = ['drover', 'pg-boss', 'graphile-worker', 'bullmq'];
+export const ALL_WORKLOADS = ['drain', 'enqueue', 'latency', 'steady', 'scale'];
+
+interface Options {
+  runs: number;
+  systems: string[];
+  workloads: string[];
+  json: boolean;
+  out?: string;
+  quick: boolean;
+}
+
+function servers(env: NodeJS.ProcessEnv): BenchServers {
+  return {
+    databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+    amqpUrl: env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+  };
+}
+
+/** One step of the plan: a workload (scale split into its process counts), on one system, one run. */
+interface Step {
+  workload: string;
+  system: string;
+  run: number;
+}
+
+function steps(options: Options): Step[] {
+  const workloads = options.workloads.flatMap((w) => (w === 'scale' ? ['scale1', 'scale2', 'scale4'] : [w]));
+  const plan: Step[] = [];
+  for (const workload of workloads) for (let run = 1; run <= options.runs; run++) for (const system of options.systems) plan.push({ workload, system, run });
+  return plan;
+}
+
+async function runStep(system: BenchSystem, step: Step, s: BenchServers, quick: boolean): Promise<Metrics> {
+  // --quick shrinks every workload about tenfold, to check the harness rather than to measure.
+  const q = quick ? 10 : 1;
+  switch (step.workload) {
+    case 'drain':
+      return drain(system, s, 1, 20_000 / q);
+    case 'enqueue':
+      return enqueue(system, s, 10_000 / q);
+    case 'latency':
+      return latency(system, s, 2_000 / q);
+    case 'steady':
+      return steady(system, s, 1_000, 20 / q);
+    case 'scale1':
+    case 'scale2':
+    case 'scale4':
+      return drain(system, s, Number(step.workload.slice(5)), 20_000 / q);
+    default:
+      throw new Error(`unknown workload ${step.workload}`);
+  }
+}
+
+export async function runBench(options: Options, env: NodeJS.ProcessEnv = process.env): Promise<{ results: Results; table: string }> {
+  const s = servers(env);
+  const systems = new Map<string, BenchSystem>();
+  for (const name of options.systems) systems.set(name, ((await import(`./systems/${name}.js`)) as { system: BenchSystem }).system);
+  const plan = steps(options);
+  const results: Results = {};
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {step} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : null;
+  bar?.start(plan.length, 0, { step: '' });
+  try {
+    for (const [i, step] of plan.entries()) {
+      const label = `${step.workload} ${step.system} run ${step.run}/${options.runs}`;
+      if (bar) bar.update(i, { step: label });
+      else process.stderr.write(`[${i + 1}/${plan.length}] ${label}\n`);
+      const metrics = await runStep(systems.get(step.system)!, step, s, options.quick);
+      ((results[step.system] ??= {})[step.workload] ??= []).push(metrics);
+    }
+    bar?.update(plan.length, { step: 'done' });
+  } finally {
+    bar?.stop();
+    for (const system of systems.values()) await system.shutdown();
+  }
+  return { results, table: renderTable(buildRows(results, options.systems), options.systems) };
+}
+
+function list(value: string, allowed: string[], what: string): string[] {
+  const items = value.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const item of items) if (!allowed.includes(item)) throw new Error(`--${what}: unknown "${item}" (one of ${allowed.join(', ')})`);
+  return items;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const cmd = new Command('bench')
+    .description('Drover side by side with pg-boss, graphile-worker and BullMQ, on the same servers (DATABASE_URL, AMQP_URL, REDIS_URL).')
+    .option('--runs <n>', 'runs of each workload per system', '3')
+    .option('--systems <list>', 'systems to run', ALL_SYSTEMS.join(','))
+    .option('--workloads <list>', 'workloads to run', ALL_WORKLOADS.join(','))
+    .option('--quick', 'about a tenth of each workload: checks the harness, measures nothing')
+    .option('--json', 'print the results as JSON instead of the table')
+    .option('--out <file>', 'also write the JSON results to this file')
+    .exitOverride();
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch {
+    return 2;
+  }
+  const o = cmd.opts<{ runs: string; systems: string; workloads: string; quick?: boolean; json?: boolean; out?: string }>();
+  const options: Options = {
+    runs: Number(o.runs),
+    systems: list(o.systems, ALL_SYSTEMS, 'systems'),
+    workloads: list(o.workloads, ALL_WORKLOADS, 'workloads'),
+    json: Boolean(o.json),
+    quick: Boolean(o.quick),
+    ...(o.out ? { out: o.out } : {}),
+  };
+  if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs: must be a positive integer');
+  const { results, table } = await runBench(options);
+  const report = { date: new Date().toISOString(), options, node: process.version, rows: buildRows(results, options.systems), results };
+  if (options.out) writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${table}\n`);
+  return 0;
+}

@@ -1,0 +1,35 @@
+/**
+ * A benchmark worker process: runs one system's worker with the given concurrency and reports
+ * handler start latencies (enqueue → start, ms) to the parent over IPC every 50 ms.
+ * argv: <system> <concurrency>; the servers come in BENCH_SERVERS (JSON).
+ */
+import type { BenchPayload, BenchServers, BenchSystem } from './system.js';
+
+const [name, concurrencyText] = process.argv.slice(2);
+const servers = JSON.parse(process.env.BENCH_SERVERS ?? '{}') as BenchServers;
+const { system } = (await import(`./systems/${name}.js`)) as { system: BenchSystem };
+/** Reporting in 50 ms batches keeps IPC overhead far below the handlers' own. */
+const REPORT_EVERY_MS = 50;
+
+let latencies: number[] = [];
+const flush = (): void => {
+  if (latencies.length === 0) return;
+  process.send!({ type: 'starts', latencies });
+  latencies = [];
+};
+const timer = setInterval(flush, REPORT_EVERY_MS);
+
+const worker = await system.worker(servers, Number(concurrencyText), (payload: BenchPayload) => {
+  latencies.push(Date.now() - payload.t);
+});
+process.send!({ type: 'ready' });
+
+process.on('message', (message: { type: string }) => {
+  if (message.type !== 'stop') return;
+  void (async () => {
+    await worker.stop();
+    flush();
+    clearInterval(timer);
+    process.send!({ type: 'stopped' }, () => process.exit(0));
+  })();
+});
