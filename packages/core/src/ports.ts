@@ -148,6 +148,10 @@ export interface JobStore {
    * once it resolved. If publish throws, nothing is marked and the jobs stay where they were.
    */
   dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<void>, options?: { staleMs?: number }): Promise<DispatchResult>;
+  /** Whether any job is ready: a relay's cheap poll while it is busy. */
+  hasDispatchable(): Promise<boolean>;
+  /** A relay announces it is about to sleep (inserts then NOTIFY it), or that it is awake again. */
+  announceSleep(relayId: string, asleep: boolean): Promise<void>;
   /** When the scheduler next has work to do. */
   nextDue(): Promise<{ nextDue: Date | null; nextLeaseEnd: Date | null }>;
   /**

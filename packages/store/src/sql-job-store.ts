@@ -188,7 +188,7 @@ export class SqlJobStore implements JobStore {
   async #insertValid(db: SqlExecutor, jobs: ValidJob[], round = 0): Promise<InsertResult[]> {
     if (jobs.length === 0) return [];
     if (round >= DUPLICATE_LOOKUP_ROUNDS) throw new InfrastructureError('insert: a uniqkey kept changing hands while its id was looked up; try again');
-    const rows = await db.query<{ ord: number; id: string | null; inserted: boolean }>(SQL.insertJobs, [
+    const rows = jobs.length === 1 ? await this.#insertOne(db, jobs[0]!) : await db.query<{ ord: number; id: string | null; inserted: boolean }>(SQL.insertJobs, [
       jobs.map((j) => j.funcname),
       jobs.map((j) => j.argJson),
       jobs.map((j) => j.uniqkey),
@@ -220,6 +220,12 @@ export class SqlJobStore implements JobStore {
       }
     }
     return results as InsertResult[];
+  }
+
+  /** The single-enqueue fast path: a plain INSERT, about twice as cheap as the batch statement. */
+  async #insertOne(db: SqlExecutor, j: ValidJob): Promise<{ ord: number; id: string | null; inserted: boolean }[]> {
+    const [row] = await db.query<{ id: string }>(SQL.insertJob, [j.funcname, j.argJson, j.uniqkey, j.runAfter, j.priority, j.coalesce, j.maxRetries, j.timeoutMs, this.#now()]);
+    return [{ ord: 1, id: row?.id ?? null, inserted: row !== undefined }];
   }
 
   async claim(ids: readonly string[], options: ClaimOptions): Promise<ClaimedJob[]> {
@@ -407,6 +413,18 @@ export class SqlJobStore implements JobStore {
       const republished = jobs.filter((j) => j.state === 'dispatched').length;
       return { published: jobs.length - republished, republished };
     });
+  }
+
+  /** Whether any job is ready: the relay's cheap poll while it is busy. */
+  async hasDispatchable(): Promise<boolean> {
+    const [row] = await this.#db.query<{ ready: boolean }>(SQL.hasDispatchable, []);
+    return row?.ready ?? false;
+  }
+
+  /** A relay announces it is going to sleep (inserts start to NOTIFY), or that it is awake again. */
+  async announceSleep(relayId: string, asleep: boolean): Promise<void> {
+    if (asleep) await this.#db.query(SQL.announceSleep, [relayId, this.#now()]);
+    else await this.#db.query(SQL.announceAwake, [relayId]);
   }
 
   async nextDue(): Promise<{ nextDue: Date | null; nextLeaseEnd: Date | null }> {

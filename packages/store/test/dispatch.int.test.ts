@@ -85,9 +85,10 @@ describe('nextDue', () => {
 });
 
 describe('listen', () => {
-  it('wakes the relay once per insert statement and the scheduler for future jobs', async () => {
+  it('wakes a sleeping relay once per insert statement, and the scheduler for future jobs', async () => {
     const events: string[] = [];
     const listener = await ns.store.listen((what) => events.push(what));
+    await ns.store.announceSleep('test-relay', true);
     try {
       await waitFor(() => events.length >= 2, { what: 'the initial wake-up' });
       events.length = 0;
@@ -99,6 +100,25 @@ describe('listen', () => {
       await ns.pool.query('SELECT 1');
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(events).toEqual(['ready', 'scheduled']);
+    } finally {
+      await ns.store.announceSleep('test-relay', false);
+      await listener.close();
+    }
+  });
+
+  it('sends no NOTIFY for ready jobs while no relay sleeps: busy relays poll instead', async () => {
+    const events: string[] = [];
+    const listener = await ns.store.listen((what) => events.push(what));
+    try {
+      await waitFor(() => events.length >= 2, { what: 'the initial wake-up' });
+      events.length = 0;
+      await ns.store.insertMany([{ funcname: 'd.quiet' }, { funcname: 'd.quiet' }]);
+      await ns.store.insert({ funcname: 'd.quiet' });
+      expect(await ns.store.hasDispatchable()).toBe(true);
+      // A later notification proves the channel works and that nothing came before it.
+      await ns.store.insert({ funcname: 'd.quiet', runAfter: new Date(Date.now() + 60_000) });
+      await waitFor(() => events.includes('scheduled'), { what: 'the scheduled notification' });
+      expect(events).toEqual(['scheduled']);
     } finally {
       await listener.close();
     }

@@ -25,7 +25,7 @@ describe('migrate', () => {
     const runs = await Promise.all(Array.from({ length: 4 }, () => migrate(freshPool(namespace), { namespace })));
     const expected = loadMigrations().map((m) => m.name);
     expect(runs.flatMap((r) => r.applied).sort()).toEqual(expected.sort());
-    const { rows } = await pools[0]!.query<{ name: string; n: number }>('SELECT name, count(*)::int AS n FROM schema_migrations GROUP BY name');
+    const { rows } = await pools[0]!.query<{ name: string; n: number }>('SELECT name, count(*)::int AS n FROM schema_migrations GROUP BY name ORDER BY name');
     expect(rows).toEqual(expected.map((name) => ({ name, n: 1 })));
     // The schema is usable: the tables exist once, in this namespace.
     const tables = await pools[0]!.query<{ n: number }>(

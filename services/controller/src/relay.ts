@@ -1,10 +1,14 @@
 /**
- * The outbox relay: moves ready jobs from PostgreSQL to the broker. Woken by NOTIFY when jobs
- * become ready, with a periodic sweep as the safety net (a NOTIFY is only a latency hint). Each
+ * The outbox relay: moves ready jobs from PostgreSQL to the broker. While its steps find jobs it
+ * steps again at once; when one finds none it announces that it sleeps (only then do inserts
+ * NOTIFY: a NOTIFY in every insert serializes commits), looks once more, and sleeps until a NOTIFY
+ * or its sweep (a NOTIFY is only a latency hint). So under load there is no NOTIFY at all, and an
+ * idle relay is woken at once. Each
  * step publishes a batch, waits for the broker's confirms, and only then marks the jobs
  * dispatched, in the transaction that locked them: a crash in between publishes again, never
  * strands a job. Any number of relays may run; they take disjoint batches.
  */
+import { randomUUID } from 'node:crypto';
 import { Waker, silentLogger, type Broker, type JobStore, type Logger } from '@drover/core';
 
 export interface RelayOptions {
@@ -30,6 +34,7 @@ const DEFAULT_STALE_MS = 5 * 60_000;
 /** After a failed step (broker or database down), wait before trying again instead of spinning. */
 const ERROR_BACKOFF_MS = 500;
 
+
 export class Relay {
   readonly #store: JobStore;
   readonly #broker: Broker;
@@ -37,6 +42,9 @@ export class Relay {
   readonly #batchSize: number;
   readonly #sweepMs: number;
   readonly #staleMs: number;
+  #lastFullStep = 0;
+  /** Names this relay in sleeping_relays. */
+  readonly #id = `relay-${randomUUID()}`;
   #listener: { close(): Promise<void> } | null = null;
   readonly #waker = new Waker();
   #loop: Promise<void> | null = null;
@@ -60,8 +68,13 @@ export class Relay {
     this.#loop = this.#run();
   }
 
-  /** Runs one step; true when the batch was full (more may be waiting). */
-  async step(): Promise<boolean> {
+  /** Runs one step; `full` when the batch was full (more may be waiting), `moved` how many jobs it published or marked. */
+  async step(): Promise<{ full: boolean; moved: number }> {
+    // An empty look costs one indexed EXISTS instead of a transaction; stale dispatched jobs are
+    // looked for with the full statement once per sweep interval.
+    const staleDue = performance.now() - this.#lastFullStep >= this.#sweepMs;
+    if (!staleDue && !(await this.#store.hasDispatchable())) return { full: false, moved: 0 };
+    this.#lastFullStep = performance.now();
     let republished = 0;
     const { published, republished: stale } = await this.#store.dispatch(
       this.#batchSize,
@@ -82,24 +95,26 @@ export class Relay {
     this.totals.republished += republished;
     if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed while their queue was empty');
     if (published > 0) this.#logger.debug({ published }, 'relayed');
-    return published + stale >= this.#batchSize;
+    return { full: published + stale >= this.#batchSize, moved: published + stale };
   }
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
-      let full = false;
       try {
-        full = await this.step();
+        if ((await this.step()).moved > 0) continue;
+        // Nothing found: announce the sleep, then look once more, so that a job inserted before the
+        // announcement was visible is found now and one inserted after it brings a NOTIFY.
+        await this.#store.announceSleep(this.#id, true);
+        if ((await this.step()).moved === 0) await this.#waker.sleep(this.#sweepMs);
+        await this.#store.announceSleep(this.#id, false);
       } catch (err) {
         this.totals.errors++;
         this.#logger.warn({ err: (err as Error).message }, 'relay step failed; jobs stay ready and will be published later');
         // A plain timer: during an outage every insert would otherwise wake the loop into another failing step.
         await new Promise((resolve) => setTimeout(resolve, ERROR_BACKOFF_MS));
-        continue;
       }
-      // A wake-up during the step is remembered by the waker, so this returns at once then.
-      if (!full) await this.#waker.sleep(this.#sweepMs);
     }
+    await this.#store.announceSleep(this.#id, false).catch(() => undefined);
   }
 
   /** Finishes the current step, then stops. */

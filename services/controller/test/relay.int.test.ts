@@ -26,12 +26,12 @@ async function startRelay(broker: Broker, options: Partial<ConstructorParameters
 }
 
 describe('relay', () => {
-  it('is woken by NOTIFY: a job inserted after start is published without waiting for a sweep', async () => {
+  it('once asleep, is woken by NOTIFY: a job inserted then is published without waiting for a sweep', async () => {
     const broker = new MemoryBroker();
     const got = await collect(broker, 'relay.notify');
-    // A sweep an hour away: only the notification can have woken the relay.
+    // A sweep an hour away, and the relay past its busy polling, asleep: only the notification can wake it.
     await startRelay(broker, { sweepMs: 3_600_000 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(async () => (await ns.pool.query('SELECT count(*)::int AS n FROM sleeping_relays')).rows[0].n === 1, { what: 'the relay to sleep' });
     const { id } = await ns.store.insert({ funcname: 'relay.notify' });
     await waitFor(() => got.length === 1, { what: 'the published job' });
     expect(got[0]!.body).toBe(id);

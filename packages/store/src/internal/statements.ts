@@ -59,4 +59,8 @@ export const SQL = {
   setSearchPath: get('set-search-path'),
   requeueDispatched: get('requeue-dispatched'),
   countLive: get('count-live'),
+  announceSleep: get('announce-sleep'),
+  announceAwake: get('announce-awake'),
+  hasDispatchable: get('has-dispatchable'),
+  insertJob: get('insert-job'),
 } as const;
