@@ -3,7 +3,7 @@
  * each run several times with the systems interleaved so that machine noise spreads evenly. Prints
  * a table (progress on stderr meanwhile), or JSON with --json; --out also writes the JSON to a file.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { BenchServers, BenchSystem } from './system.js';
@@ -106,13 +106,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quick', 'about a tenth of each workload: checks the harness, measures nothing')
     .option('--json', 'print the results as JSON instead of the table')
     .option('--out <file>', 'also write the JSON results to this file')
+    .option('--report <file>', 'print the table of a saved --out file instead of running')
     .exitOverride();
   try {
     cmd.parse(argv, { from: 'user' });
   } catch {
     return 2;
   }
-  const o = cmd.opts<{ runs: string; systems: string; workloads: string; quick?: boolean; json?: boolean; out?: string }>();
+  const o = cmd.opts<{ runs: string; systems: string; workloads: string; quick?: boolean; json?: boolean; out?: string; report?: string }>();
+  if (o.report) {
+    const saved = JSON.parse(readFileSync(o.report, 'utf8')) as { options: Options; results: Results };
+    process.stdout.write(`${renderTable(buildRows(saved.results, saved.options.systems), saved.options.systems)}\n`);
+    return 0;
+  }
   const options: Options = {
     runs: Number(o.runs),
     systems: list(o.systems, ALL_SYSTEMS, 'systems'),

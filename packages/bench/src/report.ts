@@ -57,7 +57,13 @@ export interface ReportRow {
   /** Drover's median over the best peer's (higher is better for throughput), or over it for latencies (lower is better). */
   ratioToBestPeer: number | null;
   bestPeer: string | null;
+  /** The same against the best peer that commits to PostgreSQL (BullMQ's Redis here keeps nothing on disk). */
+  ratioToBestDurablePeer: number | null;
+  bestDurablePeer: string | null;
 }
+
+/** Peers whose writes are durable on this machine (PostgreSQL with fsync and synchronous_commit on). */
+export const DURABLE_PEERS = ['pg-boss', 'graphile-worker'];
 
 export function buildRows(results: Results, systems: string[]): ReportRow[] {
   const rows: ReportRow[] = METRICS.map((m) => {
@@ -68,18 +74,24 @@ export function buildRows(results: Results, systems: string[]): ReportRow[] {
       bySystem[s] = values.length ? summarize(values) : null;
     }
     if (m.metric === 'keptUp') for (const s of systems) if (bySystem[s]) bySystem[s] = { ...bySystem[s]!, median: (results[s]?.steady ?? []).reduce((n, r) => n + (r.keptUp ?? 0), 0) };
-    const peers = systems.filter((s) => s !== 'drover' && bySystem[s]);
-    const best = peers.sort((a, b) => (m.higherIsBetter ? bySystem[b]!.median - bySystem[a]!.median : bySystem[a]!.median - bySystem[b]!.median))[0] ?? null;
+    const bestOf = (candidates: string[]): string | null =>
+      candidates.filter((s) => s !== 'drover' && bySystem[s]).sort((a, b) => (m.higherIsBetter ? bySystem[b]!.median - bySystem[a]!.median : bySystem[a]!.median - bySystem[b]!.median))[0] ?? null;
+    const best = bestOf(systems);
+    const bestDurable = bestOf(systems.filter((s) => DURABLE_PEERS.includes(s)));
     const drover = bySystem.drover;
-    const ratio = drover && best && m.metric !== 'keptUp' ? drover.median / bySystem[best]!.median : null;
-    return { label: m.label, unit: m.unit, higherIsBetter: m.higherIsBetter, bySystem, ratioToBestPeer: ratio, bestPeer: best };
+    const ratio = (peer: string | null): number | null => (drover && peer && m.metric !== 'keptUp' ? drover.median / bySystem[peer]!.median : null);
+    return {
+      label: m.label, unit: m.unit, higherIsBetter: m.higherIsBetter, bySystem,
+      ratioToBestPeer: ratio(best), bestPeer: best, ratioToBestDurablePeer: ratio(bestDurable), bestDurablePeer: bestDurable,
+    };
   });
   return rows;
 }
 
+/** Ratios are Drover ÷ peer: above 1 is better for throughput rows, below 1 for latency rows (ms). */
 export function renderTable(rows: ReportRow[], systems: string[]): string {
   return table(
-    ['workload', 'unit', ...systems, 'drover ÷ best peer'],
+    ['workload', 'unit', ...systems, 'drover ÷ best peer', 'drover ÷ best PostgreSQL peer'],
     rows.map((r) => [
       r.label,
       r.unit,
@@ -88,7 +100,8 @@ export function renderTable(rows: ReportRow[], systems: string[]): string {
         if (!v) return '-';
         return v.runs > 1 && r.unit !== '' ? `${fmt(v.median)} (${fmt(v.min)}–${fmt(v.max)})` : fmt(v.median);
       }),
-      r.ratioToBestPeer === null ? '' : `${r.ratioToBestPeer.toFixed(2)}× vs ${r.bestPeer}${r.higherIsBetter ? '' : ' (lower is better)'}`,
+      r.ratioToBestPeer === null ? '' : `${r.ratioToBestPeer.toFixed(2)}× ${r.bestPeer}`,
+      r.ratioToBestDurablePeer === null ? '' : `${r.ratioToBestDurablePeer.toFixed(2)}× ${r.bestDurablePeer}`,
     ]),
   );
 }

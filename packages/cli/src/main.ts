@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ValidationError } from '@drover/core';
 import { configFromEnv, type Config } from './config.js';
 import { cancelCommand, enqueueCommand, jobsCommand, migrateCommand, rescheduleCommand, retryCommand, showCommand, statsCommand } from './commands/jobs.js';
+import { benchCommand } from './commands/bench.js';
 import { devCommand } from './commands/dev.js';
 import { runServices, runWorker } from './commands/services.js';
 
@@ -20,6 +21,9 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
   cmd.command('dev').description('run everything in one process with a demo: embedded without DATABASE_URL and AMQP_URL, on the real services with them')
     .option('--json', 'print the demo summary as JSON instead of the live view').option('--no-demo', 'start without the demo')
     .action((o: { json?: boolean; demo: boolean }) => devCommand(config(), { json: Boolean(o.json), demo: o.demo }));
+  cmd.command('bench').description('run the benchmark against pg-boss, graphile-worker and BullMQ (same options as npm run bench)')
+    .allowUnknownOption().helpOption(false).argument('[options...]')
+    .action(async (args: string[]) => setExit(await benchCommand(args)));
   cmd.command('migrate').description('apply migrations to the namespace').option('--json', 'machine output')
     .action((o: { json?: boolean }) => migrateCommand(config(), Boolean(o.json)));
   cmd.command('up').description('run the controller and the scheduler in one process')

@@ -39,6 +39,20 @@ async function startWorker(options: Omit<WorkerOptions, 'store' | 'broker'>): Pr
   return worker;
 }
 
+/** A handler that takes 30 ms and records how many of its calls ran at once. */
+function concurrencyProbe(): { handler: () => Promise<void>; peak(): number } {
+  let now = 0;
+  let peak = 0;
+  return {
+    handler: async () => {
+      peak = Math.max(peak, ++now);
+      await new Promise((r) => setTimeout(r, 30));
+      now--;
+    },
+    peak: () => peak,
+  };
+}
+
 const finished = (id: string) => async () => {
   const job = await ns.store.getJob(id);
   return job && ['completed', 'failed', 'cancelled'].includes(job.state) ? job : null;
@@ -133,37 +147,25 @@ describe('worker', () => {
   });
 
   it('keeps a slot group to its shared budget', async () => {
-    let now = 0;
-    let peak = 0;
-    const handler = async () => {
-      peak = Math.max(peak, ++now);
-      await new Promise((r) => setTimeout(r, 30));
-      now--;
-    };
-    await startWorker({ functions: { 'w.ga': { handler, group: 'g' }, 'w.gb': { handler, group: 'g' } }, slotGroups: { g: 3 } });
+    const probe = concurrencyProbe();
+    await startWorker({ functions: { 'w.ga': { handler: probe.handler, group: 'g' }, 'w.gb': { handler: probe.handler, group: 'g' } }, slotGroups: { g: 3 } });
     const ids = await enqueue(...Array.from({ length: 12 }, (_, i) => ({ funcname: i % 2 ? 'w.ga' : 'w.gb' })));
     for (const id of ids) await waitFor(finished(id), { what: 'the group jobs' });
-    expect(peak).toBe(3);
+    expect(probe.peak()).toBe(3);
   });
 
   it('keeps a slot group to its budget on quorum queues too, which cannot share a prefetch', async () => {
     const quorumNs = `${ns.namespace}q`;
     const quorum = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: quorumNs, queueType: 'quorum' });
-    let now = 0;
-    let peak = 0;
-    const handler = async () => {
-      peak = Math.max(peak, ++now);
-      await new Promise((r) => setTimeout(r, 30));
-      now--;
-    };
-    const worker = createWorker({ store: ns.store, broker: quorum, functions: { 'w.qa': { handler, group: 'g' }, 'w.qb': { handler, group: 'g' } }, slotGroups: { g: 2 } });
+    const probe = concurrencyProbe();
+    const worker = createWorker({ store: ns.store, broker: quorum, functions: { 'w.qa': { handler: probe.handler, group: 'g' }, 'w.qb': { handler: probe.handler, group: 'g' } }, slotGroups: { g: 2 } });
     try {
       await worker.start();
       const jobs = Array.from({ length: 12 }, (_, i) => ({ funcname: i % 2 ? 'w.qa' : 'w.qb' }));
       const ids = (await ns.store.insertMany(jobs)).map((r) => r.id);
       await quorum.publish(jobs.map((j, i) => ({ funcname: j.funcname, jobId: ids[i]!, priority: 0 })));
       for (const id of ids) await waitFor(finished(id), { what: 'the group jobs' });
-      expect(peak).toBe(2);
+      expect(probe.peak()).toBe(2);
     } finally {
       await worker.stop();
       const raw = await amqp.connect(inject('droverServices').amqpUrl);

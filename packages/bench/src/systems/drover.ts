@@ -12,6 +12,7 @@ import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
 import { createPgStore, migrate } from '@drover/store';
 import { createWorker } from '@drover/worker';
 import type { BenchPayload, BenchServers, BenchSystem } from '../system.js';
+import { dropSchema } from './postgres.js';
 
 const NAMESPACE = 'bench_drover';
 const FUNCNAME = 'bench';
@@ -43,10 +44,7 @@ export const system: BenchSystem = {
 
   async reset(servers: BenchServers) {
     await stopController();
-    const admin = new pg.Client({ connectionString: servers.databaseUrl });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${NAMESPACE} CASCADE`);
-    await admin.end();
+    await dropSchema(servers.databaseUrl, NAMESPACE);
     const connection = await amqp.connect(servers.amqpUrl);
     const channel = await connection.createChannel();
     await channel.deleteQueue(queueName(NAMESPACE, FUNCNAME));

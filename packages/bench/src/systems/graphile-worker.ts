@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { Logger, makeWorkerUtils, run, runMigrations, type Runner, type WorkerUtils } from 'graphile-worker';
-import pg from 'pg';
+import { dropSchema } from './postgres.js';
 import type { BenchPayload, BenchProducer, BenchServers, BenchSystem, BenchWorker } from '../system.js';
 
 /** The installed version, so the report names what actually ran. */
@@ -74,13 +74,7 @@ export const system: BenchSystem = {
   async reset(servers) {
     // Dropping the schema is the only reset that also clears tasks, queues and the migration
     // ledger; runMigrations then installs 0.16's schema from scratch.
-    const client = new pg.Client({ connectionString: servers.databaseUrl });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-    } finally {
-      await client.end();
-    }
+    await dropSchema(servers.databaseUrl, SCHEMA);
     await runMigrations(shared(servers));
   },
 

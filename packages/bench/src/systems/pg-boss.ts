@@ -14,7 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
-import pg from 'pg';
+import { dropSchema } from './postgres.js';
 import type { BenchPayload, BenchProducer, BenchServers, BenchSystem, BenchWorker } from '../system.js';
 
 /** The installed version, so the report names what actually ran. */
@@ -90,13 +90,7 @@ export function createPgBossSystem(options: PgBossSystemOptions): BenchSystem {
     async reset(servers) {
       // Dropping the schema is the only reset that also clears pg-boss's queue partitions and
       // version row; the library itself has no "uninstall".
-      const client = new pg.Client({ connectionString: servers.databaseUrl });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-      } finally {
-        await client.end();
-      }
+      await dropSchema(servers.databaseUrl, SCHEMA);
       // pg-boss installs its schema on start() when migrate is on (the default).
       const boss = new PgBoss({ connectionString: servers.databaseUrl, schema: SCHEMA, schedule: false, supervise: false });
       boss.on('error', (error) => process.stderr.write(`pg-boss: ${error.message}\n`));
