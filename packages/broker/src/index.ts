@@ -9,7 +9,7 @@
  *
  * const broker = await createAmqpBroker({ url: 'amqp://guest:guest@127.0.0.1:5672', namespace: 'drover' });
  * await broker.publish([{ funcname: 'email.send', jobId: '42', priority: 0 }]);
- * const sub = await broker.consume(['email.send'], 16, (d) => { console.log(d.body); d.ack(); });
+ * const sub = await broker.consume(['email.send'], 16, (d) => { handle(d.body); d.ack(); });
  * ```
  */
 export { AmqpBroker, createAmqpBroker, type AmqpBrokerOptions } from './amqp-broker.js';
