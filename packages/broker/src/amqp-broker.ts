@@ -68,9 +68,7 @@ export class AmqpBroker implements Broker {
       recovery: { ...RECOVERY, waitForConnect: false, setup: (model: ChannelModel) => this.#setup(model) },
     });
     this.#model.on('disconnect', (err: Error) => {
-      this.#connection = null;
-      this.#publisher = null;
-      for (const s of this.#subscriptions) s.channel = null;
+      this.#forgetConnection();
       if (!this.#closed) this.#logger.warn({ err: err?.message }, 'broker connection lost; reconnecting');
     });
     this.#model.on('reconnect-scheduled', (info: { attempt: number; delay: number; error: Error }) => {
@@ -80,15 +78,47 @@ export class AmqpBroker implements Broker {
     return this;
   }
 
-  /** Runs after every successful connection: channels and subscriptions are per connection. */
-  async #setup(model: ChannelModel): Promise<void> {
+  /**
+   * The publish channel: a confirm channel with the exchange declared. One the broker closes while
+   * the connection lives (an error it reports) is dropped, and the next publish opens another.
+   */
+  async #openPublisher(model: ChannelModel): Promise<ConfirmChannel> {
     const publisher = await model.createConfirmChannel();
     publisher.on('error', (err: Error) => this.#logger.error({ err: err.message }, 'publish channel error'));
+    publisher.on('close', () => {
+      if (this.#publisher === publisher) this.#publisher = null;
+    });
     await publisher.assertExchange(exchangeName(this.#options.namespace), 'direct', { durable: true });
-    this.#declared = new Set();
-    this.#connection = model;
-    this.#publisher = publisher;
-    for (const s of this.#subscriptions) if (!s.cancelled) await this.#open(model, s);
+    return publisher;
+  }
+
+  /** Forgets everything that belonged to a connection: its channels die with it. */
+  #forgetConnection(): void {
+    this.#connection = null;
+    this.#publisher = null;
+    for (const s of this.#subscriptions) s.channel = null;
+  }
+
+  /**
+   * Runs after every successful connection: channels and subscriptions are per connection. amqplib
+   * attaches its own close handling only after this returns, so a connection that dies part-way
+   * through must be handled here: an 'error' listener first (an unhandled one would end the
+   * process), and every channel of an earlier attempt forgotten, so that the next attempt opens
+   * all of them again.
+   */
+  async #setup(model: ChannelModel): Promise<void> {
+    model.on('error', (err: Error) => this.#logger.warn({ err: err.message }, 'broker connection error during setup'));
+    this.#forgetConnection();
+    try {
+      const publisher = await this.#openPublisher(model);
+      this.#declared = new Set();
+      this.#connection = model;
+      this.#publisher = publisher;
+      for (const s of this.#subscriptions) if (!s.cancelled) await this.#open(model, s);
+    } catch (err) {
+      this.#forgetConnection();
+      throw err;
+    }
     this.#logger.info({ subscriptions: this.#subscriptions.size }, 'broker connected');
     for (const wake of this.#waiters.splice(0)) wake();
   }
@@ -97,6 +127,15 @@ export class AmqpBroker implements Broker {
   async #connected(): Promise<{ model: ChannelModel; publisher: ConfirmChannel }> {
     if (this.#closed) throw new InfrastructureError('amqp broker: closed');
     if (this.#connection && this.#publisher) return { model: this.#connection, publisher: this.#publisher };
+    if (this.#connection) {
+      const model = this.#connection;
+      try {
+        this.#publisher = await this.#openPublisher(model);
+        return { model, publisher: this.#publisher };
+      } catch {
+        // The connection is going too: wait for the next one below.
+      }
+    }
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w !== wake);
@@ -117,21 +156,28 @@ export class AmqpBroker implements Broker {
       : { 'x-queue-type': 'classic', 'x-max-priority': BROKER_PRIORITY_LEVELS - 1 };
   }
 
-  /** Declares a function's queue and binding on a channel, once per connection. */
-  async #declare(channel: Channel, funcname: string): Promise<string> {
+  /**
+   * Declares a function's queue and binding, once per connection, on a channel of its own: a
+   * declaration the broker refuses (a queue that exists with other arguments) closes the channel
+   * it was made on, and that must not be the shared publish channel.
+   */
+  async #declare(model: ChannelModel, funcname: string): Promise<{ queue: string; messageCount: number }> {
     const queue = queueName(this.#options.namespace, funcname);
-    if (this.#declared.has(queue)) return queue;
+    const channel = await model.createChannel();
+    channel.on('error', () => undefined);
     try {
-      await channel.assertQueue(queue, { durable: true, arguments: this.#queueArguments() });
+      const { messageCount } = await channel.assertQueue(queue, { durable: true, arguments: this.#queueArguments() });
+      if (!this.#declared.has(queue)) await channel.bindQueue(queue, exchangeName(this.#options.namespace), funcname);
+      this.#declared.add(queue);
+      return { queue, messageCount };
     } catch (err) {
       throw new InfrastructureError(
         `amqp broker: cannot declare queue ${queue} (${(err as Error).message}); if it exists with other arguments (queue type, priorities), delete it or use another namespace`,
         { cause: err },
       );
+    } finally {
+      await channel.close().catch(() => undefined);
     }
-    await channel.bindQueue(queue, exchangeName(this.#options.namespace), funcname);
-    this.#declared.add(queue);
-    return queue;
   }
 
   async publish(dispatches: readonly Dispatch[]): Promise<void> {
@@ -140,10 +186,12 @@ export class AmqpBroker implements Broker {
       validateFuncname(d.funcname, `dispatches[${i}].funcname`);
       return encodeJobId(d.jobId);
     });
-    const { publisher } = await this.#connected();
+    const { model, publisher } = await this.#connected();
     try {
       // Declaring before publishing means a message can never arrive at an exchange with no queue bound.
-      for (const funcname of new Set(dispatches.map((d) => d.funcname))) await this.#declare(publisher, funcname);
+      for (const funcname of new Set(dispatches.map((d) => d.funcname))) {
+        if (!this.#declared.has(queueName(this.#options.namespace, funcname))) await this.#declare(model, funcname);
+      }
       const exchange = exchangeName(this.#options.namespace);
       for (let i = 0; i < dispatches.length; i++) {
         const d = dispatches[i]!;
@@ -152,8 +200,18 @@ export class AmqpBroker implements Broker {
           contentType: 'text/plain',
           ...(this.#options.queueType === 'classic' ? { priority: brokerPriority(d.priority) } : {}),
         });
-        // The socket buffer is full: wait for it to drain rather than buffering without bound.
-        if (!ok) await new Promise((resolve) => publisher.once('drain', resolve));
+        // The socket buffer is full: wait for it to drain rather than buffering without bound, but
+        // not past the channel's end, or a dropped connection would hang the relay's transaction.
+        if (!ok) {
+          await new Promise<void>((resolve, reject) => {
+            const onClose = (): void => reject(new Error('channel closed while waiting for it to drain'));
+            publisher.once('close', onClose);
+            publisher.once('drain', () => {
+              publisher.off('close', onClose);
+              resolve();
+            });
+          });
+        }
       }
       await publisher.waitForConfirms();
     } catch (err) {
@@ -163,10 +221,9 @@ export class AmqpBroker implements Broker {
 
   async queueDepth(funcname: string): Promise<number> {
     validateFuncname(funcname);
-    const { publisher } = await this.#connected();
+    const { model } = await this.#connected();
     // A passive check would close the channel if the queue did not exist; declaring is idempotent and reports the count too.
-    const { messageCount } = await publisher.assertQueue(queueName(this.#options.namespace, funcname), { durable: true, arguments: this.#queueArguments() });
-    return messageCount;
+    return (await this.#declare(model, funcname)).messageCount;
   }
 
   async consume(funcnames: readonly string[], prefetch: number, onDelivery: (delivery: Delivery) => void): Promise<Subscription> {
@@ -206,7 +263,7 @@ export class AmqpBroker implements Broker {
     state.channel = channel;
     state.consumerTags = [];
     for (const funcname of state.funcnames) {
-      const queue = await this.#declare(channel, funcname);
+      const { queue } = await this.#declare(model, funcname);
       const { consumerTag } = await channel.consume(queue, (message) => this.#deliver(state, channel, funcname, message), { noAck: false });
       state.consumerTags.push(consumerTag);
     }

@@ -62,3 +62,32 @@ describe('RabbitMQ recovery', () => {
     }
   });
 });
+
+describe('RabbitMQ topology errors', () => {
+  it('refuses a publish to a queue declared elsewhere with other arguments, and keeps publishing to the others', async () => {
+    const url = inject('droverServices').amqpUrl;
+    const namespace = testNamespaceName();
+    const raw = await amqp.connect(url);
+    const channel = await raw.createChannel();
+    // Declared by someone else as a quorum queue: our classic declaration with priorities must fail.
+    await channel.assertQueue(queueName(namespace, 'topo.bad'), { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    const broker = await createAmqpBroker({ url, namespace, connectionName: `topology-${namespace}` });
+    try {
+      await expect(broker.publish([{ funcname: 'topo.bad', jobId: '1', priority: 0 }])).rejects.toThrow(/cannot declare queue/);
+      const got: string[] = [];
+      await broker.consume(['topo.good'], 5, (d) => {
+        got.push(d.body);
+        d.ack();
+      });
+      await broker.publish([{ funcname: 'topo.good', jobId: '2', priority: 0 }]);
+      await broker.publish([{ funcname: 'topo.good', jobId: '3', priority: 0 }]);
+      await waitFor(() => got.length === 2, { what: 'deliveries after the refused declaration' });
+      expect(got).toEqual(['2', '3']);
+    } finally {
+      await broker.close();
+      for (const f of ['topo.bad', 'topo.good']) await channel.deleteQueue(queueName(namespace, f));
+      await channel.deleteExchange(exchangeName(namespace));
+      await raw.close();
+    }
+  });
+});

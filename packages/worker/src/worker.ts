@@ -128,9 +128,17 @@ export class Worker {
     }
     if (this.#state !== 'running') return delivery.nack(true);
     // A slot group's budget holds even where the broker cannot share one prefetch (quorum queues).
+    // A delivery waiting for a slot counts as pending, so stop() waits for it, and it goes back to
+    // its queue if the worker began to stop meanwhile.
     const slots = fn.group === null ? undefined : this.#groupSlots.get(fn.group);
-    await slots?.acquire();
+    this.#pending++;
     try {
+      await slots?.acquire();
+    } finally {
+      this.#pending--;
+    }
+    try {
+      if (this.#state !== 'running') return delivery.nack(true);
       await this.#handle(delivery, fn, jobId);
     } finally {
       slots?.release();

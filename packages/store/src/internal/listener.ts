@@ -25,8 +25,12 @@ export async function listenForever(
   let client: pg.Client | null = null;
   let delay = RECONNECT_MIN_MS;
   let timer: NodeJS.Timeout | undefined;
+  /** The connect in progress, which close() waits for so that it cannot leave a connection behind. */
+  let connecting: Promise<void> | null = null;
 
-  const connect = async (): Promise<void> => {
+  const connect = (): Promise<void> => (connecting = attempt().finally(() => (connecting = null)));
+
+  const attempt = async (): Promise<void> => {
     if (closed) return;
     const next = new pg.Client(config);
     next.on('notification', (n) => {
@@ -40,6 +44,12 @@ export async function listenForever(
     try {
       await next.connect();
       await next.query(`LISTEN ${channel}`);
+      if (closed) {
+        // close() came while this connection was being made: it must not outlive the listener.
+        next.removeAllListeners('end');
+        await next.end().catch(() => undefined);
+        return;
+      }
       client = next;
       delay = RECONNECT_MIN_MS;
       // Reconnected: anything may have happened while away, so report a wake-up now.
@@ -67,6 +77,7 @@ export async function listenForever(
     close: async () => {
       closed = true;
       clearTimeout(timer);
+      await connecting;
       const c = client;
       client = null;
       c?.removeAllListeners('end');

@@ -86,12 +86,15 @@ export function runJob(job: ClaimedJob, fn: ResolvedFunction, deps: RunDeps): Ru
       if (settled) return;
       deps.store.heartbeat([job], { leaseMs: fn.leaseMs }).then(
         ([result]) => {
+          // The attempt ended while the heartbeat was in flight: nothing left to renew or to warn about.
+          if (settled) return;
           if (result?.accepted) return renew();
           logger.warn({}, 'lease lost (taken back or cancelled); abandoning the attempt');
           abort('lease lost', 'the lease was lost');
           void settle({ kind: 'lost' });
         },
         (err: unknown) => {
+          if (settled) return;
           logger.warn({ err: (err as Error).message }, 'lease renewal failed; will try again');
           renew();
         },
