@@ -2,20 +2,17 @@
  * Output for people and for machines: a plain table or key/value listing by default, JSON with
  * --json. Dates print as ISO 8601 in both.
  */
-import { formatTable, type Job, type JobCount, type JobWithFailures } from '@drover/core';
+import { JOB_STATES, formatTable, type Job, type JobCount, type JobWithFailures } from '@drover/core';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Tables in the terminal look the same across commands (and the benchmark). */
-export const table = formatTable;
-
 const iso = (d: Date | null): string => (d ? d.toISOString() : '-');
 
 export function jobsTable(jobs: Job[]): string {
   if (jobs.length === 0) return 'no jobs';
-  return table(
+  return formatTable(
     ['id', 'funcname', 'state', 'attempts', 'failures', 'run_after', 'created_at'],
     jobs.map((j) => [j.id, j.funcname, j.state, String(j.attempts), String(j.failures), j.runAfter ? iso(j.runAfter) : 'never', iso(j.createdAt)]),
   );
@@ -50,7 +47,7 @@ export function jobDetails(job: JobWithFailures): string {
 /** Counts as one row per function and a column per state, with totals. */
 export function statsTable(counts: JobCount[]): string {
   if (counts.length === 0) return 'no jobs';
-  const states = ['scheduled', 'ready', 'dispatched', 'running', 'completed', 'failed', 'cancelled'] as const;
+  const states = JOB_STATES;
   const byFunc = new Map<string, Map<string, number>>();
   for (const c of counts) {
     if (!byFunc.has(c.funcname)) byFunc.set(c.funcname, new Map());
@@ -58,5 +55,5 @@ export function statsTable(counts: JobCount[]): string {
   }
   const rows = [...byFunc].map(([f, m]) => [f, ...states.map((s) => String(m.get(s) ?? 0))]);
   const totals = ['total', ...states.map((s) => String(counts.filter((c) => c.state === s).reduce((n, c) => n + c.count, 0)))];
-  return table(['funcname', ...states], [...rows, totals]);
+  return formatTable(['funcname', ...states], [...rows, totals]);
 }

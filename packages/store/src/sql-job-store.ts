@@ -127,9 +127,7 @@ function checkDuration(ms: unknown, field: string): number {
   return ms as number;
 }
 
-function checkKeepFor(ms: number | undefined, fallback: number, field: string): number {
-  return ms === undefined ? fallback : checkDuration(ms, field);
-}
+
 
 /** The job store over a SQL executor; see {@link JobStore} for each operation's contract. */
 export class SqlJobStore implements JobStore {
@@ -262,7 +260,9 @@ export class SqlJobStore implements JobStore {
   }
 
   async #completeOn(db: SqlExecutor, inputs: readonly CompleteInput[]): Promise<OutcomeResult[]> {
-    inputs.forEach((o, i) => checkKeepFor(o.keepForMs, 0, `outcomes[${i}].keepForMs`));
+    inputs.forEach((o, i) => {
+      if (o.keepForMs !== undefined) checkDuration(o.keepForMs, `outcomes[${i}].keepForMs`);
+    });
     const results = new Map(inputs.map((o, i) => [o.id, toJsonText(o.result === undefined ? null : o.result, `outcomes[${i}].result`)]));
     const sorted = checkGrabs(inputs, 'outcomes');
     const rows = await db.query<{ id: string }>(SQL.complete, [
@@ -293,7 +293,7 @@ export class SqlJobStore implements JobStore {
     inputs.forEach((f, i) => {
       if (typeof f.error !== 'string') throw new ValidationError(`failures[${i}].error`, 'must be a string');
       checkDuration(f.retryDelayMs, `failures[${i}].retryDelayMs`);
-      checkKeepFor(f.keepForMs, 0, `failures[${i}].keepForMs`);
+      if (f.keepForMs !== undefined) checkDuration(f.keepForMs, `failures[${i}].keepForMs`);
       if (f.maxRetries !== undefined && (!Number.isInteger(f.maxRetries) || f.maxRetries < 0)) throw new ValidationError(`failures[${i}].maxRetries`, 'must be an integer, 0 or more');
     });
     const sorted = checkGrabs(inputs, 'failures');

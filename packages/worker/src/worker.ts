@@ -164,7 +164,7 @@ export class Worker {
       delivery.ack();
       return;
     }
-    const running = runJob(job, fn, { store: this.#store, logger: this.#logger, write: (j, f, o) => this.#write(j, f, o) });
+    const running = runJob(job, fn, { store: this.#store, logger: this.#logger, write: (j, f, o, log) => this.#write(j, f, o, log) });
     this.#running.set(job.id, running);
     await running.done;
     this.#running.delete(job.id);
@@ -191,8 +191,7 @@ export class Worker {
   }
 
   /** Writes an outcome, retrying infrastructure errors; a refused write means the lease was lost. */
-  async #write(job: ClaimedJob, fn: ResolvedFunction, outcome: Outcome): Promise<void> {
-    const log = this.#logger.child({ jobId: job.id, funcname: job.funcname, attempt: job.attempts });
+  async #write(job: ClaimedJob, fn: ResolvedFunction, outcome: Outcome, log: () => Logger): Promise<void> {
     let accepted = true;
     try {
       switch (outcome.kind) {
@@ -215,7 +214,7 @@ export class Worker {
             }), 'fail');
           accepted = result.accepted;
           if (accepted) this.#stats.failed++;
-          log.info({ outcome: result.outcome, failures: result.failures, runAfter: result.runAfter, error: outcome.error.split('\n')[0] }, 'attempt failed');
+          log().info({ outcome: result.outcome, failures: result.failures, runAfter: result.runAfter, error: outcome.error.split('\n')[0] }, 'attempt failed');
           break;
         }
         case 'decline':
@@ -227,10 +226,10 @@ export class Worker {
           if (accepted) this.#stats.completed++;
           break;
       }
-      if (!accepted) log.warn({ outcome: outcome.kind }, 'outcome refused: the lease was lost; the job was taken back or cancelled');
+      if (!accepted) log().warn({ outcome: outcome.kind }, 'outcome refused: the lease was lost; the job was taken back or cancelled');
     } catch (err) {
       // The job stays running until its lease expires, then runs again: at least once, never lost.
-      log.error({ outcome: outcome.kind, err: (err as Error).message }, 'could not write the outcome; the lease will expire and the job will run again');
+      log().error({ outcome: outcome.kind, err: (err as Error).message }, 'could not write the outcome; the lease will expire and the job will run again');
     }
   }
 

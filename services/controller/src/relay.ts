@@ -68,12 +68,15 @@ export class Relay {
     this.#loop = this.#run();
   }
 
-  /** Runs one step; `full` when the batch was full (more may be waiting), `moved` how many jobs it published or marked. */
-  async step(): Promise<{ full: boolean; moved: number }> {
-    // An empty look costs one indexed EXISTS instead of a transaction; stale dispatched jobs are
-    // looked for with the full statement once per sweep interval.
+  /**
+   * Runs one step; `full` when the batch was full (more may be waiting), `moved` how many jobs it
+   * published or marked. With `probe`, an empty look costs one indexed EXISTS instead of a
+   * transaction; right after a step that moved jobs more are likely, so the loop skips the probe.
+   * Stale dispatched jobs are looked for with the full statement once per sweep interval.
+   */
+  async step(probe = true): Promise<{ full: boolean; moved: number }> {
     const staleDue = performance.now() - this.#lastFullStep >= this.#sweepMs;
-    if (!staleDue && !(await this.#store.hasDispatchable())) return { full: false, moved: 0 };
+    if (probe && !staleDue && !(await this.#store.hasDispatchable())) return { full: false, moved: 0 };
     this.#lastFullStep = performance.now();
     let republished = 0;
     const { published, republished: stale } = await this.#store.dispatch(
@@ -99,15 +102,18 @@ export class Relay {
   }
 
   async #run(): Promise<void> {
+    let productive = false;
     while (!this.#stopping) {
       try {
-        if ((await this.step()).moved > 0) continue;
+        productive = (await this.step(!productive)).moved > 0;
+        if (productive) continue;
         // Nothing found: announce the sleep, then look once more, so that a job inserted before the
         // announcement was visible is found now and one inserted after it brings a NOTIFY.
         await this.#store.announceSleep(this.#id, true);
         if ((await this.step()).moved === 0) await this.#waker.sleep(this.#sweepMs);
         await this.#store.announceSleep(this.#id, false);
       } catch (err) {
+        productive = false;
         this.totals.errors++;
         this.#logger.warn({ err: (err as Error).message }, 'relay step failed; jobs stay ready and will be published later');
         // A plain timer: during an outage every insert would otherwise wake the loop into another failing step.

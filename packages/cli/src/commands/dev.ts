@@ -17,7 +17,8 @@ import type { Config } from '../config.js';
 import { demoFunctions, demoJobs, type CallOutcome } from '../dev/demo.js';
 import { lockDataDir, writeInstance } from '../dev/instance.js';
 import { LiveView } from '../dev/live-view.js';
-import { printJson, table } from '../output.js';
+import { formatTable } from '@drover/core';
+import { printJson } from '../output.js';
 import { createLogger, leaseRetryPolicy, untilSignal } from '../runtime.js';
 
 const FINISHED: readonly JobState[] = ['completed', 'failed', 'cancelled'];
@@ -98,7 +99,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
           printJson({ event: 'demo-finished', api: controller.url, dataDir, duplicateOf: state.duplicateOf, call: outcome, jobs: summary });
         } else {
           say('\nDemo summary:');
-          say(table(['job', 'id', 'state', 'attempts', 'failures', 'result'], summary.map((s) => [s.label, s.id, s.state, String(s.attempts), String(s.failures), JSON.stringify(s.result)])));
+          say(formatTable(['job', 'id', 'state', 'attempts', 'failures', 'result'], summary.map((s) => [s.label, s.id, s.state, String(s.attempts), String(s.failures), JSON.stringify(s.result)])));
           say(`call(demo.add 2 + 3) returned ${'result' in outcome ? JSON.stringify(outcome.result) : `an error: ${outcome.error}`}`);
           say(`\nDrover keeps running. In another terminal: npx drover enqueue demo.greet '{"name":"you"}', npx drover jobs, npx drover stats. Ctrl-C stops it.`);
         }

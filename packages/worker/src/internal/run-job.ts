@@ -43,14 +43,16 @@ export interface RunningJob {
 export interface RunDeps {
   store: JobStore;
   logger: Logger;
-  /** Writes an outcome; resolves when written or refused. */
-  write(job: ClaimedJob, fn: ResolvedFunction, outcome: Outcome): Promise<void>;
+  /** Writes an outcome; resolves when written or refused. `log` is the job's logger. */
+  write(job: ClaimedJob, fn: ResolvedFunction, outcome: Outcome, log: () => Logger): Promise<void>;
 }
 
 /** Starts running a claimed job; see {@link RunningJob}. */
 export function runJob(job: ClaimedJob, fn: ResolvedFunction, deps: RunDeps): RunningJob {
   const controller = new AbortController();
-  const logger = deps.logger.child({ jobId: job.id, funcname: job.funcname, attempt: job.attempts });
+  // Made on first use: most jobs log nothing, and a child logger per job is measurable at thousands per second.
+  let child: Logger | undefined;
+  const log = (): Logger => (child ??= deps.logger.child({ jobId: job.id, funcname: job.funcname, attempt: job.attempts }));
   let settled: Promise<void> | null = null;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -60,11 +62,11 @@ export function runJob(job: ClaimedJob, fn: ResolvedFunction, deps: RunDeps): Ru
 
   const settle = (outcome: Outcome): Promise<void> => {
     if (settled) {
-      logger.warn({ outcome: outcome.kind }, 'the job already has an outcome; ignoring this one');
+      log().warn({ outcome: outcome.kind }, 'the job already has an outcome; ignoring this one');
       return settled;
     }
     cleanup();
-    settled = deps.write(job, fn, outcome).finally(resolveDone);
+    settled = deps.write(job, fn, outcome, log).finally(resolveDone);
     return settled;
   };
 
@@ -89,13 +91,13 @@ export function runJob(job: ClaimedJob, fn: ResolvedFunction, deps: RunDeps): Ru
           // The attempt ended while the heartbeat was in flight: nothing left to renew or to warn about.
           if (settled) return;
           if (result?.accepted) return renew();
-          logger.warn({}, 'lease lost (taken back or cancelled); abandoning the attempt');
+          log().warn({}, 'lease lost (taken back or cancelled); abandoning the attempt');
           abort('lease lost', 'the lease was lost');
           void settle({ kind: 'lost' });
         },
         (err: unknown) => {
           if (settled) return;
-          logger.warn({ err: (err as Error).message }, 'lease renewal failed; will try again');
+          log().warn({ err: (err as Error).message }, 'lease renewal failed; will try again');
           renew();
         },
       );
@@ -114,7 +116,9 @@ export function runJob(job: ClaimedJob, fn: ResolvedFunction, deps: RunDeps): Ru
     failures: job.failures,
     createdAt: job.createdAt,
     signal: controller.signal,
-    logger,
+    get logger() {
+      return log();
+    },
     complete: (result) => settle({ kind: 'complete', result }),
     fail: (error) => settle({ kind: 'fail', error: errorText(error) }),
     permanentFailure: (error) => settle({ kind: 'permanent', error: errorText(error) }),
