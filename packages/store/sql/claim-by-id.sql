@@ -7,8 +7,11 @@
 WITH c AS (
   SELECT coalesce($3::timestamptz, statement_timestamp()) AS now
 ), picked AS (
+  -- No state test here: `state IN (...)` would match jobs_claimable's predicate, and a generic plan
+  -- then ANDs a scan of that whole index (dead entries included) with the primary key, measured
+  -- here at 3 ms instead of 0.05 ms for 8 ids on a busy table. The UPDATE tests the state.
   SELECT id FROM jobs
-  WHERE id = ANY ($1::bigint[]) AND state IN ('ready', 'dispatched')
+  WHERE id = ANY ($1::bigint[])
   ORDER BY id
   FOR UPDATE
 )
@@ -18,6 +21,6 @@ SET state = 'running',
     grabbed_until = c.now + $2::int * interval '1 millisecond',
     attempts = j.attempts + 1
 FROM picked p, c
-WHERE j.id = p.id
+WHERE j.id = p.id AND j.state IN ('ready', 'dispatched')
 RETURNING j.id::text, j.funcname, j.arg, j.uniqkey, j.state, j.priority, j.run_after, j.coalesce_key,
           j.max_retries, j.timeout_ms, j.attempts, j.failures, j.grab_token::text, j.grabbed_until, j.created_at
