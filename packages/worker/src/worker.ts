@@ -1,8 +1,9 @@
 /**
  * The worker shim. For each delivery: read the job id, claim the job in PostgreSQL (a failed
- * claim means claimed elsewhere, finished or cancelled: ack and drop), run the handler, write the
- * outcome straight to PostgreSQL fenced by the grab token, then ack. Concurrency is the consumer
- * prefetch; a slot group is one prefetch shared by several functions.
+ * claim means claimed elsewhere, finished or cancelled: ack and drop), run the handler, ack, and
+ * write the outcome straight to PostgreSQL fenced by the grab token. Concurrency is the consumer
+ * prefetch (a message stays unacked while its handler runs); a slot group is one prefetch shared
+ * by several functions.
  *
  * Claims and completions that arrive together share one statement (see Batcher). Shutdown stops
  * consuming, lets running jobs finish within a bound, and gives the rest back without counting a
@@ -48,6 +49,12 @@ export interface WorkerOptions {
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /** Claims and completions per statement: big enough to amortise a round trip, small enough to keep locks short. */
 const MAX_BATCH = 100;
+/**
+ * Statements of one kind (claims of one lease length, or completions) in flight at once. Two lets
+ * one batch travel while the next forms; more would only split the same jobs into smaller
+ * batches, each costing the database a statement and a commit.
+ */
+const BATCHES_IN_FLIGHT = 1;
 /** Retrying an outcome write while PostgreSQL is away: quick at first, then every 5 s, up to two minutes. */
 const WRITE_RETRY_MIN_MS = 50;
 const WRITE_RETRY_MAX_MS = 5_000;
@@ -80,6 +87,9 @@ export class Worker {
   readonly #stats: WorkerStats = { running: 0, completed: 0, failed: 0, declined: 0, dropped: 0 };
   /** Deliveries that were received but not yet claimed or dropped. */
   #pending = 0;
+  /** Jobs whose message was acked before their outcome was written, and the most allowed (the worker's slots). */
+  #unwritten = 0;
+  readonly #maxUnwritten: number;
   #state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
 
   constructor(options: WorkerOptions) {
@@ -93,7 +103,8 @@ export class Worker {
     for (const [name, group] of groups) this.#groupSlots.set(name, new Semaphore(group.slots));
     this.#graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
     this.#random = options.random ?? Math.random;
-    this.#completer = new Batcher((inputs) => this.#store.completeMany(inputs), MAX_BATCH);
+    this.#completer = new Batcher((inputs) => this.#store.completeMany(inputs), MAX_BATCH, BATCHES_IN_FLIGHT);
+    this.#maxUnwritten = [...groups.values()].reduce((n, g) => n + g.slots, 0) + functions.reduce((n, f) => n + (f.group === null ? f.slots : 0), 0);
   }
 
   stats(): WorkerStats {
@@ -137,15 +148,39 @@ export class Worker {
     } finally {
       this.#pending--;
     }
+    let job: ClaimedJob | null = null;
     try {
-      if (this.#state !== 'running') return delivery.nack(true);
-      await this.#handle(delivery, fn, jobId);
+      if (this.#state === 'running') job = await this.#claimFor(delivery, fn, jobId);
+      else delivery.nack(true);
     } finally {
-      slots?.release();
+      // Released below once the handler is done with the job; here only if nothing runs.
+      if (!job) slots?.release();
     }
+    if (!job) return;
+    const running = runJob(job, fn, { store: this.#store, logger: this.#logger, write: (j, f, o, log) => this.#write(j, f, o, log) });
+    this.#running.set(job.id, running);
+    await running.decided;
+    slots?.release();
+    // Once the claim committed, the lease in PostgreSQL protects the job and the message has no
+    // part left in its fate: a redelivered copy would find the job running and be dropped, and if
+    // this process dies the lease runs out and the scheduler takes the job back. So the message is
+    // acked as soon as the handler is done, and the slot's next message comes while the outcome
+    // is written. Unwritten outcomes are bounded: past the bound, acks wait for the writes, so a
+    // slow database slows the deliveries down instead of piling up outcomes in memory.
+    if (this.#unwritten < this.#maxUnwritten) {
+      delivery.ack();
+      this.#unwritten++;
+      await running.done;
+      this.#unwritten--;
+    } else {
+      await running.done;
+      delivery.ack();
+    }
+    this.#running.delete(job.id);
   }
 
-  async #handle(delivery: Delivery, fn: ResolvedFunction, jobId: string): Promise<void> {
+  /** Claims the delivery's job; null (the delivery settled) when it cannot run here. */
+  async #claimFor(delivery: Delivery, fn: ResolvedFunction, jobId: string): Promise<ClaimedJob | null> {
     this.#pending++;
     let job: ClaimedJob | null;
     try {
@@ -154,7 +189,7 @@ export class Worker {
       // Stopping while PostgreSQL is away: the message goes back for another worker.
       this.#logger.warn({ jobId, err: (err as Error).message }, 'claim abandoned; message requeued');
       delivery.nack(true);
-      return;
+      return null;
     } finally {
       this.#pending--;
     }
@@ -162,13 +197,8 @@ export class Worker {
       this.#stats.dropped++;
       this.#logger.debug({ jobId, funcname: fn.funcname }, 'not claimable (claimed elsewhere, finished or cancelled); dropping the message');
       delivery.ack();
-      return;
     }
-    const running = runJob(job, fn, { store: this.#store, logger: this.#logger, write: (j, f, o, log) => this.#write(j, f, o, log) });
-    this.#running.set(job.id, running);
-    await running.done;
-    this.#running.delete(job.id);
-    delivery.ack();
+    return job;
   }
 
   /** Claims one job through the batcher for its lease length, retrying while PostgreSQL is unreachable. */
@@ -184,7 +214,7 @@ export class Worker {
           byId.delete(id);
           return j;
         });
-      }, MAX_BATCH);
+      }, MAX_BATCH, BATCHES_IN_FLIGHT);
       this.#claimers.set(fn.leaseMs, claimer);
     }
     return this.#retrying(() => claimer.add(jobId), 'claim', () => this.#state === 'running');

@@ -22,4 +22,24 @@ describe('Batcher', () => {
     const results = await Promise.allSettled([batcher.add(1), batcher.add(2)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
+
+  it('holds calls made while the in-flight limit is reached, then sends them as one batch', async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const batcher = new Batcher<number, number>(async (xs) => {
+      batches.push(xs);
+      if (batches.length === 1) await gate;
+      return xs;
+    }, 100, 1);
+    const first = batcher.add(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const rest = [2, 3, 4].map((x) => batcher.add(x));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first batch has not returned: the others wait instead of taking a round trip each.
+    expect(batches).toEqual([[1]]);
+    release();
+    expect(await Promise.all([first, ...rest])).toEqual([1, 2, 3, 4]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
 });

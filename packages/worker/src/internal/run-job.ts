@@ -34,7 +34,9 @@ export class AttemptAborted extends Error {
 
 export interface RunningJob {
   job: ClaimedJob;
-  /** Settles once the attempt has an outcome and it was written (or refused). */
+  /** Resolves once the attempt has an outcome (the handler is finished with the job), before it is written. */
+  decided: Promise<void>;
+  /** Settles once the attempt's outcome was written (or refused). */
   done: Promise<void>;
   /** Ends the attempt now, giving the job back without counting a failure (worker shutdown). */
   giveBack(): void;
@@ -56,6 +58,8 @@ export function runJob(job: ClaimedJob, fn: ResolvedFunction, deps: RunDeps): Ru
   let settled: Promise<void> | null = null;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  let resolveDecided!: () => void;
+  const decided = new Promise<void>((resolve) => (resolveDecided = resolve));
 
   const timers: NodeJS.Timeout[] = [];
   const cleanup = (): void => timers.forEach((t) => clearTimeout(t));
@@ -66,6 +70,7 @@ export function runJob(job: ClaimedJob, fn: ResolvedFunction, deps: RunDeps): Ru
       return settled;
     }
     cleanup();
+    resolveDecided();
     settled = deps.write(job, fn, outcome, log).finally(resolveDone);
     return settled;
   };
@@ -144,6 +149,7 @@ export function runJob(job: ClaimedJob, fn: ResolvedFunction, deps: RunDeps): Ru
 
   return {
     job,
+    decided,
     done,
     giveBack: () => {
       abort('shutdown', 'the worker is shutting down');
