@@ -32,6 +32,21 @@ export class MemoryBroker implements Broker {
   #closed = false;
   /** Rotates which consumer is served first, so a slot group does not starve its neighbours. */
   #turn = 0;
+  readonly #lostListeners: (() => void)[] = [];
+
+  onMessagesLost(listener: () => void): void {
+    this.#lostListeners.push(listener);
+  }
+
+  /**
+   * Loses every message, waiting and delivered, as a broker restart loses messages that were not
+   * persistent, then says so to onMessagesLost's listeners. (A test's stand-in for restarting RabbitMQ.)
+   */
+  simulateRestart(): void {
+    this.#queues.clear();
+    for (const c of this.#consumers) c.unacked.clear();
+    for (const listener of this.#lostListeners) listener();
+  }
 
   async publish(dispatches: readonly Dispatch[]): Promise<void> {
     if (this.#closed) throw new Error('memory broker: closed');
