@@ -62,7 +62,9 @@ describe('faults', () => {
   });
 
   it('loses nothing and runs nothing twice while RabbitMQ is stopped and started with 5,000 jobs flowing', async () => {
-    const worker = drover.startWorker();
+    const worker = drover.startWorker({ LOG_LEVEL: 'info' });
+    // Consuming before the outage, so that the outage hits a running worker.
+    await waitFor(() => worker.output().includes('worker running'), { what: 'the worker to be running', timeoutMs: 30_000 });
     const before = await completedCount('e2e.double');
     const ids: string[] = [];
     const enqueue = async (batches: number): Promise<void> => {

@@ -62,6 +62,8 @@ export type {
   InsertResult,
   JobCount,
   JobStore,
+  LeadOptions,
+  Leadership,
   OutcomeResult,
   RescheduleWhen,
   Subscription,

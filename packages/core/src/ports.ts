@@ -94,6 +94,21 @@ export interface DispatchResult {
   republished: number;
 }
 
+/** This process's part in a leader election; see {@link JobStore.lead}. */
+export interface Leadership {
+  /** Whether this process leads now. */
+  readonly leading: boolean;
+  /** Steps down (if leading) and stops taking part. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link JobStore.lead}. */
+export interface LeadOptions {
+  onChange?: (leading: boolean) => void;
+  /** How often a follower tries to take the lead (and a leader checks it still holds it), ms. */
+  retryMs?: number;
+}
+
 /** Options of a claim. */
 export interface ClaimOptions {
   /** Lease length in ms: the job is taken back if no outcome or heartbeat arrives before it ends. */
@@ -143,13 +158,23 @@ export interface JobStore {
   trimFinished(limit?: number): Promise<number>;
 
   /**
-   * The relay's step, in one transaction: lock up to `limit` ready jobs (and, with `staleMs`,
-   * dispatched jobs unclaimed for that long), hand them to `publish`, and mark them dispatched only
-   * once it resolved. If publish throws, nothing is marked and the jobs stay where they were.
+   * The relay's step: read up to `limit` ready jobs (and, with `staleMs`, dispatched jobs unclaimed
+   * for that long), hand them to `publish`, and mark them dispatched only once it resolved. No row
+   * is locked meanwhile, so one relay should run it at a time (see {@link JobStore.lead}); the mark
+   * skips any job that changed since it was read. If publish throws, nothing is marked.
    */
   dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<void>, options?: { staleMs?: number }): Promise<DispatchResult>;
-  /** Whether any job is ready: a relay's cheap poll while it is busy. */
-  hasDispatchable(): Promise<boolean>;
+  /** Gives dispatched jobs back to ready (of these functions, or of all): their messages were lost. Returns how many. */
+  requeueDispatched(funcnames?: readonly string[]): Promise<number>;
+  /** Functions with jobs waiting for a worker (ready or dispatched). */
+  claimableFuncnames(): Promise<string[]>;
+  /**
+   * Takes part in electing one leader for `name` among every process on this store; `onChange`
+   * hears when this process starts or stops leading, and a follower tries to take over every
+   * `retryMs`. Leadership is an efficiency, not a safety measure: two leaders for a moment only
+   * publish duplicate messages.
+   */
+  lead(name: string, options?: LeadOptions): Promise<Leadership>;
   /** A relay announces it is about to sleep (inserts then NOTIFY it), or that it is awake again. */
   announceSleep(relayId: string, asleep: boolean): Promise<void>;
   /** When the scheduler next has work to do. */
@@ -202,7 +227,7 @@ export interface Subscription {
  * message must be harmless (the claim in the store decides).
  */
 export interface Broker {
-  /** Publishes durably and resolves once the broker confirmed every message; rejects if any was not. */
+  /** Publishes and resolves once the broker confirmed every message; rejects if any was not. */
   publish(dispatches: readonly Dispatch[]): Promise<void>;
   /**
    * Consumes the queues of one or more functions with at most `prefetch` unacknowledged deliveries
@@ -211,5 +236,11 @@ export interface Broker {
   consume(funcnames: readonly string[], prefetch: number, onDelivery: (delivery: Delivery) => void): Promise<Subscription>;
   /** Messages waiting in a function's queue (not counting delivered, unacknowledged ones). */
   queueDepth(funcname: string): Promise<number>;
+  /**
+   * Calls `listener` whenever messages may have been lost: the connection came back after it was
+   * lost, and messages were not persistent, so a broker restart would have dropped them. The jobs
+   * of such messages need publishing again.
+   */
+  onMessagesLost(listener: () => void): void;
   close(): Promise<void>;
 }

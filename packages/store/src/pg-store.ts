@@ -3,8 +3,9 @@
  * job store on top of it.
  */
 import pg from 'pg';
-import { silentLogger, type Logger } from '@drover/core';
+import { silentLogger, type LeadOptions, type Leadership, type Logger } from '@drover/core';
 import { PgClientExecutor, PgPoolExecutor } from './internal/executor.js';
+import { holdLeadership } from './internal/leadership.js';
 import { listenForever } from './internal/listener.js';
 import { SQL } from './internal/statements.js';
 import { schemaFor } from './namespace.js';
@@ -41,6 +42,9 @@ export function createPgPool(options: PgPoolOptions, logger: Logger = silentLogg
   return pool;
 }
 
+/** A follower takes over within a second of a leader's death, for one cheap query a second. */
+const DEFAULT_LEAD_RETRY_MS = 1_000;
+
 /** A job store on PostgreSQL. */
 export class PgJobStore extends SqlJobStore {
   /** The pool the store runs on; its lifetime is the store's when the store created it. */
@@ -68,6 +72,11 @@ export class PgJobStore extends SqlJobStore {
         onWake('scheduled');
       }
     }, this.#logger);
+  }
+
+  /** Elects among processes with a session advisory lock on a connection of its own (see internal/leadership.ts). */
+  override async lead(name: string, options: LeadOptions = {}): Promise<Leadership> {
+    return holdLeadership(this.pool.options as pg.ClientConfig, name, { retryMs: options.retryMs ?? DEFAULT_LEAD_RETRY_MS, logger: this.#logger, ...(options.onChange ? { onChange: options.onChange } : {}) });
   }
 
   /**

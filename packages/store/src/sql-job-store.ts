@@ -31,6 +31,8 @@ import {
   type JobState,
   type JobStore,
   type JobWithFailures,
+  type LeadOptions,
+  type Leadership,
   type NewJob,
   type OutcomeResult,
   type RescheduleWhen,
@@ -386,12 +388,17 @@ export class SqlJobStore implements JobStore {
   }
 
   /**
-   * Gives every dispatched job back to ready. Only for a store no other process uses, starting up
-   * after its in-memory broker lost the previous run's messages (embedded mode).
+   * Gives dispatched jobs back to ready (of the given functions, or all), so that the relay
+   * publishes them again: their messages were lost. Returns how many.
    */
-  async requeueDispatched(): Promise<number> {
-    const [row] = await this.#db.query<{ requeued: number }>(SQL.requeueDispatched, []);
+  async requeueDispatched(funcnames?: readonly string[]): Promise<number> {
+    const only = funcnames === undefined ? null : funcnames.map((f, i) => validateFuncname(f, `funcnames[${i}]`));
+    const [row] = await this.#db.query<{ requeued: number }>(SQL.requeueDispatched, [only]);
     return row?.requeued ?? 0;
+  }
+
+  async claimableFuncnames(): Promise<string[]> {
+    return (await this.#db.query<{ funcname: string }>(SQL.claimableFuncnames, [])).map((r) => r.funcname);
   }
 
   async trimFinished(limit = MAINTENANCE_BATCH): Promise<number> {
@@ -403,22 +410,22 @@ export class SqlJobStore implements JobStore {
     checkLimit(limit, 10_000);
     const staleMs = options.staleMs ?? null;
     if (staleMs !== null && (!Number.isInteger(staleMs) || staleMs < 0)) throw new ValidationError('staleMs', 'must be a whole number of milliseconds, 0 or more');
-    return this.#db.transaction(async (tx) => {
-      const jobs = await tx.query<DispatchCandidate>(SQL.lockDispatchable, [limit, staleMs, this.#now()]);
-      if (jobs.length === 0) return { published: 0, republished: 0 };
-      // The rows stay locked while the broker confirms; a worker that gets a message first waits
-      // on its claim for this commit, then finds the job dispatched and claims it.
-      await publish(jobs);
-      await tx.query(SQL.markDispatched, [jobs.map((j) => j.id), this.#now()]);
-      const republished = jobs.filter((j) => j.state === 'dispatched').length;
-      return { published: jobs.length - republished, republished };
-    });
+    const now = this.#now();
+    const ready = await this.#db.query<DispatchCandidate & { version: string }>(SQL.selectReady, [limit]);
+    const stale = staleMs === null ? [] : await this.#db.query<DispatchCandidate & { version: string }>(SQL.selectStale, [limit, staleMs, now]);
+    const jobs = [...ready, ...stale];
+    if (jobs.length === 0) return { published: 0, republished: 0 };
+    // No lock is held while the broker confirms: a worker that gets a message first claims the
+    // job straight away (a claim takes ready jobs too), and the mark below then leaves it alone.
+    await publish(jobs.map(({ version: _, ...job }) => job));
+    await this.#db.query(SQL.markDispatched, [jobs.map((j) => j.id), jobs.map((j) => j.version), this.#now()]);
+    return { published: ready.length, republished: stale.length };
   }
 
-  /** Whether any job is ready: the relay's cheap poll while it is busy. */
-  async hasDispatchable(): Promise<boolean> {
-    const [row] = await this.#db.query<{ ready: boolean }>(SQL.hasDispatchable, []);
-    return row?.ready ?? false;
+  /** One process on an embedded store: it always leads. PgJobStore elects among processes. */
+  async lead(_name: string, options: LeadOptions = {}): Promise<Leadership> {
+    options.onChange?.(true);
+    return { leading: true, close: async () => undefined };
   }
 
   /** A relay announces it is going to sleep (inserts start to NOTIFY), or that it is awake again. */

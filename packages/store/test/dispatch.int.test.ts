@@ -36,21 +36,29 @@ describe('dispatch', () => {
     await ns.store.dispatch(100, async () => undefined);
   });
 
-  it('gives concurrent relays disjoint batches', async () => {
-    const ids = (await ns.store.insertMany(Array.from({ length: 600 }, () => ({ funcname: 'd.race' })))).map((r) => r.id);
-    const relays = Array.from({ length: 4 }, () => ns.createStore({ max: 2 }));
-    const published: string[] = [];
-    await Promise.all(relays.map(async (relay) => {
-      for (;;) {
-        const { published: n } = await relay.dispatch(50, async (jobs) => {
-          published.push(...jobs.map((j) => j.id));
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        });
-        if (n === 0) break;
-      }
-    }));
-    expect(published.filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort());
-    expect(new Set(published).size).toBe(published.length);
+  it('leaves unmarked a job that changed while its message was being published, so it is published again', async () => {
+    const [a, b] = (await ns.store.insertMany([{ funcname: 'd.changed' }, { funcname: 'd.changed' }])).map((r) => r.id);
+    const result = await ns.store.dispatch(100, async () => {
+      // A worker got the message first, claimed the job and gave it back: it is ready again, and
+      // its new life needs a message of its own.
+      const [claimed] = await ns.store.claim([a!], { leaseMs: 1000 });
+      await ns.store.decline({ id: a!, grabToken: claimed!.grabToken });
+    });
+    expect(result.published).toBe(2);
+    expect(await states([a!, b!])).toEqual(['ready', 'dispatched']);
+    const again: DispatchCandidate[] = [];
+    await ns.store.dispatch(100, async (jobs) => void again.push(...jobs));
+    expect(again.map((j) => j.id)).toEqual([a]);
+  });
+
+  it('gives the dispatched jobs of the named functions back to ready, and lists functions with waiting jobs', async () => {
+    const ids = (await ns.store.insertMany([{ funcname: 'd.lost-a' }, { funcname: 'd.lost-b' }, { funcname: 'd.lost-c', runAfter: new Date(Date.now() + 60_000) }])).map((r) => r.id);
+    await ns.store.dispatch(100, async () => undefined);
+    expect(await ns.store.claimableFuncnames()).toEqual(expect.arrayContaining(['d.lost-a', 'd.lost-b']));
+    expect(await ns.store.claimableFuncnames()).not.toContain('d.lost-c');
+    expect(await ns.store.requeueDispatched(['d.lost-a'])).toBe(1);
+    expect(await states(ids)).toEqual(['ready', 'dispatched', 'scheduled']);
+    await expect(ns.store.requeueDispatched(['bad name'])).rejects.toThrow(/funcnames\[0\]/);
   });
 
   it('re-publishes a dispatched job whose message went unclaimed for too long', async () => {
@@ -114,7 +122,7 @@ describe('listen', () => {
       events.length = 0;
       await ns.store.insertMany([{ funcname: 'd.quiet' }, { funcname: 'd.quiet' }]);
       await ns.store.insert({ funcname: 'd.quiet' });
-      expect(await ns.store.hasDispatchable()).toBe(true);
+      expect(await ns.store.findJobs({ funcname: 'd.quiet', states: ['ready'] })).toHaveLength(3);
       // A later notification proves the channel works and that nothing came before it.
       await ns.store.insert({ funcname: 'd.quiet', runAfter: new Date(Date.now() + 60_000) });
       await waitFor(() => events.includes('scheduled'), { what: 'the scheduled notification' });

@@ -1,15 +1,24 @@
 /**
- * The outbox relay: moves ready jobs from PostgreSQL to the broker. While its steps find jobs it
- * steps again at once; when one finds none it announces that it sleeps (only then do inserts
- * NOTIFY: a NOTIFY in every insert serializes commits), looks once more, and sleeps until a NOTIFY
- * or its sweep (a NOTIFY is only a latency hint). So under load there is no NOTIFY at all, and an
- * idle relay is woken at once. Each
- * step publishes a batch, waits for the broker's confirms, and only then marks the jobs
- * dispatched, in the transaction that locked them: a crash in between publishes again, never
- * strands a job. Any number of relays may run; they take disjoint batches.
+ * The outbox relay: moves ready jobs from PostgreSQL to the broker. One relay leads at a time
+ * (`store.lead('relay')`, re-elected within a second when the leader goes); the others stand by.
+ * The leader's step reads ready jobs without locking them, publishes them, waits for the
+ * broker's confirms, and only then marks them dispatched (a crash in between publishes again,
+ * never strands a job). A worker may claim a job before the mark: the claim takes ready jobs
+ * too, and the mark leaves alone any job that changed since it was read.
+ *
+ * While steps find jobs the relay steps again at once; when one finds none it announces that it
+ * sleeps (only then do inserts NOTIFY: a NOTIFY in every insert serializes commits), looks once
+ * more, and sleeps until a NOTIFY or its sweep (a NOTIFY is only a latency hint). So under load
+ * there is no NOTIFY at all, and an idle relay is woken at once.
+ *
+ * Messages may be lost: a broker restart drops non-persistent ones. When the broker says messages
+ * may have been lost (its connection came back), the leader gives every dispatched job back to
+ * ready and publishes it again. When a relay takes the lead it cannot know what happened while
+ * nobody led, so it does the same for the functions whose queue is empty (a queue that holds
+ * messages kept them). A duplicate message is harmless: the claim decides.
  */
 import { randomUUID } from 'node:crypto';
-import { Waker, silentLogger, type Broker, type JobStore, type Logger } from '@drover/core';
+import { Waker, silentLogger, type Broker, type JobStore, type Leadership, type Logger } from '@drover/core';
 
 export interface RelayOptions {
   store: JobStore;
@@ -34,7 +43,6 @@ const DEFAULT_STALE_MS = 5 * 60_000;
 /** After a failed step (broker or database down), wait before trying again instead of spinning. */
 const ERROR_BACKOFF_MS = 500;
 
-
 export class Relay {
   readonly #store: JobStore;
   readonly #broker: Broker;
@@ -42,15 +50,26 @@ export class Relay {
   readonly #batchSize: number;
   readonly #sweepMs: number;
   readonly #staleMs: number;
-  #lastFullStep = 0;
+  #lastStaleLook = 0;
   /** Names this relay in sleeping_relays. */
   readonly #id = `relay-${randomUUID()}`;
   #listener: { close(): Promise<void> } | null = null;
+  #leadership: Leadership | null = null;
+  /**
+   * Looks for lost messages requested (the broker lost messages; this relay took the lead) and how
+   * many the last successful look covered: a look that fails, or a request made during a look,
+   * leaves one due. `#allLost` says a request came from the broker: every dispatched job counts.
+   */
+  #recoverRequests = 0;
+  #recovered = 0;
+  #allLost = false;
+  /** The withdrawal of the last sleep announcement, running beside the step that follows a wake-up. */
+  #awake: Promise<void> = Promise.resolve();
   readonly #waker = new Waker();
   #loop: Promise<void> | null = null;
   #stopping = false;
   /** Totals since start, for health and tests. */
-  readonly totals = { published: 0, republished: 0, errors: 0 };
+  readonly totals = { published: 0, republished: 0, requeued: 0, errors: 0 };
 
   constructor(options: RelayOptions) {
     this.#store = options.store;
@@ -61,23 +80,37 @@ export class Relay {
     this.#staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   }
 
+  /** Whether this relay leads (publishes) now. */
+  get leading(): boolean {
+    return this.#leadership?.leading ?? false;
+  }
+
   async start(): Promise<void> {
+    this.#broker.onMessagesLost(() => {
+      this.#allLost = true;
+      this.#recoverRequests++;
+      this.#waker.wake();
+    });
     this.#listener = await this.#store.listen((what) => {
       if (what === 'ready') this.#waker.wake();
+    });
+    this.#leadership = await this.#store.lead('relay', {
+      retryMs: this.#sweepMs,
+      onChange: (leading) => {
+        if (leading) this.#recoverRequests++;
+        this.#waker.wake();
+      },
     });
     this.#loop = this.#run();
   }
 
   /**
-   * Runs one step; `full` when the batch was full (more may be waiting), `moved` how many jobs it
-   * published or marked. With `probe`, an empty look costs one indexed EXISTS instead of a
-   * transaction; right after a step that moved jobs more are likely, so the loop skips the probe.
-   * Stale dispatched jobs are looked for with the full statement once per sweep interval.
+   * Runs one step: publishes up to a batch of ready jobs and, once per sweep interval, re-publishes
+   * dispatched jobs whose message seems lost. Returns how many jobs it published.
    */
-  async step(probe = true): Promise<{ full: boolean; moved: number }> {
-    const staleDue = performance.now() - this.#lastFullStep >= this.#sweepMs;
-    if (probe && !staleDue && !(await this.#store.hasDispatchable())) return { full: false, moved: 0 };
-    this.#lastFullStep = performance.now();
+  async step(): Promise<number> {
+    const staleDue = performance.now() - this.#lastStaleLook >= this.#sweepMs;
+    if (staleDue) this.#lastStaleLook = performance.now();
     let republished = 0;
     const { published, republished: stale } = await this.#store.dispatch(
       this.#batchSize,
@@ -92,34 +125,68 @@ export class Relay {
         republished = toPublish.length - jobs.filter((j) => j.state === 'ready').length;
         await this.#broker.publish(toPublish.map((j) => ({ funcname: j.funcname, jobId: j.id, priority: j.priority })));
       },
-      { staleMs: this.#staleMs },
+      staleDue ? { staleMs: this.#staleMs } : {},
     );
     this.totals.published += published;
     this.totals.republished += republished;
     if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed while their queue was empty');
     if (published > 0) this.#logger.debug({ published }, 'relayed');
-    return { full: published + stale >= this.#batchSize, moved: published + stale };
+    return published + stale;
+  }
+
+  /**
+   * Gives dispatched jobs back to ready, to be published again: all of them when the broker lost
+   * messages; on taking the lead, those of functions whose queue is empty.
+   */
+  async #recoverLostMessages(): Promise<void> {
+    const covers = this.#recoverRequests;
+    const all = this.#allLost;
+    this.#allLost = false;
+    try {
+      let requeued: number;
+      if (all) requeued = await this.#store.requeueDispatched();
+      else {
+        const empty: string[] = [];
+        for (const funcname of await this.#store.claimableFuncnames()) {
+          if ((await this.#broker.queueDepth(funcname)) === 0) empty.push(funcname);
+        }
+        requeued = empty.length === 0 ? 0 : await this.#store.requeueDispatched(empty);
+      }
+      this.#recovered = covers;
+      this.totals.requeued += requeued;
+      if (requeued > 0) this.#logger.warn({ requeued, all }, 'publishing again dispatched jobs whose messages may have been lost');
+    } catch (err) {
+      this.#allLost ||= all;
+      throw err;
+    }
   }
 
   async #run(): Promise<void> {
-    let productive = false;
     while (!this.#stopping) {
       try {
-        productive = (await this.step(!productive)).moved > 0;
-        if (productive) continue;
+        if (!this.leading) {
+          await this.#waker.sleep(this.#sweepMs);
+          continue;
+        }
+        if (this.#recovered < this.#recoverRequests) await this.#recoverLostMessages();
+        if ((await this.step()) > 0) continue;
         // Nothing found: announce the sleep, then look once more, so that a job inserted before the
         // announcement was visible is found now and one inserted after it brings a NOTIFY.
+        await this.#awake;
         await this.#store.announceSleep(this.#id, true);
-        if ((await this.step()).moved === 0) await this.#waker.sleep(this.#sweepMs);
-        await this.#store.announceSleep(this.#id, false);
+        if ((await this.step()) === 0) await this.#waker.sleep(this.#sweepMs);
+        // Withdrawn while the next step runs: the wake-up's job is published without waiting for it.
+        this.#awake = this.#store.announceSleep(this.#id, false).catch((err: unknown) => {
+          this.#logger.warn({ err: (err as Error).message }, 'could not withdraw the sleep announcement; inserts notify until the next one');
+        });
       } catch (err) {
-        productive = false;
         this.totals.errors++;
         this.#logger.warn({ err: (err as Error).message }, 'relay step failed; jobs stay ready and will be published later');
         // A plain timer: during an outage every insert would otherwise wake the loop into another failing step.
         await new Promise((resolve) => setTimeout(resolve, ERROR_BACKOFF_MS));
       }
     }
+    await this.#awake;
     await this.#store.announceSleep(this.#id, false).catch(() => undefined);
   }
 
@@ -128,6 +195,7 @@ export class Relay {
     this.#stopping = true;
     this.#waker.wake();
     await this.#loop;
+    await this.#leadership?.close();
     await this.#listener?.close();
   }
 }

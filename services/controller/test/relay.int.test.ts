@@ -61,6 +61,7 @@ describe('relay', () => {
       },
       consume: (f, p, cb) => memory.consume(f, p, cb),
       queueDepth: (f) => memory.queueDepth(f),
+      onMessagesLost: (listener) => memory.onMessagesLost(listener),
       close: () => memory.close(),
     };
     const got = await collect(memory, 'relay.flaky');
@@ -98,5 +99,54 @@ describe('relay', () => {
     await startRelay(broker, { batchSize: 100, sweepMs: 3_600_000 });
     await waitFor(() => got.length === 250, { what: 'the whole backlog' });
     expect(new Set(got.map((d) => d.body)).size).toBe(250);
+  });
+
+  it('publishes from one relay at a time; when the leader stops, another takes over', async () => {
+    const broker = new MemoryBroker();
+    const got = await collect(broker, 'relay.leader');
+    const a = await startRelay(broker, { sweepMs: 50 });
+    const b = await startRelay(broker, { sweepMs: 50 });
+    await waitFor(() => a.leading || b.leading, { what: 'a leader' });
+    const [leader, follower] = a.leading ? [a, b] : [b, a];
+    await ns.store.insertMany(Array.from({ length: 300 }, () => ({ funcname: 'relay.leader' })));
+    await waitFor(() => got.length >= 300, { what: 'the jobs' });
+    expect(follower.totals.published).toBe(0);
+    expect(new Set(got.map((d) => d.body)).size).toBe(got.length);
+    await leader.stop();
+    await waitFor(() => follower.leading, { what: 'the follower to take the lead' });
+    const { id } = await ns.store.insert({ funcname: 'relay.leader' });
+    await waitFor(() => got.some((d) => d.body === id), { what: 'the job published by the new leader' });
+  });
+
+  it('publishes again the jobs whose messages a broker restart lost, once the broker is back', async () => {
+    const broker = new MemoryBroker();
+    await startRelay(broker, { sweepMs: 50 });
+    const ids = (await ns.store.insertMany(Array.from({ length: 20 }, () => ({ funcname: 'relay.restart' })))).map((r) => r.id);
+    await waitFor(async () => (await broker.queueDepth('relay.restart')) === 20, { what: 'the first publication' });
+    broker.simulateRestart();
+    expect(await broker.queueDepth('relay.restart')).toBe(0);
+    await waitFor(async () => (await broker.queueDepth('relay.restart')) === 20, { what: 'the messages to be published again' });
+    const got: Delivery[] = [];
+    await broker.consume(['relay.restart'], 100, (d) => {
+      got.push(d);
+      d.ack();
+    });
+    await waitFor(() => got.length === 20, { what: 'the deliveries' });
+    expect(got.map((d) => d.body).sort()).toEqual([...ids].sort());
+  });
+
+  it('on taking the lead, publishes again the dispatched jobs of empty queues only', async () => {
+    const broker = new MemoryBroker();
+    const kept = (await ns.store.insertMany(Array.from({ length: 3 }, () => ({ funcname: 'relay.kept' })))).map((r) => r.id);
+    const lost = (await ns.store.insertMany(Array.from({ length: 2 }, () => ({ funcname: 'relay.gone' })))).map((r) => r.id);
+    // Dispatched while no relay of this test led: one queue kept its messages, the other lost them.
+    await ns.store.dispatch(100, (jobs) => broker.publish(jobs.filter((j) => j.funcname === 'relay.kept').map((j) => ({ funcname: j.funcname, jobId: j.id, priority: j.priority }))));
+    expect(await broker.queueDepth('relay.kept')).toBe(3);
+    const relay = await startRelay(broker, { sweepMs: 50 });
+    await waitFor(async () => (await broker.queueDepth('relay.gone')) === 2, { what: 'the lost messages to be published again' });
+    expect(await broker.queueDepth('relay.kept')).toBe(3);
+    // Jobs of earlier tests in this namespace count too (this broker never had their messages).
+    expect(relay.totals.requeued).toBeGreaterThanOrEqual(2);
+    for (const id of [...kept, ...lost]) expect((await ns.store.getJob(id))?.state).toBe('dispatched');
   });
 });

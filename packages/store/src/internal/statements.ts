@@ -53,7 +53,8 @@ export const SQL = {
   getJob: get('get-job'),
   findJobs: get('find-jobs'),
   countJobs: get('count-jobs'),
-  lockDispatchable: get('lock-dispatchable'),
+  selectReady: get('select-ready'),
+  selectStale: get('select-stale'),
   markDispatched: get('mark-dispatched'),
   nextDue: get('next-due'),
   setSearchPath: get('set-search-path'),
@@ -61,6 +62,7 @@ export const SQL = {
   countLive: get('count-live'),
   announceSleep: get('announce-sleep'),
   announceAwake: get('announce-awake'),
-  hasDispatchable: get('has-dispatchable'),
+  claimableFuncnames: get('claimable-funcnames'),
+  tryLead: get('try-lead'),
   insertJob: get('insert-job'),
 } as const;
