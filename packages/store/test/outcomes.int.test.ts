@@ -19,6 +19,23 @@ describe('complete', () => {
     expect(rows[0].keep).toBe(86_400);
   });
 
+  it('keeps no exit status with keepForMs 0: the job and its failure log are deleted', async () => {
+    const { id } = await ns.store.insert({ funcname: 'out.forget' });
+    const [first] = await ns.store.claim([id], LEASE);
+    await ns.store.fail({ id, grabToken: first!.grabToken, error: 'once', retryDelayMs: 0 });
+    const kept = await insertAndClaim(ns.store, { funcname: 'out.keep' });
+    const [second] = await ns.store.claim([id], LEASE);
+    const results = await ns.store.completeMany([
+      { id, grabToken: second!.grabToken, result: 'gone', keepForMs: 0 },
+      { id: kept.id, grabToken: kept.grabToken, result: 'kept' },
+    ]);
+    expect(results).toEqual([{ id, accepted: true }, { id: kept.id, accepted: true }]);
+    expect(await ns.store.getJob(id)).toBeNull();
+    const { rows } = await ns.pool.query('SELECT count(*)::int AS n FROM job_failures WHERE job_id = $1', [id]);
+    expect(rows[0].n).toBe(0);
+    expect(await ns.store.getJob(kept.id)).toMatchObject({ state: 'completed', result: 'kept' });
+  });
+
   it('refuses a complete or a fail with a stale grab token and changes nothing', async () => {
     const stale = await insertAndClaim(ns.store, { funcname: 'out.stale' });
     await ns.store.decline({ id: stale.id, grabToken: stale.grabToken });

@@ -53,7 +53,11 @@ export interface FunctionOptions {
   timeoutMs?: number;
   /** Lease length, in ms; renewed every third of it while the handler runs. */
   leaseMs?: number;
-  /** How long the exit status of a completed job is kept, in ms. */
+  /**
+   * How long the exit status of a completed job is kept, in ms (default: the store's, a week).
+   * 0 keeps none, as TheSchwartz does by default: the job is deleted when it completes, one write
+   * fewer per job, and neither `call` nor a lookup can read its result afterwards.
+   */
   keepForMs?: number;
 }
 
