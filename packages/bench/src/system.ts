@@ -13,7 +13,7 @@ export interface BenchServers {
 
 /** A job's payload: its enqueue time, so the worker can measure enqueue → handler start. */
 export interface BenchPayload {
-  /** Date.now() just before the enqueue call. */
+  /** {@link wallClockMs} just before the enqueue call. */
   t: number;
 }
 
@@ -45,4 +45,12 @@ export interface BenchSystem {
   worker(servers: BenchServers, concurrency: number, onStart: (payload: BenchPayload) => void): Promise<BenchWorker>;
   /** Stops helper processes started by reset. */
   shutdown(): Promise<void>;
+}
+
+/**
+ * Milliseconds since the epoch with sub-millisecond resolution, comparable across the processes of
+ * one machine: Date.now() counts whole milliseconds, too coarse for latencies of one or two.
+ */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
 }

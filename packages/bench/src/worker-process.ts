@@ -3,7 +3,7 @@
  * handler start latencies (enqueue → start, ms) to the parent over IPC every 50 ms.
  * argv: <system> <concurrency>; the servers come in BENCH_SERVERS (JSON).
  */
-import type { BenchPayload, BenchServers, BenchSystem } from './system.js';
+import { wallClockMs, type BenchPayload, type BenchServers, type BenchSystem } from './system.js';
 
 const [name, concurrencyText] = process.argv.slice(2);
 const servers = JSON.parse(process.env.BENCH_SERVERS ?? '{}') as BenchServers;
@@ -20,7 +20,7 @@ const flush = (): void => {
 const timer = setInterval(flush, REPORT_EVERY_MS);
 
 const worker = await system.worker(servers, Number(concurrencyText), (payload: BenchPayload) => {
-  latencies.push(Date.now() - payload.t);
+  latencies.push(wallClockMs() - payload.t);
 });
 process.send!({ type: 'ready' });
 

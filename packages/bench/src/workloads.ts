@@ -9,7 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BenchPayload, BenchServers, BenchSystem } from './system.js';
+import { wallClockMs, type BenchPayload, type BenchServers, type BenchSystem } from './system.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL(`./worker-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 const SLOTS = 16;
@@ -78,7 +78,7 @@ export async function drain(system: BenchSystem, servers: BenchServers, processe
   await system.reset(servers);
   const producer = await system.producer(servers);
   try {
-    for (let i = 0; i < total; i += 1000) await producer.enqueueBatch(Array.from({ length: Math.min(1000, total - i) }, () => ({ t: Date.now() })));
+    for (let i = 0; i < total; i += 1000) await producer.enqueueBatch(Array.from({ length: Math.min(1000, total - i) }, () => ({ t: wallClockMs() })));
     const workers = await startWorkers(system, servers, processes);
     const started = performance.now();
     await until(async () => (await producer.pending()) === 0, `${system.name} drain`);
@@ -101,7 +101,7 @@ export async function enqueue(system: BenchSystem, servers: BenchServers, total 
       while (next < total) {
         next++;
         const t = performance.now();
-        await producer.enqueue({ t: Date.now() });
+        await producer.enqueue({ t: wallClockMs() });
         calls.push(performance.now() - t);
       }
     }));
@@ -120,7 +120,7 @@ async function offer(producer: { enqueue(p: BenchPayload): Promise<void> }, tota
     const due = started + tick * everyMs;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    for (let k = 0; k < perTick && sent < total; k++, sent++) pending.push(producer.enqueue({ t: Date.now() }));
+    for (let k = 0; k < perTick && sent < total; k++, sent++) pending.push(producer.enqueue({ t: wallClockMs() }));
   }
   await Promise.all(pending);
   return (performance.now() - started) / 1000;

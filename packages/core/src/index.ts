@@ -44,6 +44,7 @@ export {
 } from './errors.js';
 export { silentLogger, type LogFn, type Logger } from './logger.js';
 export { Waker } from './waker.js';
+export { Batcher } from './batcher.js';
 export { formatTable } from './table.js';
 export { FUNCNAME_PATTERN, toJsonText, validateFuncname, validateNewJob, validateNewJobs, type ValidJob } from './validate.js';
 export type {

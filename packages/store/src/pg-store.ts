@@ -55,7 +55,7 @@ export class PgJobStore extends SqlJobStore {
 
   constructor(pool: pg.Pool, options: SqlJobStoreOptions & { ownsPool?: boolean; namespace?: string; logger?: Logger } = {}) {
     const { ownsPool = false, namespace, logger, ...rest } = options;
-    super(new PgPoolExecutor(pool), { ...rest, onClose: ownsPool ? () => pool.end() : undefined });
+    super(new PgPoolExecutor(pool), { batchInserts: true, ...rest, onClose: ownsPool ? () => pool.end() : undefined });
     this.pool = pool;
     this.#schema = schemaFor(namespace);
     this.#logger = logger ?? silentLogger;

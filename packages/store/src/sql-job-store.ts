@@ -4,12 +4,14 @@
  * guarantee is a property of a statement that the tests exercise against a real database.
  */
 import {
+  Batcher,
   ConflictError,
   DEFAULT_RETRY_POLICY,
   InfrastructureError,
   JOB_STATES,
   ValidationError,
   backoffDelayMs,
+  isRetryableInfrastructureError,
   toJsonText,
   validateFuncname,
   validateNewJob,
@@ -77,7 +79,20 @@ export interface SqlJobStoreOptions {
   defaultMaxRetries?: number;
   /** Called by close(), after which the store must not be used. */
   onClose?: () => Promise<void>;
+  /**
+   * Coalesce concurrent insert() calls into multi-row statements (each call still resolves only
+   * once its own row has committed). For a store on a pool; a store on one session gains nothing.
+   */
+  batchInserts?: boolean;
 }
+
+/**
+ * Single inserts coalesced into one statement: most that one statement handles well, and how many
+ * statements may be in flight. Four keep a 16-connection pool busy while each batch still gathers
+ * the calls of a commit's wait; more split the same calls into smaller, costlier batches.
+ */
+const INSERT_BATCH_MAX = 500;
+const INSERT_BATCHES_IN_FLIGHT = 4;
 
 /** PostgreSQL's bigint ceiling: a larger id would fail in the database instead of here. */
 const BIGINT_MAX = 9223372036854775807n;
@@ -140,6 +155,7 @@ export class SqlJobStore implements JobStore {
   readonly #random: () => number;
   readonly #defaultMaxRetries: number | undefined;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #inserter: Batcher<ValidJob, { ok: InsertResult } | { err: unknown }> | null;
 
   constructor(db: SqlExecutor, options: SqlJobStoreOptions = {}) {
     this.#db = db;
@@ -149,6 +165,7 @@ export class SqlJobStore implements JobStore {
     this.#random = options.random ?? Math.random;
     this.#defaultMaxRetries = options.defaultMaxRetries;
     this.#onClose = options.onClose;
+    this.#inserter = options.batchInserts ? new Batcher((jobs) => this.#insertCoalesced(jobs), INSERT_BATCH_MAX, INSERT_BATCHES_IN_FLIGHT) : null;
   }
 
   /** The store's idea of now: the injected clock, or null to let the database decide. */
@@ -168,8 +185,28 @@ export class SqlJobStore implements JobStore {
   }
 
   async insert(job: NewJob): Promise<InsertResult> {
-    const [result] = await this.#insertValid(this.#db, [validateNewJob(job, '', this.#maxRetriesDefault())]);
+    const valid = validateNewJob(job, '', this.#maxRetriesDefault());
+    if (this.#inserter) {
+      const outcome = await this.#inserter.add(valid);
+      if ('err' in outcome) throw outcome.err;
+      return outcome.ok;
+    }
+    const [result] = await this.#insertValid(this.#db, [valid]);
     return result!;
+  }
+
+  /**
+   * Inserts the jobs of concurrent insert() calls in one statement. If it fails for a reason other
+   * than the database being away (a trigger refusing one job, say), each job is tried alone, so
+   * that only the calls whose job is at fault fail.
+   */
+  async #insertCoalesced(jobs: ValidJob[]): Promise<({ ok: InsertResult } | { err: unknown })[]> {
+    try {
+      return (await this.#insertValid(this.#db, jobs)).map((ok) => ({ ok }));
+    } catch (err) {
+      if (jobs.length === 1 || isRetryableInfrastructureError(err)) return jobs.map(() => ({ err }));
+      return Promise.all(jobs.map((j) => this.#insertValid(this.#db, [j]).then(([ok]) => ({ ok: ok! }), (e: unknown) => ({ err: e }))));
+    }
   }
 
   async insertMany(jobs: readonly NewJob[]): Promise<InsertResult[]> {

@@ -12,6 +12,7 @@
 import { nanoid } from 'nanoid';
 import { decodeJobId } from '@drover/broker';
 import {
+  Batcher,
   backoffDelayMs,
   isRetryableInfrastructureError,
   silentLogger,
@@ -24,7 +25,7 @@ import {
   type OutcomeResult,
   type Subscription,
 } from '@drover/core';
-import { Batcher } from './internal/batcher.js';
+
 import { Semaphore } from './internal/semaphore.js';
 import { runJob, type Outcome, type RunningJob } from './internal/run-job.js';
 import { resolveFunctions, type FunctionOptions, type Handler, type ResolvedFunction } from './options.js';

@@ -1,8 +1,10 @@
 /**
  * Drover as its docs say to run it: the relay in a `drover controller` process of its own, workers
  * consuming RabbitMQ with `slots` = the concurrency, outcomes written to PostgreSQL fenced by the
- * grab token. Durable all the way: PostgreSQL commits with its default synchronous_commit, messages
- * are persistent and confirmed.
+ * grab token. Every job's insert, claim and outcome commits durably (synchronous_commit on);
+ * messages are confirmed and, as by default, not persistent (PostgreSQL is the truth and the relay
+ * publishes again what a broker restart loses). The no-op function keeps no exit status
+ * (keepForMs 0), as graphile-worker and BullMQ (removeOnComplete) keep none.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +38,12 @@ async function stopController(): Promise<void> {
 export const system: BenchSystem = {
   name: 'drover',
   settings: {
-    relay: 'one `drover controller` process: NOTIFY-woken, batches of 500, publish with confirms, then mark dispatched',
-    worker: 'slots = concurrency (RabbitMQ prefetch), claims and completions batched per event-loop turn',
-    queue: 'classic, durable, persistent messages',
-    durability: 'PostgreSQL synchronous_commit on (default); every outcome fenced by the grab token',
+    relay: 'one `drover controller` process (the elected relay): NOTIFY-woken, batches of 500, publish with confirms, then mark dispatched',
+    worker: 'slots = concurrency (RabbitMQ prefetch); claims and completions batched while one batch is in flight; acks sent as multiple acks',
+    queue: 'classic, durable; transient messages, confirmed (the default)',
+    function: 'keepForMs 0: no exit status kept',
+    producer: 'single enqueues coalesced into shared INSERT statements by the store (the default)',
+    durability: 'PostgreSQL synchronous_commit on (default) for every insert, claim and outcome; every outcome fenced by the grab token',
   },
 
   async reset(servers: BenchServers) {
@@ -58,12 +62,13 @@ export const system: BenchSystem = {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     controller = child;
-    // Ready when it says so (its log goes to stderr).
+    // Ready when it says so (its log goes to stderr), and once its relay leads: the controller of
+    // the previous run may hold the lead for a moment after it exited, while its session ends.
     await new Promise<void>((resolve, reject) => {
       let seen = '';
       child.stderr!.on('data', (d: Buffer) => {
         seen += d.toString();
-        if (seen.includes('drover running')) resolve();
+        if (seen.includes('drover running') && seen.includes('took the lead')) resolve();
       });
       child.once('exit', (code) => reject(new Error(`drover controller exited (${code}): ${seen.slice(-500)}`)));
     });
@@ -85,7 +90,7 @@ export const system: BenchSystem = {
     const worker = createWorker({
       store,
       broker,
-      functions: { [FUNCNAME]: { handler: (job) => void onStart(job.arg as unknown as BenchPayload), slots: concurrency } },
+      functions: { [FUNCNAME]: { handler: (job) => void onStart(job.arg as unknown as BenchPayload), slots: concurrency, keepForMs: 0 } },
     });
     await worker.start();
     return {
