@@ -40,6 +40,12 @@ const DEFAULT_BATCH = 500;
 const DEFAULT_SWEEP_MS = 1_000;
 /** A message sits unclaimed only while workers are busy or gone; after five minutes, assume it was lost. */
 const DEFAULT_STALE_MS = 5 * 60_000;
+/**
+ * How long an insert's commit may take to become visible after its trigger decided not to NOTIFY:
+ * a flush takes 0.3–1 ms here and rarely more than a few; one more look after 10 ms catches the
+ * stragglers for one cheap query per sleep, and the sweep bounds the rest.
+ */
+const COMMIT_SETTLE_MS = 10;
 /** After a failed step (broker or database down), wait before trying again instead of spinning. */
 const ERROR_BACKOFF_MS = 500;
 
@@ -171,10 +177,15 @@ export class Relay {
         if (this.#recovered < this.#recoverRequests) await this.#recoverLostMessages();
         if ((await this.step()) > 0) continue;
         // Nothing found: announce the sleep, then look once more, so that a job inserted before the
-        // announcement was visible is found now and one inserted after it brings a NOTIFY.
+        // announcement was visible is found now and one inserted after it brings a NOTIFY. An insert
+        // whose trigger looked just before the announcement sends no NOTIFY, and its row shows only
+        // once its commit is flushed: a last look after the flush has surely happened finds it.
         await this.#awake;
         await this.#store.announceSleep(this.#id, true);
-        if ((await this.step()) === 0) await this.#waker.sleep(this.#sweepMs);
+        if ((await this.step()) === 0) {
+          await this.#waker.sleep(COMMIT_SETTLE_MS);
+          if ((await this.step()) === 0) await this.#waker.sleep(this.#sweepMs);
+        }
         // Withdrawn while the next step runs: the wake-up's job is published without waiting for it.
         this.#awake = this.#store.announceSleep(this.#id, false).catch((err: unknown) => {
           this.#logger.warn({ err: (err as Error).message }, 'could not withdraw the sleep announcement; inserts notify until the next one');
