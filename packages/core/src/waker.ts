@@ -7,21 +7,24 @@ export class Waker {
   #wake: (() => void) | null = null;
   #pending = false;
 
-  /** Resolves after `ms`, or at the first wake-up, or at once if one came since the last sleep. */
-  sleep(ms: number): Promise<void> {
+  /**
+   * Resolves after `ms` (with `'slept'`), or at the first wake-up, or at once if one came since the
+   * last sleep (with `'woken'`).
+   */
+  sleep(ms: number): Promise<'slept' | 'woken'> {
     if (this.#pending) {
       this.#pending = false;
-      return Promise.resolve();
+      return Promise.resolve('woken');
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#wake = null;
-        resolve();
+        resolve('slept');
       }, ms);
       this.#wake = () => {
         clearTimeout(timer);
         this.#wake = null;
-        resolve();
+        resolve('woken');
       };
     });
   }

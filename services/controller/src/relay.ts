@@ -33,6 +33,8 @@ export interface RelayOptions {
    * if its function's queue is empty (a message still waiting behind a backlog is not lost).
    */
   staleMs?: number;
+  /** Pauses between the looks taken after announcing a sleep (see SETTLE_LOOKS_MS). */
+  settleLooksMs?: readonly number[];
 }
 
 const DEFAULT_BATCH = 500;
@@ -41,11 +43,11 @@ const DEFAULT_SWEEP_MS = 1_000;
 /** A message sits unclaimed only while workers are busy or gone; after five minutes, assume it was lost. */
 const DEFAULT_STALE_MS = 5 * 60_000;
 /**
- * How long an insert's commit may take to become visible after its trigger decided not to NOTIFY:
- * a flush takes 0.3–1 ms here and rarely more than a few; one more look after 10 ms catches the
- * stragglers for one cheap query per sleep, and the sweep bounds the rest.
+ * Pauses between the looks a relay takes after announcing its sleep, for commits that missed the
+ * announcement (see #sleep): most flushes end within the first, a busy disk's within the later
+ * ones. Four cheap queries per sleep, and a wake-up ends them.
  */
-const COMMIT_SETTLE_MS = 10;
+const SETTLE_LOOKS_MS = [10, 30, 100, 300];
 /** After a failed step (broker or database down), wait before trying again instead of spinning. */
 const ERROR_BACKOFF_MS = 500;
 
@@ -56,6 +58,7 @@ export class Relay {
   readonly #batchSize: number;
   readonly #sweepMs: number;
   readonly #staleMs: number;
+  readonly #settleLooksMs: readonly number[];
   #lastStaleLook = 0;
   /** Names this relay in sleeping_relays. */
   readonly #id = `relay-${randomUUID()}`;
@@ -84,6 +87,7 @@ export class Relay {
     this.#batchSize = options.batchSize ?? DEFAULT_BATCH;
     this.#sweepMs = options.sweepMs ?? DEFAULT_SWEEP_MS;
     this.#staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+    this.#settleLooksMs = options.settleLooksMs ?? SETTLE_LOOKS_MS;
   }
 
   /** Whether this relay leads (publishes) now. */
@@ -167,6 +171,20 @@ export class Relay {
     }
   }
 
+  /**
+   * Sleeps until a NOTIFY, looking again now and then. A job inserted before the announcement was
+   * visible is found by the first look. An insert whose trigger ran just before the announcement
+   * sends no NOTIFY, and its row shows only once its commit is flushed (0.3–1 ms here, longer on a
+   * busy disk), so the next looks come soon and then less often, until the sweep interval.
+   */
+  async #sleep(): Promise<void> {
+    for (const ms of [0, ...this.#settleLooksMs]) {
+      if (ms > 0 && (await this.#waker.sleep(ms)) === 'woken') return;
+      if ((await this.step()) > 0) return;
+    }
+    await this.#waker.sleep(this.#sweepMs);
+  }
+
   async #run(): Promise<void> {
     while (!this.#stopping) {
       try {
@@ -176,16 +194,10 @@ export class Relay {
         }
         if (this.#recovered < this.#recoverRequests) await this.#recoverLostMessages();
         if ((await this.step()) > 0) continue;
-        // Nothing found: announce the sleep, then look once more, so that a job inserted before the
-        // announcement was visible is found now and one inserted after it brings a NOTIFY. An insert
-        // whose trigger looked just before the announcement sends no NOTIFY, and its row shows only
-        // once its commit is flushed: a last look after the flush has surely happened finds it.
+        // Nothing found: announce the sleep, so that inserts from now on NOTIFY, and sleep.
         await this.#awake;
         await this.#store.announceSleep(this.#id, true);
-        if ((await this.step()) === 0) {
-          await this.#waker.sleep(COMMIT_SETTLE_MS);
-          if ((await this.step()) === 0) await this.#waker.sleep(this.#sweepMs);
-        }
+        await this.#sleep();
         // Withdrawn while the next step runs: the wake-up's job is published without waiting for it.
         this.#awake = this.#store.announceSleep(this.#id, false).catch((err: unknown) => {
           this.#logger.warn({ err: (err as Error).message }, 'could not withdraw the sleep announcement; inserts notify until the next one');

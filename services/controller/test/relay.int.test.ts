@@ -51,6 +51,21 @@ describe('relay', () => {
     }
   });
 
+  it('finds, soon after going to sleep, a job whose commit brought no NOTIFY', async () => {
+    const broker = new MemoryBroker();
+    const got = await collect(broker, 'relay.settle');
+    // No NOTIFY at all, and a sweep an hour away: only the looks after the announcement can find it.
+    await ns.pool.query('ALTER TABLE jobs DISABLE TRIGGER jobs_notify_inserted');
+    try {
+      await startRelay(broker, { sweepMs: 3_600_000, settleLooksMs: [2_000, 2_000] });
+      await waitFor(async () => (await ns.pool.query('SELECT count(*)::int AS n FROM sleeping_relays')).rows[0].n === 1, { what: 'the relay to announce its sleep', intervalMs: 5 });
+      const { id } = await ns.store.insert({ funcname: 'relay.settle' });
+      await waitFor(() => got.some((d) => d.body === id), { what: 'the job, found by a later look' });
+    } finally {
+      await ns.pool.query('ALTER TABLE jobs ENABLE TRIGGER jobs_notify_inserted');
+    }
+  });
+
   it('keeps jobs ready while the broker refuses them, and publishes them once it accepts', async () => {
     const memory = new MemoryBroker();
     let refusals = 3;
