@@ -50,6 +50,7 @@ export { FUNCNAME_PATTERN, toJsonText, validateFuncname, validateNewJob, validat
 export type {
   Broker,
   ClaimOptions,
+  CompleteAndClaimInput,
   CompleteInput,
   DeclineInput,
   Delivery,

@@ -38,6 +38,13 @@ export interface CompleteInput extends Grab {
   keepForMs?: number;
 }
 
+/** A worker's round trip: what it finished and what it was sent (see {@link JobStore.completeAndClaim}). */
+export interface CompleteAndClaimInput {
+  completions?: readonly CompleteInput[];
+  /** Jobs to claim, each with its lease length in ms. */
+  claims?: readonly ({ id: string } & ClaimOptions)[];
+}
+
 export interface FailInput extends Grab {
   error: string;
   /** Fail for good regardless of retries left. */
@@ -134,6 +141,12 @@ export interface JobStore {
 
   complete(input: CompleteInput): Promise<OutcomeResult>;
   completeMany(inputs: readonly CompleteInput[]): Promise<OutcomeResult[]>;
+  /**
+   * Completes and claims in one statement and one commit: a worker's usual round trip. Each
+   * completion is fenced as in {@link JobStore.complete}, each claim is as in {@link JobStore.claim};
+   * `claimed` holds only the jobs claimed.
+   */
+  completeAndClaim(input: CompleteAndClaimInput): Promise<{ completed: OutcomeResult[]; claimed: ClaimedJob[] }>;
   fail(input: FailInput): Promise<FailResult>;
   failMany(inputs: readonly FailInput[]): Promise<FailResult[]>;
   /** Fails the job for good, whatever its retries. */

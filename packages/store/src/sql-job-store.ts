@@ -19,6 +19,7 @@ import {
   type ClaimOptions,
   type ClaimedJob,
   type Clock,
+  type CompleteAndClaimInput,
   type CompleteInput,
   type DeclineInput,
   type DispatchCandidate,
@@ -267,9 +268,41 @@ export class SqlJobStore implements JobStore {
 
   async claim(ids: readonly string[], options: ClaimOptions): Promise<ClaimedJob[]> {
     if (!Array.isArray(ids)) throw new ValidationError('ids', 'must be an array of job ids');
-    ids.forEach((id, i) => checkId(id, `ids[${i}]`));
-    const rows = await this.#db.query<ClaimedRow>(SQL.claimById, [ids, checkLease(options), this.#now()]);
-    return rows.map(toClaimedJob);
+    const leaseMs = checkLease(options);
+    return (await this.completeAndClaim({ claims: ids.map((id) => ({ id, leaseMs })) })).claimed;
+  }
+
+  async completeAndClaim(input: CompleteAndClaimInput): Promise<{ completed: OutcomeResult[]; claimed: ClaimedJob[] }> {
+    return this.#completeAndClaimOn(this.#db, input);
+  }
+
+  async #completeAndClaimOn(db: SqlExecutor, input: CompleteAndClaimInput): Promise<{ completed: OutcomeResult[]; claimed: ClaimedJob[] }> {
+    const completions = input.completions ?? [];
+    const claims = input.claims ?? [];
+    if (!Array.isArray(completions)) throw new ValidationError('completions', 'must be an array');
+    if (!Array.isArray(claims)) throw new ValidationError('claims', 'must be an array');
+    completions.forEach((o, i) => {
+      if (o.keepForMs !== undefined) checkDuration(o.keepForMs, `outcomes[${i}].keepForMs`);
+    });
+    const results = completions.map((o, i) => toJsonText(o.result === undefined ? null : o.result, `outcomes[${i}].result`));
+    checkGrabs(completions, 'outcomes');
+    claims.forEach((c, i) => {
+      checkId(c?.id, `ids[${i}]`);
+      checkLease(c);
+    });
+    const rows = await db.query<ClaimedRow & { kind: 'completed' | 'claimed' }>(SQL.completeAndClaim, [
+      completions.map((o) => o.id),
+      completions.map((o) => o.grabToken),
+      results,
+      completions.map((o) => o.keepForMs ?? this.#retention.completedMs),
+      claims.map((c) => c.id),
+      claims.map((c) => c.leaseMs),
+      this.#now(),
+    ]);
+    return {
+      completed: accepted(completions, rows.filter((r) => r.kind === 'completed')),
+      claimed: rows.filter((r) => r.kind === 'claimed').map(toClaimedJob),
+    };
   }
 
   async claimNext(funcname: string, limit: number, options: ClaimOptions): Promise<ClaimedJob[]> {
@@ -295,23 +328,7 @@ export class SqlJobStore implements JobStore {
   }
 
   async completeMany(inputs: readonly CompleteInput[]): Promise<OutcomeResult[]> {
-    return this.#completeOn(this.#db, inputs);
-  }
-
-  async #completeOn(db: SqlExecutor, inputs: readonly CompleteInput[]): Promise<OutcomeResult[]> {
-    inputs.forEach((o, i) => {
-      if (o.keepForMs !== undefined) checkDuration(o.keepForMs, `outcomes[${i}].keepForMs`);
-    });
-    const results = new Map(inputs.map((o, i) => [o.id, toJsonText(o.result === undefined ? null : o.result, `outcomes[${i}].result`)]));
-    const sorted = checkGrabs(inputs, 'outcomes');
-    const rows = await db.query<{ id: string }>(SQL.complete, [
-      sorted.map((o) => o.id),
-      sorted.map((o) => o.grabToken),
-      sorted.map((o) => results.get(o.id)),
-      sorted.map((o) => o.keepForMs ?? this.#retention.completedMs),
-      this.#now(),
-    ]);
-    return accepted(inputs, rows);
+    return (await this.completeAndClaim({ completions: inputs })).completed;
   }
 
   async fail(input: FailInput): Promise<FailResult> {
@@ -369,7 +386,7 @@ export class SqlJobStore implements JobStore {
     const outcome = { ...grab, ...(options.keepForMs === undefined ? {} : { keepForMs: options.keepForMs }) };
     return this.#db.transaction(async (tx) => {
       // Complete first: a replacement may reuse the original's uniqkey, which the original holds while live.
-      const [completed] = await this.#completeOn(tx, [outcome]);
+      const [completed] = (await this.#completeAndClaimOn(tx, { completions: [outcome] })).completed;
       if (!completed!.accepted) return { accepted: false, inserted: [] };
       return { accepted: true, inserted: await this.#insertValid(tx, valid) };
     });

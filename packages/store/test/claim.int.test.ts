@@ -35,6 +35,23 @@ describe('claim', () => {
     expect(rows[0]).toEqual({ n: 1000, tokens: 1000, max: 1 });
   });
 
+  it('completes and claims in one call, each part fenced as on its own', async () => {
+    const done = await insertAndClaim(ns.store, { funcname: 'claim.both' });
+    const stale = await insertAndClaim(ns.store, { funcname: 'claim.both' });
+    const busy = await insertAndClaim(ns.store, { funcname: 'claim.both' });
+    const { id: next } = await ns.store.insert({ funcname: 'claim.both' });
+    const { completed, claimed } = await ns.store.completeAndClaim({
+      completions: [{ id: done.id, grabToken: done.grabToken, result: 'ok' }, { id: stale.id, grabToken: '1' }],
+      claims: [{ id: next, leaseMs: 5_000 }, { id: busy.id, leaseMs: 5_000 }],
+    });
+    expect(completed).toEqual([{ id: done.id, accepted: true }, { id: stale.id, accepted: false }]);
+    expect(claimed.map((j) => j.id)).toEqual([next]);
+    expect(claimed[0]!.grabbedUntil.getTime() - Date.now()).toBeLessThanOrEqual(5_000);
+    expect(await ns.store.getJob(done.id)).toMatchObject({ state: 'completed', result: 'ok' });
+    expect(await ns.store.getJob(busy.id)).toMatchObject({ state: 'running', attempts: 1 });
+    await expect(ns.store.completeAndClaim({ claims: [{ id: next, leaseMs: 0 }] })).rejects.toMatchObject({ field: 'leaseMs' });
+  });
+
   it('gives each claim a fresh grab token and a lease', async () => {
     const before = Date.now();
     const first = await insertAndClaim(ns.store, { funcname: 'claim.token' }, 45_000);

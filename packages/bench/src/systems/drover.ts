@@ -18,7 +18,8 @@ import { dropSchema } from './postgres.js';
 
 const NAMESPACE = 'bench_drover';
 const FUNCNAME = 'bench';
-const CLI = fileURLToPath(new URL('../../../cli/src/bin.ts', import.meta.url));
+/** The CLI beside this file's build: compiled when the benchmark runs compiled (`npm run bench`), source under tsx. */
+const CLI = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../../cli/src/bin.ts' : '../../../cli/dist/bin.js', import.meta.url));
 /** Enough connections for 16 enqueues in flight without queueing on the pool. */
 const PRODUCER_POOL = 16;
 /** A worker's connections: claims and completions are batched, so a few carry 16 slots. */

@@ -37,11 +37,10 @@ function get(name: string): Statement {
 export const SQL = {
   insertJobs: get('insert-jobs'),
   findLiveIds: get('find-live-ids'),
-  claimById: get('claim-by-id'),
   claimNext: get('claim-next'),
   claimCoalesced: get('claim-coalesced'),
   heartbeat: get('heartbeat'),
-  complete: get('complete'),
+  completeAndClaim: get('complete-and-claim'),
   fail: get('fail'),
   decline: get('decline'),
   reschedule: get('reschedule'),
