@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { silentLogger, type Leadership, type Logger } from '@drover/core';
+import { endSession } from './session.js';
 import { SQL } from './statements.js';
 
 export interface LeadershipOptions {
@@ -38,8 +39,7 @@ export async function holdLeadership(config: pg.ClientConfig, name: string, opti
     client = null;
     if (err) logger.warn({ election: name, err: err.message }, 'election connection lost');
     setLeading(false);
-    dead.removeAllListeners('end');
-    dead.end().catch(() => undefined);
+    void endSession(dead);
   };
 
   const attempt = async (): Promise<void> => {
@@ -82,11 +82,8 @@ export async function holdLeadership(config: pg.ClientConfig, name: string, opti
       const c = client;
       client = null;
       setLeading(false);
-      if (c) {
-        c.removeAllListeners('end');
-        // Ending the session releases the lock, so a follower takes over on its next try.
-        await c.end().catch(() => undefined);
-      }
+      // Ending the session releases the lock, so a follower takes over on its next try.
+      await endSession(c);
     },
   };
 }

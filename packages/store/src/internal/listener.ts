@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { silentLogger, type Logger } from '@drover/core';
+import { endSession } from './session.js';
 
 /** Reconnect backoff: quick for a blip, capped so a restarted database is found within seconds. */
 const RECONNECT_MIN_MS = 100;
@@ -46,8 +47,7 @@ export async function listenForever(
       await next.query(`LISTEN ${channel}`);
       if (closed) {
         // close() came while this connection was being made: it must not outlive the listener.
-        next.removeAllListeners('end');
-        await next.end().catch(() => undefined);
+        await endSession(next);
         return;
       }
       client = next;
@@ -61,8 +61,7 @@ export async function listenForever(
   };
 
   const retry = (failed: pg.Client): void => {
-    failed.removeAllListeners('end');
-    failed.end().catch(() => undefined);
+    void endSession(failed);
     if (closed || (client !== null && client !== failed) || timer) return;
     client = null;
     timer = setTimeout(() => {
@@ -80,8 +79,7 @@ export async function listenForever(
       await connecting;
       const c = client;
       client = null;
-      c?.removeAllListeners('end');
-      await c?.end().catch(() => undefined);
+      await endSession(c);
     },
   };
 }
