@@ -16,6 +16,7 @@ import {
   backoffDelayMs,
   isRetryableInfrastructureError,
   silentLogger,
+  ValidationError,
   type Broker,
   type ClaimedJob,
   type CompleteInput,
@@ -25,7 +26,6 @@ import {
   type OutcomeResult,
   type Subscription,
 } from '@drover/core';
-
 import { Semaphore } from './internal/semaphore.js';
 import { runJob, type Outcome, type RunningJob } from './internal/run-job.js';
 import { resolveFunctions, type FunctionOptions, type Handler, type ResolvedFunction } from './options.js';
@@ -61,8 +61,9 @@ const WRITE_RETRY_MIN_MS = 50;
 const WRITE_RETRY_MAX_MS = 5_000;
 const WRITE_RETRY_TOTAL_MS = 120_000;
 
-/** A claim or a completion waiting for the next round trip. */
+/** A claim or a completion waiting for the next round trip, and what became of it. */
 type RoundTripOp = { kind: 'claim'; id: string; leaseMs: number } | { kind: 'complete'; input: CompleteInput };
+type RoundTripResult = { ok: ClaimedJob | OutcomeResult | null } | { err: unknown };
 
 /** What a worker has done since it started. */
 export interface WorkerStats {
@@ -87,7 +88,7 @@ export class Worker {
   readonly #subscriptions: Subscription[] = [];
   readonly #running = new Map<string, RunningJob>();
   /** Claims and completions, sharing statements: see #roundTrip. */
-  readonly #roundTrips: Batcher<RoundTripOp, ClaimedJob | OutcomeResult | null>;
+  readonly #roundTrips: Batcher<RoundTripOp, RoundTripResult>;
   readonly #stats: WorkerStats = { running: 0, completed: 0, failed: 0, declined: 0, dropped: 0 };
   /** Deliveries that were received but not yet claimed or dropped. */
   #pending = 0;
@@ -208,9 +209,20 @@ export class Worker {
   /**
    * One statement for the claims and completions gathered meanwhile (store.completeAndClaim): a
    * worker under load both finishes and receives jobs all the time, and one round trip and one
-   * commit for both costs the database and this process half of two.
+   * commit for both costs the database and this process half of two. If the statement fails for
+   * a reason other than the database being away (one job's result that is not JSON, say), each
+   * operation is tried alone, so that only the one at fault fails.
    */
-  async #roundTrip(ops: RoundTripOp[]): Promise<(ClaimedJob | OutcomeResult | null)[]> {
+  async #roundTrip(ops: RoundTripOp[]): Promise<RoundTripResult[]> {
+    try {
+      return (await this.#roundTripOnce(ops)).map((ok) => ({ ok }));
+    } catch (err) {
+      if (ops.length === 1 || isRetryableInfrastructureError(err)) return ops.map(() => ({ err }));
+      return Promise.all(ops.map((op) => this.#roundTripOnce([op]).then(([ok]) => ({ ok: ok! }), (e: unknown) => ({ err: e }))));
+    }
+  }
+
+  async #roundTripOnce(ops: RoundTripOp[]): Promise<(ClaimedJob | OutcomeResult | null)[]> {
     const claims = ops.flatMap((op) => (op.kind === 'claim' ? [{ id: op.id, leaseMs: op.leaseMs }] : []));
     const completions = ops.flatMap((op) => (op.kind === 'complete' ? [op.input] : []));
     const { completed, claimed } = await this.#store.completeAndClaim({ completions, claims });
@@ -225,9 +237,16 @@ export class Worker {
     });
   }
 
+  /** Sends one operation with the next round trip. */
+  async #roundTripOp(op: RoundTripOp): Promise<ClaimedJob | OutcomeResult | null> {
+    const result = await this.#roundTrips.add(op);
+    if ('err' in result) throw result.err;
+    return result.ok;
+  }
+
   /** Claims one job, retrying while PostgreSQL is unreachable. */
   async #claim(jobId: string, fn: ResolvedFunction): Promise<ClaimedJob | null> {
-    return this.#retrying(() => this.#roundTrips.add({ kind: 'claim', id: jobId, leaseMs: fn.leaseMs }), 'claim', () => this.#state === 'running') as Promise<ClaimedJob | null>;
+    return this.#retrying(() => this.#roundTripOp({ kind: 'claim', id: jobId, leaseMs: fn.leaseMs }), 'claim', () => this.#state === 'running') as Promise<ClaimedJob | null>;
   }
 
   /** Writes an outcome, retrying infrastructure errors; a refused write means the lease was lost. */
@@ -237,10 +256,18 @@ export class Worker {
       switch (outcome.kind) {
         case 'lost':
           return;
-        case 'complete':
-          accepted = ((await this.#retrying(() => this.#roundTrips.add({ kind: 'complete', input: { id: job.id, grabToken: job.grabToken, result: outcome.result, ...(fn.keepForMs === undefined ? {} : { keepForMs: fn.keepForMs }) } }), 'complete')) as OutcomeResult).accepted;
+        case 'complete': {
+          const input = { id: job.id, grabToken: job.grabToken, result: outcome.result, ...(fn.keepForMs === undefined ? {} : { keepForMs: fn.keepForMs }) };
+          try {
+            accepted = ((await this.#retrying(() => this.#roundTripOp({ kind: 'complete', input }), 'complete')) as OutcomeResult).accepted;
+          } catch (err) {
+            // A result the store cannot hold (not JSON) is the handler's failure, not the database's.
+            if (!(err instanceof ValidationError)) throw err;
+            return this.#write(job, fn, { kind: 'fail', error: `the handler's result cannot be stored: ${err.message}` }, log);
+          }
           if (accepted) this.#stats.completed++;
           break;
+        }
         case 'fail':
         case 'permanent': {
           const result = await this.#retrying(() =>

@@ -136,6 +136,14 @@ describe('worker', () => {
     expect(worker.stats().dropped).toBeGreaterThanOrEqual(7);
   });
 
+  it('fails the attempt of a handler whose result is not JSON, and completes the jobs that shared its statement', async () => {
+    await startWorker({ functions: { 'w.result': { handler: (job) => ((job.arg as { bad?: boolean }).bad ? 10n : 'fine'), slots: 8, maxRetries: 0 } } });
+    const ids = await enqueue(...Array.from({ length: 6 }, (_, i) => ({ funcname: 'w.result', arg: { bad: i === 2 } })));
+    const jobs = await Promise.all(ids.map((id) => waitFor(finished(id), { what: 'the jobs to finish' })));
+    expect(jobs.map((j) => j.state)).toEqual(['completed', 'completed', 'failed', 'completed', 'completed', 'completed']);
+    expect(jobs[2]!.failureLog[0]!.error).toMatch(/result cannot be stored: .*bigint is not JSON/);
+  });
+
   it('fails an attempt that runs past its timeout and aborts its signal', async () => {
     let aborted: unknown;
     await startWorker({ functions: { 'w.slow': { handler: (job) => new Promise((resolve) => job.signal.addEventListener('abort', () => { aborted = job.signal.reason; resolve('too late'); })), timeoutMs: 200, maxRetries: 0 } } });
