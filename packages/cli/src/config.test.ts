@@ -19,8 +19,14 @@ describe('configFromEnv', () => {
     [{ DROVER_NAMESPACE: 'Bad-Name' }, 'DROVER_NAMESPACE'],
     [{ DROVER_HTTP_PORT: '70000' }, 'DROVER_HTTP_PORT'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ DROVER_PERSISTENT_MESSAGES: 'yes' }, 'DROVER_PERSISTENT_MESSAGES'],
   ])('names the variable in error: %o', (env, variable) => {
     expect(() => configFromEnv(env)).toThrow(expect.objectContaining({ field: variable }));
+  });
+
+  it('reads DROVER_PERSISTENT_MESSAGES as a boolean, off by default', () => {
+    expect(configFromEnv({}).DROVER_PERSISTENT_MESSAGES).toBe(false);
+    expect(configFromEnv({ DROVER_PERSISTENT_MESSAGES: 'true' }).DROVER_PERSISTENT_MESSAGES).toBe(true);
   });
 
   it('treats an empty variable as unset', () => {

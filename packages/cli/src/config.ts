@@ -26,6 +26,8 @@ const envSchema = z.object({
   DROVER_DATA_DIR: z.string().min(1).default('.drover'),
   DROVER_NAMESPACE: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { error: 'must be 1 to 40 characters of a-z, 0-9 and _, starting with a letter' }).default('drover'),
   DROVER_QUEUE_TYPE: z.enum(['classic', 'quorum'], { error: 'must be classic or quorum' }).default('classic'),
+  /** Messages that survive a broker restart; off, the relay publishes again what a restart lost. */
+  DROVER_PERSISTENT_MESSAGES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
   DROVER_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   DROVER_HTTP_PORT: intFrom(0, 65_535).default(8080),
   /**

@@ -49,6 +49,7 @@ export function createRuntime(config: Config, component: string, command = compo
         url: required(config, 'AMQP_URL', command),
         namespace: config.DROVER_NAMESPACE,
         queueType: config.DROVER_QUEUE_TYPE,
+        persistentMessages: config.DROVER_PERSISTENT_MESSAGES,
         logger,
         connectionName: `drover-${component}`,
       })),

@@ -52,7 +52,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
     const pg = createPgStore({ connectionString: config.DATABASE_URL!, namespace: config.DROVER_NAMESPACE, retryPolicy, logger });
     await migrate(pg.pool, { namespace: config.DROVER_NAMESPACE, logger });
     store = pg;
-    broker = await createAmqpBroker({ url: config.AMQP_URL!, namespace: config.DROVER_NAMESPACE, logger, connectionName: 'drover-dev' });
+    broker = await createAmqpBroker({ url: config.AMQP_URL!, namespace: config.DROVER_NAMESPACE, queueType: config.DROVER_QUEUE_TYPE, persistentMessages: config.DROVER_PERSISTENT_MESSAGES, logger, connectionName: 'drover-dev' });
   }
 
   const scheduler = createScheduler({ store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS });
