@@ -65,7 +65,7 @@ async function runStep(system: BenchSystem, step: Step, s: BenchServers, quick: 
   }
 }
 
-export async function runBench(options: Options, env: NodeJS.ProcessEnv = process.env): Promise<{ results: Results; table: string }> {
+export async function runBench(options: Options, env: NodeJS.ProcessEnv = process.env): Promise<{ results: Results; settings: Record<string, Record<string, unknown>>; table: string }> {
   const s = servers(env);
   const systems = new Map<string, BenchSystem>();
   for (const name of options.systems) systems.set(name, ((await import(`./systems/${name}.js`)) as { system: BenchSystem }).system);
@@ -88,7 +88,8 @@ export async function runBench(options: Options, env: NodeJS.ProcessEnv = proces
     bar?.stop();
     for (const system of systems.values()) await system.shutdown();
   }
-  return { results, table: renderTable(buildRows(results, options.systems), options.systems) };
+  const settings = Object.fromEntries([...systems].map(([name, system]) => [name, system.settings]));
+  return { results, settings, table: renderTable(buildRows(results, options.systems), options.systems) };
 }
 
 function list(value: string, allowed: string[], what: string): string[] {
@@ -128,8 +129,8 @@ export async function main(argv: string[]): Promise<number> {
     ...(o.out ? { out: o.out } : {}),
   };
   if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs: must be a positive integer');
-  const { results, table } = await runBench(options);
-  const report = { date: new Date().toISOString(), options, node: process.version, rows: buildRows(results, options.systems), results };
+  const { results, settings, table } = await runBench(options);
+  const report = { date: new Date().toISOString(), options, node: process.version, settings, rows: buildRows(results, options.systems), results };
   if (options.out) writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${table}\n`);
   return 0;

@@ -28,7 +28,7 @@ export class Controller {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.relay = new Relay({ store: options.store, broker: options.broker, logger: this.#logger, ...options.relay });
-    this.#http = options.http === false ? null : createHttpApi({ store: options.store, logger: this.#logger, health: () => ({ relay: this.relay.totals }) });
+    this.#http = options.http === false ? null : createHttpApi({ store: options.store, logger: this.#logger, health: () => ({ relay: { ...this.relay.totals, leading: this.relay.leading } }) });
   }
 
   async start(): Promise<void> {

@@ -55,10 +55,11 @@ describe('HTTP API', () => {
     expect(await bad.json()).toMatchObject({ error: { field: 'id' } });
   });
 
-  it('reports health with the relay totals', async () => {
+  it('reports health with the relay totals and whether this relay leads', async () => {
     const response = await fetch(`${controller.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok', relay: { published: expect.any(Number) } });
+    // The only controller on this namespace: it leads.
+    expect(await response.json()).toMatchObject({ status: 'ok', relay: { published: expect.any(Number), leading: true } });
   });
 });
 
