@@ -106,7 +106,9 @@ describe('faults', () => {
   });
 
   it('loses nothing when PostgreSQL restarts under load, and runs a job again only after its lease expired', async () => {
-    const worker = drover.startWorker();
+    const worker = drover.startWorker({ LOG_LEVEL: 'info' });
+    // Running before the restart, so that the restart hits a running worker, not its start-up.
+    await waitFor(() => worker.output().includes('worker running'), { what: 'the worker to be running', timeoutMs: 30_000 });
     const before = await completedCount('e2e.double');
     const ids = (await drover.client.enqueueMany(Array.from({ length: 3000 }, (_, i) => ({ funcname: 'e2e.double', arg: { n: i } })))).map((r) => r.id);
     await waitFor(async () => (await completedCount('e2e.double')) - before > 200, { what: 'the flow to start', timeoutMs: 30_000, intervalMs: 10 });

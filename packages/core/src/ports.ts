@@ -99,6 +99,8 @@ export interface DispatchResult {
   published: number;
   /** Dispatched jobs published again because their message went unclaimed. */
   republished: number;
+  /** Jobs marked dispatched: those read that no one changed or held meanwhile. */
+  marked: number;
 }
 
 /** This process's part in a leader election; see {@link JobStore.lead}. */

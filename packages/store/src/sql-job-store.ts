@@ -62,11 +62,14 @@ export const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({ completedM
 const LEASE_MAX_MS = DAY_MS;
 /** Maintenance works in bounded batches so that one call never holds many row locks or runs long. */
 const MAINTENANCE_BATCH = 1000;
+/** Ten million jobs in batches: more than any backlog a queue should hold, and still a bound. */
+const REQUEUE_ROUNDS_MAX = 10_000;
 /** An insert that keeps losing races for a key to jobs that finish before it can read them is pathological; give up loudly. */
 const DUPLICATE_LOOKUP_ROUNDS = 5;
 
 const ID_PATTERN = /^[1-9][0-9]{0,18}$/;
 const UNIQUE_VIOLATION = '23505';
+const DEADLOCK_DETECTED = '40P01';
 
 export interface SqlJobStoreOptions {
   /** Time for every time-dependent statement; without one, the database's clock decides. */
@@ -202,12 +205,24 @@ export class SqlJobStore implements JobStore {
    * that only the calls whose job is at fault fail.
    */
   async #insertCoalesced(jobs: ValidJob[]): Promise<({ ok: InsertResult } | { err: unknown })[]> {
+    let results: (InsertResult | null)[];
     try {
-      return (await this.#insertValid(this.#db, jobs)).map((ok) => ({ ok }));
+      results = await this.#insertRows(this.#db, jobs);
     } catch (err) {
-      if (jobs.length === 1 || isRetryableInfrastructureError(err)) return jobs.map(() => ({ err }));
+      // Nothing was written. A deadlock with another transaction's inserts (this statement holds
+      // several keys, a single insert held one) is retried job by job too.
+      const deadlock = (err as { code?: unknown }).code === DEADLOCK_DETECTED;
+      if (jobs.length === 1 || (isRetryableInfrastructureError(err) && !deadlock)) return jobs.map(() => ({ err }));
       return Promise.all(jobs.map((j) => this.#insertValid(this.#db, [j]).then(([ok]) => ({ ok: ok! }), (e: unknown) => ({ err: e }))));
     }
+    // The rows are committed: from here a failure concerns only the duplicates still looked up,
+    // and a caller whose job exists must hear so (retrying a reported failure would insert it twice).
+    try {
+      await this.#resolveDuplicates(this.#db, jobs, results, 0);
+    } catch (err) {
+      return results.map((ok) => (ok === null ? { err } : { ok }));
+    }
+    return results.map((ok) => ({ ok: ok! }));
   }
 
   async insertMany(jobs: readonly NewJob[]): Promise<InsertResult[]> {
@@ -225,7 +240,16 @@ export class SqlJobStore implements JobStore {
    */
   async #insertValid(db: SqlExecutor, jobs: ValidJob[], round = 0): Promise<InsertResult[]> {
     if (jobs.length === 0) return [];
-    if (round >= DUPLICATE_LOOKUP_ROUNDS) throw new InfrastructureError('insert: a uniqkey kept changing hands while its id was looked up; try again');
+    const results = await this.#insertRows(db, jobs);
+    await this.#resolveDuplicates(db, jobs, results, round);
+    return results as InsertResult[];
+  }
+
+  /**
+   * The insert statement itself. A null result is a duplicate of a job that was live before the
+   * statement, whose id a fresh statement must look up (see #resolveDuplicates).
+   */
+  async #insertRows(db: SqlExecutor, jobs: ValidJob[]): Promise<(InsertResult | null)[]> {
     const rows = jobs.length === 1 ? await this.#insertOne(db, jobs[0]!) : await db.query<{ ord: number; id: string | null; inserted: boolean }>(SQL.insertJobs, [
       jobs.map((j) => j.funcname),
       jobs.map((j) => j.argJson),
@@ -237,27 +261,32 @@ export class SqlJobStore implements JobStore {
       jobs.map((j) => j.timeoutMs),
       this.#now(),
     ]);
-    const results: (InsertResult | null)[] = rows.map((r) => (r.id === null ? null : { id: r.id, inserted: r.inserted }));
-    if (results.includes(null)) {
-      const missing = results.flatMap((r, i) => (r === null ? [i] : []));
-      const found = await db.query<{ funcname: string; uniqkey: string; id: string }>(SQL.findLiveIds, [
-        missing.map((i) => jobs[i]!.funcname),
-        missing.map((i) => jobs[i]!.uniqkey),
-      ]);
-      const byKey = new Map(found.map((f) => [`${f.funcname}\u0000${f.uniqkey}`, f.id]));
-      const again: number[] = [];
-      for (const i of missing) {
-        const id = byKey.get(`${jobs[i]!.funcname}\u0000${jobs[i]!.uniqkey}`);
-        if (id) results[i] = { id, inserted: false };
-        else again.push(i);
-      }
-      if (again.length > 0) {
-        // The holder finished between the insert and the lookup: the key is free, insert again.
-        const retried = await this.#insertValid(db, again.map((i) => jobs[i]!), round + 1);
-        again.forEach((i, k) => (results[i] = retried[k]!));
-      }
+    return rows.map((r) => (r.id === null ? null : { id: r.id, inserted: r.inserted }));
+  }
+
+  /**
+   * Fills in the null results: reads each live holder with a fresh statement, and if that job has
+   * finished in the meantime, the key is free and the insert is tried again.
+   */
+  async #resolveDuplicates(db: SqlExecutor, jobs: ValidJob[], results: (InsertResult | null)[], round: number): Promise<void> {
+    const missing = results.flatMap((r, i) => (r === null ? [i] : []));
+    if (missing.length === 0) return;
+    if (round >= DUPLICATE_LOOKUP_ROUNDS) throw new InfrastructureError('insert: a uniqkey kept changing hands while its id was looked up; try again');
+    const found = await db.query<{ funcname: string; uniqkey: string; id: string }>(SQL.findLiveIds, [
+      missing.map((i) => jobs[i]!.funcname),
+      missing.map((i) => jobs[i]!.uniqkey),
+    ]);
+    const byKey = new Map(found.map((f) => [`${f.funcname}\u0000${f.uniqkey}`, f.id]));
+    const again: number[] = [];
+    for (const i of missing) {
+      const id = byKey.get(`${jobs[i]!.funcname}\u0000${jobs[i]!.uniqkey}`);
+      if (id) results[i] = { id, inserted: false };
+      else again.push(i);
     }
-    return results as InsertResult[];
+    if (again.length > 0) {
+      const retried = await this.#insertValid(db, again.map((i) => jobs[i]!), round + 1);
+      again.forEach((i, k) => (results[i] = retried[k]!));
+    }
   }
 
   /** The single-enqueue fast path: a plain INSERT, about twice as cheap as the batch statement. */
@@ -447,8 +476,16 @@ export class SqlJobStore implements JobStore {
    */
   async requeueDispatched(funcnames?: readonly string[]): Promise<number> {
     const only = funcnames === undefined ? null : funcnames.map((f, i) => validateFuncname(f, `funcnames[${i}]`));
-    const [row] = await this.#db.query<{ requeued: number }>(SQL.requeueDispatched, [only]);
-    return row?.requeued ?? 0;
+    let total = 0;
+    // Bounded statements: a backlog of a million dispatched jobs must not be one long lock. The
+    // round limit ends the loop even if another relay keeps dispatching jobs meanwhile.
+    for (let round = 0; round < REQUEUE_ROUNDS_MAX; round++) {
+      const [row] = await this.#db.query<{ requeued: number }>(SQL.requeueDispatched, [only, MAINTENANCE_BATCH]);
+      const requeued = row?.requeued ?? 0;
+      total += requeued;
+      if (requeued < MAINTENANCE_BATCH) break;
+    }
+    return total;
   }
 
   async claimableFuncnames(): Promise<string[]> {
@@ -468,12 +505,12 @@ export class SqlJobStore implements JobStore {
     const ready = await this.#db.query<DispatchCandidate & { version: string }>(SQL.selectReady, [limit]);
     const stale = staleMs === null ? [] : await this.#db.query<DispatchCandidate & { version: string }>(SQL.selectStale, [limit, staleMs, now]);
     const jobs = [...ready, ...stale];
-    if (jobs.length === 0) return { published: 0, republished: 0 };
+    if (jobs.length === 0) return { published: 0, republished: 0, marked: 0 };
     // No lock is held while the broker confirms: a worker that gets a message first claims the
     // job straight away (a claim takes ready jobs too), and the mark below then leaves it alone.
     await publish(jobs.map(({ version: _, ...job }) => job));
-    await this.#db.query(SQL.markDispatched, [jobs.map((j) => j.id), jobs.map((j) => j.version), this.#now()]);
-    return { published: ready.length, republished: stale.length };
+    const [row] = await this.#db.query<{ marked: number }>(SQL.markDispatched, [jobs.map((j) => j.id), jobs.map((j) => j.version), this.#now()]);
+    return { published: ready.length, republished: stale.length, marked: row?.marked ?? 0 };
   }
 
   /** One process on an embedded store: it always leads. PgJobStore elects among processes. */

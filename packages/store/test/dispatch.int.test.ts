@@ -19,7 +19,7 @@ describe('dispatch', () => {
     const seen: DispatchCandidate[] = [];
     // publish must not touch the database: on an embedded store it would wait on this very transaction.
     const result = await ns.store.dispatch(100, async (jobs) => void seen.push(...jobs));
-    expect(result).toEqual({ published: 2, republished: 0 });
+    expect(result).toEqual({ published: 2, republished: 0, marked: 2 });
     expect(seen.map((j) => j.id)).toEqual([ids[1], ids[0]]);
     expect(seen[0]).toMatchObject({ funcname: 'd.order', priority: 9, state: 'ready' });
     expect(await states(ids)).toEqual(['dispatched', 'dispatched', 'scheduled']);
@@ -59,6 +59,15 @@ describe('dispatch', () => {
     expect(await ns.store.requeueDispatched(['d.lost-a'])).toBe(1);
     expect(await states(ids)).toEqual(['ready', 'dispatched', 'scheduled']);
     await expect(ns.store.requeueDispatched(['bad name'])).rejects.toThrow(/funcnames\[0\]/);
+  });
+
+  it('gives back a dispatched backlog bigger than one batch', async () => {
+    await ns.store.insertMany(Array.from({ length: 2_500 }, () => ({ funcname: 'd.backlog' })));
+    while ((await ns.store.dispatch(1_000, async () => undefined)).published > 0);
+    expect(await ns.store.requeueDispatched(['d.backlog'])).toBe(2_500);
+    expect(await ns.store.findJobs({ funcname: 'd.backlog', states: ['dispatched'] })).toHaveLength(0);
+    // Out of the way of the tests below, which read the oldest ready and dispatched jobs.
+    await ns.pool.query("DELETE FROM jobs WHERE funcname = 'd.backlog'");
   });
 
   it('re-publishes a dispatched job whose message went unclaimed for too long', async () => {

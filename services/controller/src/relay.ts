@@ -97,6 +97,8 @@ export class Relay {
 
   async start(): Promise<void> {
     this.#broker.onMessagesLost(() => {
+      // A follower has nothing to do: whoever takes the lead looks for lost messages then.
+      if (!this.leading) return;
       this.#allLost = true;
       this.#recoverRequests++;
       this.#waker.wake();
@@ -104,25 +106,32 @@ export class Relay {
     this.#listener = await this.#store.listen((what) => {
       if (what === 'ready') this.#waker.wake();
     });
-    this.#leadership = await this.#store.lead('relay', {
-      retryMs: this.#sweepMs,
-      onChange: (leading) => {
-        if (leading) this.#recoverRequests++;
-        this.#waker.wake();
-      },
-    });
+    try {
+      this.#leadership = await this.#store.lead('relay', {
+        retryMs: this.#sweepMs,
+        onChange: (leading) => {
+          if (leading) this.#recoverRequests++;
+          this.#waker.wake();
+        },
+      });
+    } catch (err) {
+      await this.#listener.close();
+      throw err;
+    }
     this.#loop = this.#run();
   }
 
   /**
    * Runs one step: publishes up to a batch of ready jobs and, once per sweep interval, re-publishes
-   * dispatched jobs whose message seems lost. Returns how many jobs it published.
+   * dispatched jobs whose message seems lost. Returns how many jobs it marked dispatched: the
+   * progress it made. A job published but left unmarked (changed or held by another session
+   * meanwhile) is not progress, so a job that stays that way cannot keep the relay spinning.
    */
   async step(): Promise<number> {
     const staleDue = performance.now() - this.#lastStaleLook >= this.#sweepMs;
     if (staleDue) this.#lastStaleLook = performance.now();
     let republished = 0;
-    const { published, republished: stale } = await this.#store.dispatch(
+    const { published, marked } = await this.#store.dispatch(
       this.#batchSize,
       async (jobs) => {
         // Stale candidates are re-published only where their queue is empty; the others are
@@ -141,7 +150,7 @@ export class Relay {
     this.totals.republished += republished;
     if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed while their queue was empty');
     if (published > 0) this.#logger.debug({ published }, 'relayed');
-    return published + stale;
+    return marked;
   }
 
   /**

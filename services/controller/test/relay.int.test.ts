@@ -66,6 +66,27 @@ describe('relay', () => {
     }
   });
 
+  it('does not publish, over and over, a ready job that another transaction holds', async () => {
+    const broker = new MemoryBroker();
+    const { id: held } = await ns.store.insert({ funcname: 'relay.held' });
+    const other = await ns.pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT id FROM jobs WHERE id = $1 FOR UPDATE', [held]);
+      await startRelay(broker, { sweepMs: 50 });
+      // Other work still flows past it.
+      const { id } = await ns.store.insert({ funcname: 'relay.held-beside' });
+      await waitFor(async () => (await broker.queueDepth('relay.held-beside')) === 1, { what: 'the other job' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await broker.queueDepth('relay.held')).toBe(0);
+      expect((await ns.store.getJob(id))?.state).toBe('dispatched');
+    } finally {
+      await other.query('ROLLBACK');
+      other.release();
+    }
+    await waitFor(async () => (await broker.queueDepth('relay.held')) === 1, { what: 'the job, once released' });
+  });
+
   it('keeps jobs ready while the broker refuses them, and publishes them once it accepts', async () => {
     const memory = new MemoryBroker();
     let refusals = 3;
