@@ -1,15 +1,17 @@
 /**
  * The outbox relay: moves ready jobs from PostgreSQL to the broker. One relay leads at a time
  * (`store.lead('relay')`, re-elected within a second when the leader goes); the others stand by.
- * The leader's step reads ready jobs without locking them, publishes them, waits for the
- * broker's confirms, and only then marks them dispatched (a crash in between publishes again,
- * never strands a job). A worker may claim a job before the mark: the claim takes ready jobs
- * too, and the mark leaves alone any job that changed since it was read.
+ * The leader's step reads ready jobs (skipping rows another transaction holds, and holding no
+ * lock past the read), publishes them, waits for the broker's confirms, and only then marks them
+ * dispatched (a crash in between publishes again, never strands a job). A worker may claim a job
+ * before the mark: the claim takes ready jobs too, and the mark leaves alone any job that changed
+ * since it was read.
  *
- * While steps find jobs the relay steps again at once; when one finds none it announces that it
- * sleeps (only then do inserts NOTIFY: a NOTIFY in every insert serializes commits), looks once
- * more, and sleeps until a NOTIFY or its sweep (a NOTIFY is only a latency hint). So under load
- * there is no NOTIFY at all, and an idle relay is woken at once.
+ * While steps mark jobs the relay steps again at once; when one marks none it announces that it
+ * sleeps (only then do inserts NOTIFY: a NOTIFY in every insert serializes commits), looks again
+ * a few times over the next few hundred milliseconds, and sleeps until a NOTIFY or its sweep (a
+ * NOTIFY is only a latency hint). So under load there is no NOTIFY at all, and an idle relay is
+ * woken at once.
  *
  * Messages may be lost: a broker restart drops non-persistent ones. When the broker says messages
  * may have been lost (its connection came back), the leader gives every dispatched job back to

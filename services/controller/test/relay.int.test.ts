@@ -18,6 +18,16 @@ function collect(broker: Broker, funcname: string): Promise<Delivery[]> {
   }).then(() => got);
 }
 
+/** Runs `fn` with the insert trigger off: inserts send no NOTIFY, so only the relay's own looks find them. */
+async function withoutInsertNotify(fn: () => Promise<void>): Promise<void> {
+  await ns.pool.query('ALTER TABLE jobs DISABLE TRIGGER jobs_notify_inserted');
+  try {
+    await fn();
+  } finally {
+    await ns.pool.query('ALTER TABLE jobs ENABLE TRIGGER jobs_notify_inserted');
+  }
+}
+
 async function startRelay(broker: Broker, options: Partial<ConstructorParameters<typeof Relay>[0]> = {}): Promise<Relay> {
   const relay = new Relay({ store: ns.store, broker, ...options });
   relays.push(relay);
@@ -41,29 +51,23 @@ describe('relay', () => {
   it('finds jobs by its sweep when no notification arrives', async () => {
     const broker = new MemoryBroker();
     const got = await collect(broker, 'relay.sweep');
-    await ns.pool.query('ALTER TABLE jobs DISABLE TRIGGER jobs_notify_inserted');
-    try {
+    await withoutInsertNotify(async () => {
       await startRelay(broker, { sweepMs: 100 });
       const { id } = await ns.store.insert({ funcname: 'relay.sweep' });
       await waitFor(() => got.some((d) => d.body === id), { what: 'the swept job' });
-    } finally {
-      await ns.pool.query('ALTER TABLE jobs ENABLE TRIGGER jobs_notify_inserted');
-    }
+    });
   });
 
   it('finds, soon after going to sleep, a job whose commit brought no NOTIFY', async () => {
     const broker = new MemoryBroker();
     const got = await collect(broker, 'relay.settle');
     // No NOTIFY at all, and a sweep an hour away: only the looks after the announcement can find it.
-    await ns.pool.query('ALTER TABLE jobs DISABLE TRIGGER jobs_notify_inserted');
-    try {
+    await withoutInsertNotify(async () => {
       await startRelay(broker, { sweepMs: 3_600_000, settleLooksMs: [2_000, 2_000] });
       await waitFor(async () => (await ns.pool.query('SELECT count(*)::int AS n FROM sleeping_relays')).rows[0].n === 1, { what: 'the relay to announce its sleep', intervalMs: 5 });
       const { id } = await ns.store.insert({ funcname: 'relay.settle' });
       await waitFor(() => got.some((d) => d.body === id), { what: 'the job, found by a later look' });
-    } finally {
-      await ns.pool.query('ALTER TABLE jobs ENABLE TRIGGER jobs_notify_inserted');
-    }
+    });
   });
 
   it('does not publish, over and over, a ready job that another transaction holds', async () => {
