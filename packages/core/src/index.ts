@@ -46,7 +46,17 @@ export { silentLogger, type LogFn, type Logger } from './logger.js';
 export { Waker } from './waker.js';
 export { Batcher } from './batcher.js';
 export { formatTable } from './table.js';
-export { FUNCNAME_PATTERN, toJsonText, validateFuncname, validateNewJob, validateNewJobs, type ValidJob } from './validate.js';
+export {
+  FUNCNAME_PATTERN,
+  JSON_MAX_DEPTH,
+  checkStorableText,
+  toJsonText,
+  unstorableTextReason,
+  validateFuncname,
+  validateNewJob,
+  validateNewJobs,
+  type ValidJob,
+} from './validate.js';
 export type {
   Broker,
   ClaimOptions,

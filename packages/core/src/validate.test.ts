@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.js';
-import { toJsonText, validateFuncname, validateNewJob, validateNewJobs } from './validate.js';
+import { JSON_MAX_DEPTH, toJsonText, validateFuncname, validateNewJob, validateNewJobs } from './validate.js';
 
 function fieldOf(fn: () => unknown): string {
   try {
@@ -71,6 +71,23 @@ describe('toJsonText', () => {
   it('allows the same object twice when it is not a cycle', () => {
     const shared = { x: 1 };
     expect(toJsonText([shared, shared], 'arg')).toBe('[{"x":1},{"x":1}]');
+  });
+
+  it('refuses what jsonb cannot hold, naming the field: NUL, lone surrogates, keys too', () => {
+    expect(fieldOf(() => toJsonText({ a: ['ok', 'x\u0000y'] }, 'result'))).toBe('result.a[1]');
+    expect(fieldOf(() => toJsonText({ s: 'a\uD800' }, 'arg'))).toBe('arg.s');
+    expect(fieldOf(() => toJsonText({ s: '\uDC00b' }, 'arg'))).toBe('arg.s');
+    expect(fieldOf(() => toJsonText({ ['k\u0000']: 1 }, 'arg'))).toBe('arg.k\u0000 (key)');
+    expect(toJsonText({ s: 'emoji \uD83D\uDE00' }, 'arg')).toBe('{"s":"emoji \uD83D\uDE00"}');
+  });
+
+  it('refuses nesting past the limit with an error, not a stack overflow', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 3000; i++) deep = [deep];
+    expect(fieldOf(() => toJsonText(deep, 'arg'))).toMatch(/^arg(\[0\]){512}$/);
+    let ok: unknown = 1;
+    for (let i = 0; i < JSON_MAX_DEPTH; i++) ok = { a: ok };
+    expect(() => toJsonText(ok, 'arg')).not.toThrow();
   });
 });
 

@@ -81,20 +81,57 @@ function joinPath(prefix: string, path: readonly PropertyKey[]): string {
 }
 
 /**
+ * How deep a JSON value may nest. PostgreSQL's jsonb parser refuses depth past a few thousand
+ * (its stack limit), and a walk this deep is no real document; 512 leaves every sane shape room.
+ */
+export const JSON_MAX_DEPTH = 512;
+
+/** A NUL, or a UTF-16 surrogate without its pair: what PostgreSQL's text and jsonb cannot hold. */
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why PostgreSQL would refuse this text, or null when it can hold it. */
+export function unstorableTextReason(text: string): string | null {
+  const match = UNSTORABLE_TEXT.exec(text);
+  if (!match) return null;
+  return match[0] === '\u0000'
+    ? 'contains a NUL character (\\u0000), which PostgreSQL cannot store'
+    : 'contains a lone UTF-16 surrogate, which is not valid Unicode';
+}
+
+/** Throws a ValidationError naming `field` when PostgreSQL could not store `text` as it is. */
+export function checkStorableText(text: string, field: string): string {
+  const reason = unstorableTextReason(text);
+  if (reason) throw new ValidationError(field, reason);
+  return text;
+}
+
+/**
  * Serialises a value to JSON text, refusing what JSON cannot carry faithfully instead of letting
  * `JSON.stringify` silently drop or mangle it (undefined, functions, symbols, bigints, NaN,
- * Infinity, cycles).
+ * Infinity, cycles), and what PostgreSQL's jsonb would refuse after the fact (NUL characters,
+ * lone surrogates, nesting past {@link JSON_MAX_DEPTH}): a refusal here names the field and
+ * changes nothing, where PostgreSQL's would come after work was done.
  */
 export function toJsonText(value: unknown, field: string): string {
   const seen = new Set<object>();
-  const walk = (v: unknown, path: string): void => {
+  // Iterative, not recursive: a value nested thousands deep must get a clear error, not overflow the stack.
+  const stack: { v: unknown; path: string; depth: number; exit?: object }[] = [{ v: value, path: field, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, path, depth, exit } = stack.pop()!;
+    if (exit) {
+      seen.delete(exit);
+      continue;
+    }
     switch (typeof v) {
       case 'string':
+        checkStorableText(v, path);
+        continue;
       case 'boolean':
-        return;
+        continue;
       case 'number':
         if (!Number.isFinite(v)) throw new ValidationError(path, `${v} is not a JSON number`);
-        return;
+        continue;
       case 'bigint':
         throw new ValidationError(path, 'a bigint is not JSON (send it as a string)');
       case 'undefined':
@@ -103,25 +140,31 @@ export function toJsonText(value: unknown, field: string): string {
       case 'symbol':
         throw new ValidationError(path, `a ${typeof v} is not JSON`);
       case 'object': {
-        if (v === null) return;
-        if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return;
+        if (v === null) continue;
+        if (typeof (v as { toJSON?: unknown }).toJSON === 'function') continue;
+        if (depth >= JSON_MAX_DEPTH) throw new ValidationError(path, `nests deeper than ${JSON_MAX_DEPTH} levels`);
         if (seen.has(v)) throw new ValidationError(path, 'is circular; JSON cannot hold cycles');
         seen.add(v);
+        stack.push({ v: undefined, path, depth, exit: v });
         if (Array.isArray(v)) {
-          v.forEach((item, i) => walk(item, `${path}[${i}]`));
+          for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i] as unknown, path: `${path}[${i}]`, depth: depth + 1 });
         } else {
           const proto = Object.getPrototypeOf(v) as unknown;
           if (proto !== Object.prototype && proto !== null) {
             throw new ValidationError(path, `a ${(v as object).constructor?.name ?? 'class instance'} is not plain JSON`);
           }
-          for (const [key, item] of Object.entries(v)) walk(item, `${path}.${key}`);
+          const entries = Object.entries(v);
+          for (let i = entries.length - 1; i >= 0; i--) {
+            const [key, item] = entries[i]!;
+            const at = `${path}.${key}`;
+            checkStorableText(key, `${at} (key)`);
+            stack.push({ v: item, path: at, depth: depth + 1 });
+          }
         }
-        seen.delete(v);
-        return;
+        continue;
       }
     }
-  };
-  walk(value, field);
+  }
   return JSON.stringify(value);
 }
 

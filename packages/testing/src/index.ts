@@ -18,5 +18,6 @@ export { DEFAULT_SERVICE_URLS, reachable, resolveServices, serviceUrlsFromEnv, t
 export { closeBrokerConnections, withBrokerStopped } from './rabbitmq.js';
 export { restartDatabase } from './postgres.js';
 export { useDroverProcesses, type DroverProcess } from './processes.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { waitFor } from './wait.js';
 export { testNamespaceName, useTestNamespace, type TestNamespace } from './namespace.js';
