@@ -15,18 +15,18 @@ WITH RECURSIVE c AS (
   UNION ALL
   SELECT (SELECT j.funcname FROM jobs j WHERE j.state = 'dispatched' AND j.funcname > f.funcname ORDER BY j.funcname LIMIT 1)
   FROM dispatched_functions f WHERE f.funcname IS NOT NULL
-ORDER BY j.funcname, j.dispatched_at
 ), share AS (
   SELECT greatest(floor($1::int / greatest(count(*), 1)), 1)::int AS per FROM dispatched_functions WHERE funcname IS NOT NULL
+), picked AS (
+  SELECT j.id, j.funcname, j.priority, j.state, j.version, j.dispatched_at
+  FROM dispatched_functions f CROSS JOIN share s CROSS JOIN c
+  CROSS JOIN LATERAL (
+    SELECT y.id, y.funcname, y.priority, y.state, y.xmin::text AS version, y.dispatched_at
+    FROM jobs y
+    WHERE y.funcname = f.funcname AND y.state = 'dispatched' AND y.dispatched_at <= c.stale_before
+    ORDER BY y.dispatched_at
+    LIMIT s.per
+  ) j
+  WHERE f.funcname IS NOT NULL
 )
-SELECT j.id::text, j.funcname, j.priority, j.state, j.version
-FROM dispatched_functions f CROSS JOIN share s CROSS JOIN c
-CROSS JOIN LATERAL (
-  SELECT y.id, y.funcname, y.priority, y.state, y.xmin::text AS version, y.dispatched_at
-  FROM jobs y
-  WHERE y.funcname = f.funcname AND y.state = 'dispatched' AND y.dispatched_at <= c.stale_before
-  ORDER BY y.dispatched_at
-  LIMIT s.per
-) j
-WHERE f.funcname IS NOT NULL
-ORDER BY j.funcname, j.dispatched_at
+SELECT id::text, funcname, priority, state, version FROM picked ORDER BY funcname, dispatched_at
