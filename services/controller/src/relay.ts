@@ -84,8 +84,9 @@ export const DEFAULT_MAX_IN_BROKER = 1_000;
  */
 const ERROR_BACKOFF_MS: readonly [number, number] = [500, 5_000];
 /**
- * stop() waits this long for a step in flight: longer than a healthy confirm (milliseconds) and the
- * broker's confirm deadline, shorter than the 10 s grace a service has between SIGTERM and SIGKILL.
+ * stop() waits this long for a step in flight: far longer than a healthy confirm (milliseconds), so
+ * it cuts short only a publish the broker is not confirming (blocked by an alarm, say), and short
+ * enough to leave most of the 10 s a service has between SIGTERM and SIGKILL to the rest of shutdown.
  * A step left behind only leaves its jobs ready (or marks them later): nothing is lost.
  */
 const DEFAULT_STOP_WAIT_MS = 5_000;
