@@ -20,6 +20,8 @@ describe('configFromEnv', () => {
     [{ DROVER_HTTP_PORT: '70000' }, 'DROVER_HTTP_PORT'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ DROVER_PERSISTENT_MESSAGES: 'yes' }, 'DROVER_PERSISTENT_MESSAGES'],
+    [{ DROVER_RELAY_MAX_IN_BROKER: '0' }, 'DROVER_RELAY_MAX_IN_BROKER'],
+    [{ DROVER_RELAY_MAX_IN_BROKER: '1.5' }, 'DROVER_RELAY_MAX_IN_BROKER'],
   ])('names the variable in error: %o', (env, variable) => {
     expect(() => configFromEnv(env)).toThrow(expect.objectContaining({ field: variable }));
   });
@@ -27,6 +29,11 @@ describe('configFromEnv', () => {
   it('reads DROVER_PERSISTENT_MESSAGES as a boolean, off by default', () => {
     expect(configFromEnv({}).DROVER_PERSISTENT_MESSAGES).toBe(false);
     expect(configFromEnv({ DROVER_PERSISTENT_MESSAGES: 'true' }).DROVER_PERSISTENT_MESSAGES).toBe(true);
+  });
+
+  it('bounds what a function holds in the broker at 1,000 unless DROVER_RELAY_MAX_IN_BROKER says otherwise', () => {
+    expect(configFromEnv({}).DROVER_RELAY_MAX_IN_BROKER).toBe(1_000);
+    expect(configFromEnv({ DROVER_RELAY_MAX_IN_BROKER: '50' }).DROVER_RELAY_MAX_IN_BROKER).toBe(50);
   });
 
   it('treats an empty variable as unset', () => {

@@ -38,7 +38,12 @@ const envSchema = z.object({
   DROVER_RETRY_BASE_MS: intFrom(0, 86_400_000).optional(),
   DROVER_SHUTDOWN_GRACE_MS: intFrom(0, 3_600_000).default(10_000),
   DROVER_RELAY_SWEEP_MS: intFrom(10, 3_600_000).default(1_000),
-  /** A dispatched job unclaimed this long is published again, if its queue is empty (a lost message). */
+  /**
+   * Dispatched, unclaimed jobs a function may have in the broker; a backlog beyond it waits in
+   * PostgreSQL. A small multiple of the consumers' prefetch is enough for low latency.
+   */
+  DROVER_RELAY_MAX_IN_BROKER: intFrom(1, 1_000_000).default(1_000),
+  /** A dispatched job unclaimed this long is published again if its queue has room below the bound (a lost message). */
   DROVER_REDISPATCH_AFTER_MS: intFrom(1_000, 86_400_000).default(300_000),
   DROVER_SCHEDULER_POLL_MS: intFrom(10, 3_600_000).default(1_000),
   /** Unset: info for services, warn for `drover dev` (whose terminal shows the live view). */

@@ -66,6 +66,7 @@ export type {
   Delivery,
   Dispatch,
   DispatchCandidate,
+  DispatchOptions,
   DispatchResult,
   FailInput,
   FailResult,

@@ -93,6 +93,17 @@ export interface DispatchCandidate {
   state: 'ready' | 'dispatched';
 }
 
+/** Options of {@link JobStore.dispatch}. */
+export interface DispatchOptions {
+  /** Also read dispatched jobs unclaimed this long, ms: their message may be lost. */
+  staleMs?: number;
+  /**
+   * Dispatched jobs a function may have (published, not yet claimed): a function at its bound gets
+   * no more ready jobs read, so its backlog stays in the store. Unset: no bound.
+   */
+  maxInBrokerPerFunction?: number;
+}
+
 /** What one relay step did. */
 export interface DispatchResult {
   /** Jobs published for the first time. */
@@ -173,12 +184,14 @@ export interface JobStore {
   trimFinished(limit?: number): Promise<number>;
 
   /**
-   * The relay's step: read up to `limit` ready jobs (and, with `staleMs`, dispatched jobs unclaimed
-   * for that long), hand them to `publish`, and mark them dispatched only once it resolved. No row
-   * is locked meanwhile, so one relay should run it at a time (see {@link JobStore.lead}); the mark
-   * skips any job that changed since it was read. If publish throws, nothing is marked.
+   * The relay's step: read up to about `limit` ready jobs, shared fairly among functions and at most
+   * `maxInBrokerPerFunction` dispatched per function (and, with `staleMs`, dispatched jobs unclaimed
+   * for that long, oldest first, shared among functions), hand them to `publish`, and mark them
+   * dispatched only once it resolved: all of them, or only the ids it returns. No row is locked
+   * meanwhile, so one relay should run it at a time (see {@link JobStore.lead}); the mark skips any
+   * job that changed since it was read. If publish throws, nothing is marked.
    */
-  dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<void>, options?: { staleMs?: number }): Promise<DispatchResult>;
+  dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<readonly string[] | void>, options?: DispatchOptions): Promise<DispatchResult>;
   /** Gives dispatched jobs back to ready (of these functions, or of all): their messages were lost. Returns how many. */
   requeueDispatched(funcnames?: readonly string[]): Promise<number>;
   /** Functions with jobs waiting for a worker (ready or dispatched). */

@@ -23,6 +23,7 @@ import {
   type CompleteInput,
   type DeclineInput,
   type DispatchCandidate,
+  type DispatchOptions,
   type DispatchResult,
   type FailInput,
   type FailResult,
@@ -62,6 +63,8 @@ export const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({ completedM
 const LEASE_MAX_MS = DAY_MS;
 /** Maintenance works in bounded batches so that one call never holds many row locks or runs long. */
 const MAINTENANCE_BATCH = 1000;
+/** A function's bound in the broker is a count the relay's read stops at; a million is far past any useful bound. */
+const MAX_IN_BROKER_LIMIT = 1_000_000;
 /** Ten million jobs in batches: more than any backlog a queue should hold, and still a bound. */
 const REQUEUE_ROUNDS_MAX = 10_000;
 /** An insert that keeps losing races for a key to jobs that finish before it can read them is pathological; give up loudly. */
@@ -497,20 +500,30 @@ export class SqlJobStore implements JobStore {
     return row?.trimmed ?? 0;
   }
 
-  async dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<void>, options: { staleMs?: number } = {}): Promise<DispatchResult> {
+  async dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<readonly string[] | void>, options: DispatchOptions = {}): Promise<DispatchResult> {
     checkLimit(limit, 10_000);
     const staleMs = options.staleMs ?? null;
     if (staleMs !== null && (!Number.isInteger(staleMs) || staleMs < 0)) throw new ValidationError('staleMs', 'must be a whole number of milliseconds, 0 or more');
+    const maxInBroker = options.maxInBrokerPerFunction ?? null;
+    if (maxInBroker !== null && (!Number.isInteger(maxInBroker) || maxInBroker < 1 || maxInBroker > MAX_IN_BROKER_LIMIT)) {
+      throw new ValidationError('maxInBrokerPerFunction', `must be a whole number from 1 to ${MAX_IN_BROKER_LIMIT}`);
+    }
     const now = this.#now();
-    const ready = await this.#db.query<DispatchCandidate & { version: string }>(SQL.selectReady, [limit]);
+    const ready = await this.#db.query<DispatchCandidate & { version: string }>(SQL.selectReady, [limit, maxInBroker]);
     const stale = staleMs === null ? [] : await this.#db.query<DispatchCandidate & { version: string }>(SQL.selectStale, [limit, staleMs, now]);
     const jobs = [...ready, ...stale];
     if (jobs.length === 0) return { published: 0, republished: 0, marked: 0 };
     // No lock is held while the broker confirms: a worker that gets a message first claims the
     // job straight away (a claim takes ready jobs too), and the mark below then leaves it alone.
-    await publish(jobs.map(({ version: _, ...job }) => job));
-    const [row] = await this.#db.query<{ marked: number }>(SQL.markDispatched, [jobs.map((j) => j.id), jobs.map((j) => j.version), this.#now()]);
-    return { published: ready.length, republished: stale.length, marked: row?.marked ?? 0 };
+    const chosen = await publish(jobs.map(({ version: _, ...job }) => job));
+    // Only what was published is marked: a stale job left out keeps its dispatched_at, so it is
+    // still the oldest candidate next time rather than waiting another staleMs.
+    const only = chosen === undefined ? null : new Set(chosen);
+    const marking = only === null ? jobs : jobs.filter((j) => only.has(j.id));
+    const published = marking.filter((j) => j.state === 'ready').length;
+    if (marking.length === 0) return { published: 0, republished: 0, marked: 0 };
+    const [row] = await this.#db.query<{ marked: number }>(SQL.markDispatched, [marking.map((j) => j.id), marking.map((j) => j.version), this.#now()]);
+    return { published, republished: marking.length - published, marked: row?.marked ?? 0 };
   }
 
   /** One process on an embedded store: it always leads. PgJobStore elects among processes. */

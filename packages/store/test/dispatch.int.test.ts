@@ -70,6 +70,36 @@ describe('dispatch', () => {
     await ns.pool.query("DELETE FROM jobs WHERE funcname = 'd.backlog'");
   });
 
+  it('shares a batch among every function with ready jobs, however long one backlog is, priority first within each', async () => {
+    await ns.store.insertMany(Array.from({ length: 3_000 }, (_, i) => ({ funcname: 'd.fair-big', priority: i === 2_999 ? 5 : 0 })));
+    const few = (await ns.store.insertMany([{ funcname: 'd.fair-a' }, { funcname: 'd.fair-b' }, { funcname: 'd.fair-b' }])).map((r) => r.id);
+    const seen: DispatchCandidate[] = [];
+    // The big backlog is older and the batch far smaller than it: a read in global order would hold only its jobs.
+    await ns.store.dispatch(100, async (jobs) => void seen.push(...jobs));
+    expect(seen.map((j) => j.id)).toEqual(expect.arrayContaining(few));
+    const big = seen.filter((j) => j.funcname === 'd.fair-big');
+    expect(big.length).toBeGreaterThan(0);
+    expect(big[0]!.priority).toBe(5);
+    await ns.pool.query("DELETE FROM jobs WHERE funcname LIKE 'd.fair-%'");
+  });
+
+  it('reads no more ready jobs of a function that has its bound of dispatched ones, and says which field is bad', async () => {
+    await ns.store.insertMany(Array.from({ length: 30 }, () => ({ funcname: 'd.bound' })));
+    const first = await ns.store.dispatch(100, async () => undefined, { maxInBrokerPerFunction: 12 });
+    expect(first.marked).toBe(12);
+    expect((await ns.store.dispatch(100, async () => undefined, { maxInBrokerPerFunction: 12 })).published).toBe(0);
+    // Claims free room, and only that much is read.
+    const [a, b] = await ns.store.claimNext('d.bound', 2, { leaseMs: 60_000 });
+    expect(a && b).toBeTruthy();
+    expect((await ns.store.dispatch(100, async () => undefined, { maxInBrokerPerFunction: 12 })).published).toBe(2);
+    await expect(ns.store.dispatch(100, async () => undefined, { maxInBrokerPerFunction: 0 })).rejects.toThrow(/maxInBrokerPerFunction/);
+    // Only the ids publish returns are marked.
+    const left = await ns.store.dispatch(100, async (jobs) => [jobs[0]!.id], { maxInBrokerPerFunction: 15 });
+    expect(left).toMatchObject({ published: 1, marked: 1 });
+    expect(await ns.store.findJobs({ funcname: 'd.bound', states: ['dispatched'] })).toHaveLength(13);
+    await ns.pool.query("DELETE FROM jobs WHERE funcname = 'd.bound'");
+  });
+
   it('re-publishes a dispatched job whose message went unclaimed for too long', async () => {
     const clock = new ManualClock(Date.UTC(2036, 0, 1));
     const relay = ns.createStore({ clock });

@@ -11,5 +11,5 @@
  * ```
  */
 export { Controller, createController, type ControllerOptions } from './controller.js';
-export { Relay, type RelayOptions } from './relay.js';
+export { DEFAULT_MAX_IN_BROKER, Relay, type RelayOptions } from './relay.js';
 export { createHttpApi, type HttpOptions } from './http.js';

@@ -13,15 +13,29 @@
  * NOTIFY is only a latency hint). So under load there is no NOTIFY at all, and an idle relay is
  * woken at once.
  *
+ * Flow control: a function has at most `maxInBrokerPerFunction` dispatched, unclaimed jobs (the
+ * store counts them and reads no more), and each step shares its batch among the functions with
+ * room, so a backlog of one function with no workers stays in PostgreSQL instead of RabbitMQ's
+ * memory and never holds up another function's jobs.
+ *
  * Messages may be lost: a broker restart drops non-persistent ones. When the broker says messages
  * may have been lost (its connection came back), the leader gives every dispatched job back to
- * ready and publishes it again. When a relay takes the lead it cannot know what happened while
- * nobody led, so it does the same for the functions whose queue is empty (a queue that holds
- * messages kept them). A duplicate message is harmless: the claim decides.
+ * ready and publishes it again (within the bound: at most twice the bound per function is queued
+ * if the messages had in fact survived). When a relay takes the lead it cannot know what happened
+ * while nobody led, so it does the same for the functions whose queue is empty (a queue that holds
+ * messages kept them). A single lost message, under any backlog, is published again once it has
+ * gone unclaimed for `staleMs` and its queue has room below the bound (see choose-publications.ts).
+ * A duplicate message is harmless: the claim decides.
+ *
+ * A step that fails (the broker refusing, a confirm deadline passing, the database away) leaves its
+ * jobs ready; the relay waits a growing, bounded delay before the next, and `stop()` waits for a
+ * step in flight only for a bounded time.
  */
 import { randomUUID } from 'node:crypto';
-import { Waker, silentLogger, type Broker, type JobStore, type Leadership, type Logger } from '@drover/core';
+import { ValidationError, Waker, silentLogger, type Broker, type JobStore, type Leadership, type Logger } from '@drover/core';
+import { choosePublications, staleFunctions } from './choose-publications.js';
 
+/** Options of a {@link Relay}. */
 export interface RelayOptions {
   store: JobStore;
   broker: Broker;
@@ -31,10 +45,17 @@ export interface RelayOptions {
   /** Sweep interval, ms: the longest a job waits for dispatch if every NOTIFY is lost. */
   sweepMs?: number;
   /**
-   * A dispatched job unclaimed this long is a candidate for re-publishing; it is published again only
-   * if its function's queue is empty (a message still waiting behind a backlog is not lost).
+   * A dispatched job unclaimed this long is a candidate for re-publishing (its message may be lost);
+   * it is published again if its function's queue has room below `maxInBrokerPerFunction`, at most
+   * once per `staleMs`.
    */
   staleMs?: number;
+  /** Dispatched, unclaimed jobs a function may have: what it may hold in the broker (see DEFAULT_MAX_IN_BROKER). */
+  maxInBrokerPerFunction?: number;
+  /** Delay after a failed step, doubling from the first to the second while steps keep failing (see ERROR_BACKOFF_MS). */
+  errorBackoffMs?: readonly [first: number, max: number];
+  /** How long `stop()` waits for a step in flight (a publish the broker does not confirm) before leaving it. */
+  stopWaitMs?: number;
   /** Pauses between the looks taken after announcing a sleep (see SETTLE_LOOKS_MS). */
   settleLooksMs?: readonly number[];
 }
@@ -50,9 +71,29 @@ const DEFAULT_STALE_MS = 5 * 60_000;
  * ones. Four cheap queries per sleep, and a wake-up ends them.
  */
 const SETTLE_LOOKS_MS = [10, 30, 100, 300];
-/** After a failed step (broker or database down), wait before trying again instead of spinning. */
-const ERROR_BACKOFF_MS = 500;
+/**
+ * A thousand: ten workers' default prefetch (10 slots each) ten times over, and two of the relay's
+ * batches, so consumers never wait for a relay step (one refills their queue within milliseconds),
+ * while a function with no workers parks at most a thousand ~100-byte messages in RabbitMQ.
+ */
+export const DEFAULT_MAX_IN_BROKER = 1_000;
+/**
+ * After a failed step (broker or database down, a confirm deadline passed), wait before trying
+ * again instead of spinning: half a second at first, doubling to five seconds, so an outage costs
+ * one failing step per five seconds and dispatch resumes at most five seconds after it ends.
+ */
+const ERROR_BACKOFF_MS: readonly [number, number] = [500, 5_000];
+/**
+ * stop() waits this long for a step in flight: far longer than a healthy confirm (milliseconds), so
+ * it cuts short only a publish the broker is not confirming (blocked by an alarm, say), and short
+ * enough to leave most of the 10 s a service has between SIGTERM and SIGKILL to the rest of shutdown.
+ * A step left behind only leaves its jobs ready (or marks them later): nothing is lost.
+ */
+const DEFAULT_STOP_WAIT_MS = 5_000;
 
+/**
+ * The outbox relay: one per controller; the elected leader publishes. See the module comment.
+ */
 export class Relay {
   readonly #store: JobStore;
   readonly #broker: Broker;
@@ -60,6 +101,13 @@ export class Relay {
   readonly #batchSize: number;
   readonly #sweepMs: number;
   readonly #staleMs: number;
+  readonly #maxInBroker: number;
+  readonly #stopWaitMs: number;
+  readonly #errorBackoffMs: readonly [number, number];
+  /** The delay after the next failed step; back to the first after a step succeeds. */
+  #backoffMs: number;
+  /** Ends a backoff pause early: stop() calls it. */
+  #endPause: (() => void) | null = null;
   readonly #settleLooksMs: readonly number[];
   #lastStaleLook = 0;
   /** Names this relay in sleeping_relays. */
@@ -90,6 +138,11 @@ export class Relay {
     this.#sweepMs = options.sweepMs ?? DEFAULT_SWEEP_MS;
     this.#staleMs = options.staleMs ?? DEFAULT_STALE_MS;
     this.#settleLooksMs = options.settleLooksMs ?? SETTLE_LOOKS_MS;
+    this.#maxInBroker = options.maxInBrokerPerFunction ?? DEFAULT_MAX_IN_BROKER;
+    this.#stopWaitMs = options.stopWaitMs ?? DEFAULT_STOP_WAIT_MS;
+    this.#errorBackoffMs = options.errorBackoffMs ?? ERROR_BACKOFF_MS;
+    this.#backoffMs = this.#errorBackoffMs[0];
+    if (!Number.isInteger(this.#maxInBroker) || this.#maxInBroker < 1) throw new ValidationError('maxInBrokerPerFunction', 'must be a whole number, 1 or more');
   }
 
   /** Whether this relay leads (publishes) now. */
@@ -132,25 +185,22 @@ export class Relay {
   async step(): Promise<number> {
     const staleDue = performance.now() - this.#lastStaleLook >= this.#sweepMs;
     if (staleDue) this.#lastStaleLook = performance.now();
-    let republished = 0;
-    const { published, marked } = await this.#store.dispatch(
+    const { published, republished, marked } = await this.#store.dispatch(
       this.#batchSize,
       async (jobs) => {
-        // Stale candidates are re-published only where their queue is empty; the others are
-        // marked again (their dispatched_at refreshed) and looked at after another staleMs.
-        const emptyQueues = new Set<string>();
-        for (const funcname of new Set(jobs.filter((j) => j.state === 'dispatched').map((j) => j.funcname))) {
-          if ((await this.#broker.queueDepth(funcname)) === 0) emptyQueues.add(funcname);
-        }
-        const toPublish = jobs.filter((j) => j.state === 'ready' || emptyQueues.has(j.funcname));
-        republished = toPublish.length - jobs.filter((j) => j.state === 'ready').length;
-        await this.#broker.publish(toPublish.map((j) => ({ funcname: j.funcname, jobId: j.id, priority: j.priority })));
+        // Stale candidates are published again only into the room their queue has below the bound;
+        // the others keep their dispatched_at and stay first in line for the next look.
+        const depths = new Map<string, number>();
+        for (const funcname of staleFunctions(jobs)) depths.set(funcname, await this.#broker.queueDepth(funcname));
+        const chosen = choosePublications(jobs, this.#maxInBroker, depths);
+        await this.#broker.publish(chosen.map((j) => ({ funcname: j.funcname, jobId: j.id, priority: j.priority })));
+        return chosen.map((j) => j.id);
       },
-      staleDue ? { staleMs: this.#staleMs } : {},
+      { maxInBrokerPerFunction: this.#maxInBroker, ...(staleDue ? { staleMs: this.#staleMs } : {}) },
     );
     this.totals.published += published;
     this.totals.republished += republished;
-    if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed while their queue was empty');
+    if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed for staleMs (lost, or behind slow consumers)');
     if (published > 0) this.#logger.debug({ published }, 'relayed');
     return marked;
   }
@@ -204,7 +254,9 @@ export class Relay {
           continue;
         }
         if (this.#recovered < this.#recoverRequests) await this.#recoverLostMessages();
-        if ((await this.step()) > 0) continue;
+        const marked = await this.step();
+        this.#backoffMs = this.#errorBackoffMs[0];
+        if (marked > 0) continue;
         // Nothing found: announce the sleep, so that inserts from now on NOTIFY, and sleep.
         await this.#awake;
         await this.#store.announceSleep(this.#id, true);
@@ -215,20 +267,48 @@ export class Relay {
         });
       } catch (err) {
         this.totals.errors++;
-        this.#logger.warn({ err: (err as Error).message }, 'relay step failed; jobs stay ready and will be published later');
-        // A plain timer: during an outage every insert would otherwise wake the loop into another failing step.
-        await new Promise((resolve) => setTimeout(resolve, ERROR_BACKOFF_MS));
+        const delayMs = this.#backoffMs;
+        this.#backoffMs = Math.min(delayMs * 2, this.#errorBackoffMs[1]);
+        this.#logger.warn({ err: (err as Error).message, retryInMs: delayMs }, 'relay step failed; jobs stay ready and will be published later');
+        // A timer only stop() ends: during an outage every insert would otherwise wake the loop into another failing step.
+        await this.#pause(delayMs);
       }
     }
     await this.#awake;
     await this.#store.announceSleep(this.#id, false).catch(() => undefined);
   }
 
-  /** Finishes the current step, then stops. */
+  #pause(ms: number): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#endPause = done;
+    });
+  }
+
+  /**
+   * Finishes the current step, then stops; a step still in flight after `stopWaitMs` (a publish the
+   * broker never confirms) is left behind: its jobs stay ready, or are marked if it completes.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#waker.wake();
-    await this.#loop;
+    this.#endPause?.();
+    if (this.#loop) {
+      let timer: NodeJS.Timeout | undefined;
+      const left = await Promise.race([
+        this.#loop.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), this.#stopWaitMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (left) this.#logger.warn({ stopWaitMs: this.#stopWaitMs }, 'stopping without the relay step in flight (its publish was not confirmed in time); its jobs stay ready');
+    }
     await this.#leadership?.close();
     await this.#listener?.close();
   }

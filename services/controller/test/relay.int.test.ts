@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Broker, Delivery, Dispatch } from '@drover/core';
+import type { Broker, Delivery, Dispatch, Logger } from '@drover/core';
 import { MemoryBroker } from '@drover/broker';
 import { useTestNamespace, waitFor } from '@drover/testing';
 import { Relay } from '../src/index.js';
@@ -106,16 +106,17 @@ describe('relay', () => {
     };
     const got = await collect(memory, 'relay.flaky');
     const { id } = await ns.store.insert({ funcname: 'relay.flaky' });
-    const relay = await startRelay(flaky, { sweepMs: 50 });
+    const relay = await startRelay(flaky, { sweepMs: 50, errorBackoffMs: [10, 40] });
     await waitFor(() => got.some((d) => d.body === id), { what: 'the job after the broker recovered' });
     expect(relay.totals.errors).toBe(3);
     expect(got.filter((d) => d.body === id)).toHaveLength(1);
   });
 
-  it('publishes a lost message again, but not one that is still waiting in its queue', async () => {
+  it('publishes a lost message again, but not one that is still waiting in a queue at its bound', async () => {
     const broker = new MemoryBroker();
     const { id } = await ns.store.insert({ funcname: 'relay.lost' });
-    await startRelay(broker, { sweepMs: 50, staleMs: 200 });
+    // A bound of one: the waiting message fills its queue, so it gets no copy however stale it is.
+    await startRelay(broker, { sweepMs: 50, staleMs: 200, maxInBrokerPerFunction: 1 });
     await waitFor(async () => (await broker.queueDepth('relay.lost')) === 1, { what: 'the first publication' });
     // Still waiting behind a backlog: several stale periods pass without a second copy.
     await new Promise((resolve) => setTimeout(resolve, 700));
@@ -189,4 +190,50 @@ describe('relay', () => {
     expect(relay.totals.requeued).toBeGreaterThanOrEqual(2);
     for (const id of [...kept, ...lost]) expect((await ns.store.getJob(id))?.state).toBe('dispatched');
   });
+
+  it('waits longer after each failed step, up to its bound, and says why', async () => {
+    const memory = new MemoryBroker();
+    const delays: number[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      error: () => undefined,
+      warn: (fields: unknown) => {
+        const retryInMs = (fields as { retryInMs?: number; err?: string }).retryInMs;
+        if (retryInMs !== undefined) delays.push(retryInMs);
+      },
+      child: () => logger,
+    };
+    const refusing: Broker = { ...brokerOver(memory), publish: async () => Promise.reject(new Error('confirm deadline passed')) };
+    await ns.store.insert({ funcname: 'relay.backoff' });
+    await startRelay(refusing, { sweepMs: 50, errorBackoffMs: [10, 40], logger });
+    await waitFor(() => delays.length >= 5, { what: 'five failed steps' });
+    expect(delays.slice(0, 5)).toEqual([10, 20, 40, 40, 40]);
+  });
+
+  it('stops without waiting for a publish the broker never confirms, leaving its jobs ready', async () => {
+    const memory = new MemoryBroker();
+    let publishing = 0;
+    // A broker that blocked the connection (a memory alarm, say): the confirm never comes.
+    const stalled: Broker = { ...brokerOver(memory), publish: () => {
+      publishing++;
+      return new Promise<void>(() => undefined);
+    } };
+    const { id } = await ns.store.insert({ funcname: 'relay.stalled' });
+    const relay = new Relay({ store: ns.store, broker: stalled, sweepMs: 50, stopWaitMs: 200 });
+    await relay.start();
+    await waitFor(() => publishing > 0, { what: 'the relay to start publishing' });
+    await relay.stop();
+    expect((await ns.store.getJob(id))?.state).toBe('ready');
+  });
 });
+
+function brokerOver(memory: MemoryBroker): Broker {
+  return {
+    publish: (dispatches) => memory.publish(dispatches),
+    consume: (f, p, cb) => memory.consume(f, p, cb),
+    queueDepth: (f) => memory.queueDepth(f),
+    onMessagesLost: (listener) => memory.onMessagesLost(listener),
+    close: () => memory.close(),
+  };
+}

@@ -56,7 +56,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
   }
 
   const scheduler = createScheduler({ store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS });
-  const controller = createController({ store, broker, logger, relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS }, http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT } });
+  const controller = createController({ store, broker, logger, relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER }, http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT } });
   const worker = createWorker({ store, broker, logger, functions: demoFunctions, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS });
   await scheduler.start();
   await controller.start();

@@ -23,7 +23,7 @@ export async function runServices(config: Config, which: { controller: boolean; 
         store: rt.store,
         broker: await rt.broker(),
         logger: rt.logger,
-        relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS },
+        relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
         http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT },
       })
     : null;
