@@ -29,6 +29,8 @@ export interface FaultTarget {
   /** The roles' live processes, and how to start a replacement. */
   processes: Record<'worker' | 'controller' | 'scheduler', FleetProcess[]>;
   restart(role: 'worker' | 'controller' | 'scheduler'): FleetProcess;
+  /** Pids with a handler running now (a start recorded, no end): a killed worker should hold work. */
+  busyPids(): Set<number>;
   /** The partitionable worker's proxies. */
   proxies: { pg: TcpProxy; amqp: TcpProxy; pid(): number };
   /** Deaths and partitions, for explaining extra runs. */
@@ -53,7 +55,10 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 async function killRole(t: FaultTarget, role: 'worker' | 'controller' | 'scheduler'): Promise<void> {
   const live = t.processes[role];
-  const victim = live[Math.floor(Math.random() * live.length)];
+  // A worker killed while idle proves nothing: take one with a job in flight when there is one.
+  const busy = role === 'worker' ? live.filter((p) => t.busyPids().has(p.pid)) : [];
+  const pool = busy.length > 0 ? busy : live;
+  const victim = pool[Math.floor(Math.random() * pool.length)];
   if (!victim) return;
   t.deaths.push({ pid: victim.pid, at: Date.now() });
   await t.fleet.kill9(victim);

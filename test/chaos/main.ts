@@ -10,6 +10,7 @@
  *
  * Options: --faults a,b (default: all), --times N (default 20), --rate jobs/s (default 100),
  * --workers N (default 3, plus the partitionable one), --short (3 of each), --json, --keep.
+ * A killed worker is one with a job in flight when there is one.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,13 +86,15 @@ try {
     },
     restart: (role) => fleet.start(role, role === 'worker' ? ['worker', 'test/chaos/handlers.ts'] : [role]),
     proxies: { pg: pgProxy, amqp: amqpProxy, pid: () => proxied.pid },
+    busyPids: () => {
+      const open = new Map<string, number>();
+      for (const r of readRuns(ctx.dir)) if (r.end === null) open.set(`${r.id}/${r.attempt}`, r.pid);
+      return new Set(open.values());
+    },
     deaths: [],
     partitions: [],
   };
-  let proxied = partitionable();
-  void proxied.exited.then(() => {
-    if (!interrupted) proxied = partitionable();
-  });
+  const proxied = partitionable();
 
   // Handler runs of 10–100 ms: a few jobs in flight per worker at 100 jobs/s.
   const producer = new Producer(ctx.client, rate, () => 10 + Math.floor(Math.random() * 90));
