@@ -1,12 +1,13 @@
 /**
  * Builds what a command needs from the configuration, and tears it down in reverse order. Long-
  * running commands stop on the first SIGTERM or SIGINT, draining within their bounds; a second
- * signal exits at once.
+ * signal exits at once. Only the commands that own the schema migrate; the others read the ledger
+ * (`requireSchema`) and need no DDL rights.
  */
 import { pino } from 'pino';
 import { retryPolicy, type Logger, type RetryPolicy } from '@drover/core';
 import { createAmqpBroker, type AmqpBroker } from '@drover/broker';
-import { createPgStore, migrate, type PgJobStore } from '@drover/store';
+import { createPgStore, migrate, schemaStatus, type PgJobStore, type SchemaStatus } from '@drover/store';
 import { required, type Config } from './config.js';
 
 export interface Runtime {
@@ -16,7 +17,21 @@ export interface Runtime {
   /** Connects on first use. */
   broker(): Promise<AmqpBroker>;
   migrate(): Promise<string[]>;
+  /** Reads the ledger, creating nothing; throws a {@link SchemaNotReady} unless the schema is current. */
+  requireSchema(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The namespace's schema is missing or older than this code: someone with DDL rights must migrate it. */
+export class SchemaNotReady extends Error {
+  override name = 'SchemaNotReady';
+  constructor(readonly status: SchemaStatus) {
+    super(
+      status.state === 'missing'
+        ? `namespace ${status.schema} is not migrated (schema ${status.schema} has no migration ledger); run \`drover migrate\` with a role that may create it`
+        : `namespace ${status.schema} is at migration ${status.applied} of ${status.expected}; run \`drover migrate\` to bring it up to date`,
+    );
+  }
 }
 
 /** The backoff after a lease expired: from `baseMs`, doubling up to a day. */
@@ -30,8 +45,7 @@ export function createLogger(level: string, component: string): Logger {
 }
 
 /** The store and broker on the real services; `command` names who needs them, for the error. */
-export function createRuntime(config: Config, component: string, command = component): Runtime {
-  const logger = createLogger(config.LOG_LEVEL ?? 'info', component);
+export function createRuntime(config: Config, component: string, command = component, logger = createLogger(config.LOG_LEVEL ?? 'info', component)): Runtime {
   const store = createPgStore({
     connectionString: required(config, 'DATABASE_URL', command),
     namespace: config.DROVER_NAMESPACE,
@@ -54,6 +68,10 @@ export function createRuntime(config: Config, component: string, command = compo
         connectionName: `drover-${component}`,
       })),
     migrate: async () => (await migrate(store.pool, { namespace: config.DROVER_NAMESPACE, logger })).applied,
+    requireSchema: async () => {
+      const status = await schemaStatus(store.pool, { namespace: config.DROVER_NAMESPACE });
+      if (status.state !== 'current') throw new SchemaNotReady(status);
+    },
     close: async () => {
       if (broker) await (await broker).close();
       await store.close();
@@ -61,20 +79,37 @@ export function createRuntime(config: Config, component: string, command = compo
   };
 }
 
-/** Runs until SIGTERM or SIGINT, then calls `stop` once; a second signal exits with status 130. */
-export function untilSignal(logger: Logger, stop: () => Promise<void>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let stopping = false;
+/** A long-running command's shutdown request: aborted on the first SIGTERM or SIGINT. */
+export interface Shutdown {
+  readonly signal: AbortSignal;
+  /** Resolves on the first SIGTERM or SIGINT. */
+  readonly requested: Promise<void>;
+}
+
+/**
+ * Listens for SIGTERM and SIGINT from now on, so that a signal while the command still waits for
+ * its services ends the wait; a second signal exits with status 130.
+ */
+export function onShutdown(logger: Logger): Shutdown {
+  const controller = new AbortController();
+  const requested = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
+      if (controller.signal.aborted) {
         logger.warn({ signal }, 'second signal: exiting at once');
         process.exit(130);
       }
-      stopping = true;
       logger.info({ signal }, 'shutting down');
-      stop().then(resolve, reject);
+      controller.abort();
+      resolve();
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  return { signal: controller.signal, requested };
+}
+
+/** Runs until SIGTERM or SIGINT, then calls `stop` once; a second signal exits with status 130. */
+export async function untilSignal(logger: Logger, stop: () => Promise<void>): Promise<void> {
+  await onShutdown(logger).requested;
+  await stop();
 }

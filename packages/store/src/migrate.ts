@@ -58,7 +58,8 @@ export interface MigrationTarget {
   connect(): Promise<MigrationSession>;
 }
 
-interface LedgerRow {
+/** One row of a schema's migration ledger. */
+export interface LedgerRow {
   version: number;
   name: string;
   checksum: string;
@@ -122,7 +123,8 @@ export async function migrate(
   return { schema, applied };
 }
 
-function checkLedger(schema: string, rows: LedgerRow[], migrations: Migration[]): void {
+/** Throws a MigrationError when the ledger holds a migration these files do not, or one that was edited. */
+export function checkLedger(schema: string, rows: readonly LedgerRow[], migrations: readonly Migration[]): void {
   rows.forEach((row, i) => {
     const file = migrations[i];
     if (!file || file.version !== row.version) {

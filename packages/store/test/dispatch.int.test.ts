@@ -143,10 +143,10 @@ describe('listen', () => {
       await waitFor(() => events.includes('ready'), { what: 'a ready notification' });
       await ns.store.insert({ funcname: 'd.notify', runAfter: new Date(Date.now() + 60_000) });
       await waitFor(() => events.includes('scheduled'), { what: 'a scheduled notification' });
-      // A round trip after both, so any extra notification would have arrived by now.
-      await ns.pool.query('SELECT 1');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(events).toEqual(['ready', 'scheduled']);
+      // A sentinel after both: notifications arrive in commit order, so any extra one would come before it.
+      await ns.store.insert({ funcname: 'd.notify' });
+      await waitFor(() => events.length >= 3, { what: 'the sentinel notification' });
+      expect(events).toEqual(['ready', 'scheduled', 'ready']);
     } finally {
       await ns.store.announceSleep('test-relay', false);
       await listener.close();

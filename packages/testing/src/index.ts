@@ -16,7 +16,7 @@
  */
 export { DEFAULT_SERVICE_URLS, reachable, resolveServices, serviceUrlsFromEnv, type ServiceUrls, type StartedServices } from './services.js';
 export { closeBrokerConnections, withBrokerStopped } from './rabbitmq.js';
-export { restartDatabase } from './postgres.js';
+export { restartDatabase, withDatabaseStopped } from './postgres.js';
 export { useDroverProcesses, type DroverProcess } from './processes.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { waitFor } from './wait.js';

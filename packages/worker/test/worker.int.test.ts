@@ -188,8 +188,8 @@ describe('worker', () => {
   it('renews the lease of a job that runs longer than the lease', async () => {
     await startWorker({ functions: { 'w.long': { handler: async () => { await new Promise((r) => setTimeout(r, 2500)); return 'done'; }, leaseMs: 1000 } } });
     const [id] = await enqueue({ funcname: 'w.long' });
-    await waitFor(async () => (await ns.store.getJob(id!))?.state === 'running', { what: 'the job to start' });
-    await new Promise((r) => setTimeout(r, 1500));
+    const firstLease = (await waitFor(async () => { const j = await ns.store.getJob(id!); return j?.state === 'running' ? j.grabbedUntil : null; }, { what: 'the job to start' })).getTime();
+    await waitFor(() => Date.now() > firstLease + 100, { what: 'the first lease to end', timeoutMs: 5_000 });
     // Past its first lease: a sweep now must find it alive.
     expect((await ns.store.expireLeases()).map((r) => r.id)).not.toContain(id);
     expect(await waitFor(finished(id!), { what: 'the long job' })).toMatchObject({ state: 'completed', failures: 0 });

@@ -11,8 +11,10 @@ import { jobDetails, jobsTable, printJson, statsTable } from '../output.js';
 import { createRuntime } from '../runtime.js';
 
 /**
- * Runs `fn` on the jobs: in PostgreSQL when DATABASE_URL is set (migrating first, so a fresh
- * database works), otherwise through the API of the embedded instance running on DROVER_DATA_DIR.
+ * Runs `fn` on the jobs: in PostgreSQL when DATABASE_URL is set, otherwise through the API of the
+ * embedded instance running on DROVER_DATA_DIR. These commands never migrate (their role may
+ * lack DDL rights, and a mistyped namespace must not be created): a schema that is missing or
+ * older than this code is refused with a message that says to run `drover migrate`.
  */
 async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Promise<T> {
   if (!config.DATABASE_URL) {
@@ -24,7 +26,7 @@ async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Prom
   }
   const rt = createRuntime(config, 'cli');
   try {
-    await rt.migrate();
+    await rt.requireSchema();
     return await fn(rt.store);
   } finally {
     await rt.close();

@@ -1,6 +1,8 @@
 /**
- * The long-running commands: controller, scheduler, both at once (`up`), and worker. Each migrates
- * first (idempotent, under an advisory lock), runs until a signal, then stops in reverse order.
+ * The long-running commands: controller, scheduler, both at once (`up`), and worker. The services
+ * migrate first (idempotent, under an advisory lock); a worker only waits for the schema to be
+ * current, so it needs no DDL rights. Each comes up even when started during an outage (see
+ * start-retry.ts), runs until a signal, then stops in reverse order.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,33 +10,54 @@ import { ValidationError } from '@drover/core';
 import { createController } from '@drover/controller';
 import { createScheduler } from '@drover/scheduler';
 import { createWorker, type FunctionOptions, type Handler } from '@drover/worker';
-import type { Config } from '../config.js';
-import { createRuntime, untilSignal } from '../runtime.js';
+import { required, type Config } from '../config.js';
+import { SchemaNotReady, createLogger, createRuntime, onShutdown } from '../runtime.js';
+import { ServiceDown, needs, startWithRetry } from '../start-retry.js';
 
+/** Runs the controller, the scheduler or both until a signal; resolves once stopped. */
 export async function runServices(config: Config, which: { controller: boolean; scheduler: boolean }): Promise<void> {
   const command = which.controller && which.scheduler ? 'up' : which.controller ? 'controller' : 'scheduler';
-  const rt = createRuntime(config, command === 'up' ? 'drover' : command, command);
-  await rt.migrate();
-  const scheduler = which.scheduler
-    ? createScheduler({ store: rt.store, logger: rt.logger, pollMs: config.DROVER_SCHEDULER_POLL_MS })
-    : null;
-  const controller = which.controller
-    ? createController({
-        store: rt.store,
-        broker: await rt.broker(),
-        logger: rt.logger,
-        relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
-        http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT },
-      })
-    : null;
-  await scheduler?.start();
-  await controller?.start();
-  rt.logger.info({ namespace: config.DROVER_NAMESPACE, api: controller?.url ?? null }, 'drover running; SIGTERM or Ctrl-C stops it');
-  await untilSignal(rt.logger, async () => {
-    await controller?.stop();
-    await scheduler?.stop();
-    await rt.close();
-  });
+  const component = command === 'up' ? 'drover' : command;
+  // Missing configuration is not an outage: it fails at once, before any waiting.
+  required(config, 'DATABASE_URL', command);
+  if (which.controller) required(config, 'AMQP_URL', command);
+  const logger = createLogger(config.LOG_LEVEL ?? 'info', component);
+  const shutdown = onShutdown(logger);
+  const running = await startWithRetry(command, async (onClose) => {
+    const rt = createRuntime(config, component, command, logger);
+    onClose(() => rt.close());
+    await needs('PostgreSQL', () => rt.migrate());
+    const scheduler = which.scheduler
+      ? createScheduler({ store: rt.store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS })
+      : null;
+    // The controller does not wait for RabbitMQ: its API takes jobs into PostgreSQL meanwhile, and
+    // the relay publishes them once the broker's connection (retried in the background) is back.
+    const controller = which.controller
+      ? createController({
+          store: rt.store,
+          broker: await rt.broker(),
+          logger,
+          relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
+          http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT },
+        })
+      : null;
+    if (scheduler) {
+      await needs('PostgreSQL', () => scheduler.start());
+      onClose(() => scheduler.stop());
+    }
+    if (controller) {
+      await needs('PostgreSQL', () => controller.start());
+      onClose(() => controller.stop());
+    }
+    return { rt, scheduler, controller };
+  }, { logger, signal: shutdown.signal });
+  if (!running) return;
+  const { rt, scheduler, controller } = running;
+  logger.info({ namespace: config.DROVER_NAMESPACE, api: controller?.url ?? null }, 'drover running; SIGTERM or Ctrl-C stops it');
+  await shutdown.requested;
+  await controller?.stop();
+  await scheduler?.stop();
+  await rt.close();
 }
 
 /** What a handlers module exports: `functions` (and optionally `slotGroups`), as named or default exports. */
@@ -58,15 +81,31 @@ export async function loadHandlers(modulePath: string): Promise<{ functions: Rec
   return { functions, ...(slotGroups ? { slotGroups } : {}) };
 }
 
+/** Runs a worker for a handlers module until a signal; resolves once stopped. */
 export async function runWorker(config: Config, modulePath: string): Promise<void> {
   const handlers = await loadHandlers(modulePath);
-  const rt = createRuntime(config, 'worker');
-  const worker = createWorker({ store: rt.store, broker: await rt.broker(), logger: rt.logger, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...handlers });
-  await rt.migrate();
-  await worker.start();
-  rt.logger.info({ workerId: worker.workerId, functions: Object.keys(handlers.functions) }, 'worker running; SIGTERM or Ctrl-C stops it');
-  await untilSignal(rt.logger, async () => {
-    await worker.stop();
-    await rt.close();
-  });
+  required(config, 'DATABASE_URL', 'worker');
+  required(config, 'AMQP_URL', 'worker');
+  const logger = createLogger(config.LOG_LEVEL ?? 'info', 'worker');
+  const shutdown = onShutdown(logger);
+  const running = await startWithRetry('worker', async (onClose) => {
+    const rt = createRuntime(config, 'worker', 'worker', logger);
+    onClose(() => rt.close());
+    // A worker runs on the schema a controller, a scheduler or `drover migrate` keeps current.
+    await needs('PostgreSQL', () =>
+      rt.requireSchema().catch((err: unknown) => {
+        throw err instanceof SchemaNotReady ? new ServiceDown(`the schema of namespace ${config.DROVER_NAMESPACE}`, { cause: err }) : err;
+      }),
+    );
+    const worker = createWorker({ store: rt.store, broker: await rt.broker(), logger, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...handlers });
+    await needs('RabbitMQ', () => worker.start());
+    onClose(() => worker.stop());
+    return { rt, worker };
+  }, { logger, signal: shutdown.signal });
+  if (!running) return;
+  const { rt, worker } = running;
+  logger.info({ workerId: worker.workerId, functions: Object.keys(handlers.functions) }, 'worker running; SIGTERM or Ctrl-C stops it');
+  await shutdown.requested;
+  await worker.stop();
+  await rt.close();
 }
