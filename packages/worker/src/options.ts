@@ -18,7 +18,11 @@ export interface JobContext {
   /** Failed attempts so far. */
   failures: number;
   createdAt: Date;
-  /** Aborted when the attempt times out, the lease is lost, or the worker shuts down. */
+  /**
+   * Aborted (with an {@link AttemptAborted} reason) when the attempt times out, the lease is lost
+   * or runs out without a renewal (the worker then writes no outcome: the job may run elsewhere),
+   * or the worker shuts down.
+   */
   signal: AbortSignal;
   /** A child logger carrying jobId, funcname, attempt and workerId. */
   logger: Logger;
@@ -32,8 +36,19 @@ export interface JobContext {
   decline(runAfter?: Date | null): Promise<void>;
   /** Completes this job and inserts `jobs` in the same transaction. */
   replaceWith(jobs: NewJob[]): Promise<void>;
-  /** Extends the lease now (the worker also renews it while the handler runs). */
+  /** Extends the lease now (the worker also renews it until the outcome is written). */
   heartbeat(): Promise<void>;
+  /**
+   * Coalescing (a function with the `coalesce` option, a job with a coalesce value): the other
+   * ready jobs of this function with the same coalesce value, claimed with this one, at most
+   * `coalesce.max`; empty otherwise. Each sibling is a job of its own, with its own grab token,
+   * lease, signal and verbs: settle each with its own `complete`, `fail`, `decline`... and only
+   * its own outcome is fenced by its own lease (one cancelled meanwhile refuses only its outcome).
+   * A sibling the handler leaves unsettled shares the handler's end: completed (with no result)
+   * when the handler returns or replaces its job, failed or declined alike when it throws or
+   * declines, given back when the first job's lease is lost. Siblings have no siblings.
+   */
+  siblings: readonly JobContext[];
 }
 
 export type Handler = (job: JobContext) => unknown;
@@ -59,6 +74,12 @@ export interface FunctionOptions {
    * fewer per job, and neither `call` nor a lookup can read its result afterwards.
    */
   keepForMs?: number;
+  /**
+   * TheSchwartz's coalescing: with a claimed job that has a coalesce value, also claim up to `max`
+   * other ready jobs of this function with the same value, handed to the handler as
+   * `job.siblings`. Unset: no coalescing.
+   */
+  coalesce?: { max: number };
 }
 
 /** A function's options after defaults. */
@@ -72,6 +93,8 @@ export interface ResolvedFunction {
   timeoutMs: number | null;
   leaseMs: number;
   keepForMs: number | undefined;
+  /** Siblings to claim with a job that has a coalesce value; 0: none. */
+  coalesceMax: number;
 }
 
 /** One process-wide default; a function that needs more says so. */
@@ -91,6 +114,8 @@ const functionSchema = z.strictObject({
   // Leases shorter than a second would be renewed faster than a round trip on a busy machine.
   leaseMs: z.int({ error: 'must be a whole number of milliseconds from 1000 to 86400000' }).min(1000, { error: 'must be at least 1000' }).max(86_400_000, { error: 'must be at most 86400000' }).optional(),
   keepForMs: z.int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be 0 or more' }).optional(),
+  // A thousand siblings is already a large batch for one handler, and each holds a lease renewed with the rest.
+  coalesce: z.strictObject({ max: positiveInt(1_000) }, { error: 'must be an object { max }' }).optional(),
 });
 
 /** Resolves `functions` and `slotGroups` into per-function settings, naming the first bad option. */
@@ -133,6 +158,7 @@ export function resolveFunctions(
       timeoutMs: o.timeoutMs ?? null,
       leaseMs: o.leaseMs ?? DEFAULT_LEASE_MS,
       keepForMs: o.keepForMs,
+      coalesceMax: o.coalesce?.max ?? 0,
     };
   });
   for (const [name, group] of groups) if (group.funcnames.length === 0) throw new ValidationError(`slotGroups.${name}`, 'no function uses this group');

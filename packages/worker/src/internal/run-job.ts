@@ -1,32 +1,22 @@
 /**
- * Runs one claimed job: builds the handler's context, bounds the attempt by its timeout, renews
- * the lease while the handler works, and turns what the handler did (a verb, a return value, a
- * throw) into exactly one outcome. The first outcome wins; anything the handler does after it
- * (say, finishing after its timeout) is ignored, because the job is no longer its to settle.
+ * Runs one claimed job (and, for a coalescing function, its siblings): builds the handler's
+ * context, bounds the attempt by its timeout, keeps every lease through the lease keeper until its
+ * outcome is written, and turns what the handler did (a verb, a return value, a throw) into
+ * exactly one outcome per job. The first outcome wins; anything the handler does after it (say,
+ * finishing after its timeout) is ignored, because the job is no longer its to settle.
  */
-import { Decline, PermanentFailure, type ClaimedJob, type JobStore, type Logger, type NewJob } from '@drover/core';
+import { Decline, PermanentFailure, type ClaimedJob, type Logger } from '@drover/core';
 import type { JobContext, ResolvedFunction } from '../options.js';
-
-/** What happened to the attempt. `lost`: the lease was lost, there is nothing left to write. */
-export type Outcome =
-  | { kind: 'complete'; result: unknown }
-  | { kind: 'fail'; error: string }
-  | { kind: 'permanent'; error: string }
-  | { kind: 'decline'; runAfter: Date | null }
-  | { kind: 'replace'; jobs: NewJob[] }
-  | { kind: 'lost' };
-
-/** Error text kept in the failure log: enough of the stack to debug, bounded so one bad job cannot bloat the table. */
-const ERROR_TEXT_MAX = 8_000;
-
-export function errorText(err: unknown): string {
-  const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
-  return text.length > ERROR_TEXT_MAX ? `${text.slice(0, ERROR_TEXT_MAX)}…` : text;
-}
+import type { LeaseEnd, LeaseKeeper } from './lease-keeper.js';
+import { errorText, type Outcome, type OutcomeWriter } from './outcome-writer.js';
+import type { Claim } from './round-trips.js';
 
 /** Why a job's signal was aborted. */
 export class AttemptAborted extends Error {
-  constructor(readonly reason: 'timeout' | 'lease lost' | 'shutdown', message: string) {
+  constructor(
+    readonly reason: 'timeout' | 'lease lost' | 'shutdown',
+    message: string,
+  ) {
     super(message);
     this.name = 'AttemptAborted';
   }
@@ -34,126 +24,178 @@ export class AttemptAborted extends Error {
 
 export interface RunningJob {
   job: ClaimedJob;
-  /** Resolves once the attempt has an outcome (the handler is finished with the job), before it is written. */
+  /** Resolves once the job has an outcome (the handler is finished with it), before it is written. */
   decided: Promise<void>;
-  /** Settles once the attempt's outcome was written (or refused). */
+  /** Settles once every outcome (the job's and its siblings') was written, refused, or fenced off. */
   done: Promise<void>;
-  /** Ends the attempt now, giving the job back without counting a failure (worker shutdown). */
+  /** Ends the attempt now, giving the jobs back without counting a failure (worker shutdown). */
   giveBack(): void;
 }
 
 export interface RunDeps {
-  store: JobStore;
   logger: Logger;
-  /** Writes an outcome; resolves when written or refused. `log` is the job's logger. */
-  write(job: ClaimedJob, fn: ResolvedFunction, outcome: Outcome, log: () => Logger): Promise<void>;
+  leases: LeaseKeeper;
+  writer: OutcomeWriter;
 }
 
-/** Starts running a claimed job; see {@link RunningJob}. */
-export function runJob(job: ClaimedJob, fn: ResolvedFunction, deps: RunDeps): RunningJob {
-  const controller = new AbortController();
+/** One claimed job's attempt: its signal, its lease, its one outcome. */
+class Attempt {
+  readonly controller = new AbortController();
+  readonly decided: Promise<void>;
+  readonly done: Promise<void>;
+  #resolveDecided!: () => void;
+  #resolveDone!: () => void;
+  #settled: Promise<void> | null = null;
+  /** The lease ran out or was refused: write nothing more. */
+  #fenced = false;
   // Made on first use: most jobs log nothing, and a child logger per job is measurable at thousands per second.
-  let child: Logger | undefined;
-  const log = (): Logger => (child ??= deps.logger.child({ jobId: job.id, funcname: job.funcname, attempt: job.attempts }));
-  let settled: Promise<void> | null = null;
-  let resolveDone!: () => void;
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  let resolveDecided!: () => void;
-  const decided = new Promise<void>((resolve) => (resolveDecided = resolve));
+  #child: Logger | undefined;
+  readonly #untrack: () => void;
 
-  const timers: NodeJS.Timeout[] = [];
-  const cleanup = (): void => timers.forEach((t) => clearTimeout(t));
-
-  const settle = (outcome: Outcome): Promise<void> => {
-    if (settled) {
-      log().warn({ outcome: outcome.kind }, 'the job already has an outcome; ignoring this one');
-      return settled;
-    }
-    cleanup();
-    resolveDecided();
-    settled = deps.write(job, fn, outcome, log).finally(resolveDone);
-    return settled;
-  };
-
-  const abort = (reason: AttemptAborted['reason'], message: string): void => {
-    if (!controller.signal.aborted) controller.abort(new AttemptAborted(reason, message));
-  };
-
-  const timeoutMs = job.timeoutMs ?? fn.timeoutMs;
-  if (timeoutMs !== null) {
-    timers.push(setTimeout(() => {
-      abort('timeout', `timed out after ${timeoutMs} ms`);
-      void settle({ kind: 'fail', error: `timed out after ${timeoutMs} ms` });
-    }, timeoutMs));
+  constructor(
+    readonly job: ClaimedJob,
+    readonly fn: ResolvedFunction,
+    sentAt: number,
+    private readonly deps: RunDeps,
+  ) {
+    this.decided = new Promise((resolve) => (this.#resolveDecided = resolve));
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    this.#untrack = deps.leases.track(job, fn.leaseMs, sentAt, (end) => this.#leaseEnded(end));
   }
 
-  // Renew the lease every third of it, so two renewals can fail before it runs out.
-  const renew = (): void => {
-    timers.push(setTimeout(() => {
-      if (settled) return;
-      deps.store.heartbeat([job], { leaseMs: fn.leaseMs }).then(
-        ([result]) => {
-          // The attempt ended while the heartbeat was in flight: nothing left to renew or to warn about.
-          if (settled) return;
-          if (result?.accepted) return renew();
-          log().warn({}, 'lease lost (taken back or cancelled); abandoning the attempt');
-          abort('lease lost', 'the lease was lost');
-          void settle({ kind: 'lost' });
-        },
-        (err: unknown) => {
-          if (settled) return;
-          log().warn({ err: (err as Error).message }, 'lease renewal failed; will try again');
-          renew();
-        },
-      );
-    }, Math.floor(fn.leaseMs / 3)));
-  };
-  renew();
+  get settled(): boolean {
+    return this.#settled !== null;
+  }
 
-  const context: JobContext = {
-    id: job.id,
-    funcname: job.funcname,
-    arg: job.arg,
-    uniqkey: job.uniqkey,
-    priority: job.priority,
-    coalesce: job.coalesce,
-    attempt: job.attempts,
-    failures: job.failures,
-    createdAt: job.createdAt,
-    signal: controller.signal,
-    get logger() {
-      return log();
-    },
-    complete: (result) => settle({ kind: 'complete', result }),
-    fail: (error) => settle({ kind: 'fail', error: errorText(error) }),
-    permanentFailure: (error) => settle({ kind: 'permanent', error: errorText(error) }),
-    decline: (runAfter = null) => settle({ kind: 'decline', runAfter }),
-    replaceWith: (jobs) => settle({ kind: 'replace', jobs }),
-    heartbeat: async () => {
-      const [result] = await deps.store.heartbeat([job], { leaseMs: fn.leaseMs });
-      if (!result?.accepted) abort('lease lost', 'the lease was lost');
-    },
+  log = (): Logger => (this.#child ??= this.deps.logger.child({ jobId: this.job.id, funcname: this.job.funcname, attempt: this.job.attempts }));
+
+  settle(outcome: Outcome): Promise<void> {
+    if (this.#settled) {
+      if (!this.#fenced) this.log().warn({ outcome: outcome.kind }, 'the job already has an outcome; ignoring this one');
+      return this.#settled;
+    }
+    this.#resolveDecided();
+    this.#settled = this.deps.writer
+      .write(this.job, this.fn, outcome, this.log, () => !this.#fenced)
+      .finally(() => {
+        // The lease is kept until here, not only while the handler runs: see LeaseKeeper.
+        this.#untrack();
+        this.#resolveDone();
+      });
+    return this.#settled;
+  }
+
+  abort(reason: AttemptAborted['reason'], message: string): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new AttemptAborted(reason, message));
+  }
+
+  #leaseEnded(end: LeaseEnd): void {
+    this.#fenced = true;
+    if (end.kind === 'refused') {
+      this.log().warn({}, 'lease lost (taken back or cancelled); abandoning the attempt');
+      this.abort('lease lost', 'the lease was lost: the job was taken back or cancelled');
+    } else {
+      this.log().warn({ lateMs: end.lateMs }, 'lease ran out without a renewal (PostgreSQL unreachable?); fencing: handler aborted, no outcome will be written');
+      this.abort('lease lost', `the lease ran out without a renewal (${end.lateMs} ms after its end on this worker's clock); the job may run elsewhere`);
+    }
+    if (!this.#settled) void this.settle({ kind: 'lost' });
+    // A write already under way may hang with the connection; the slot is free all the same.
+    else this.#resolveDone();
+  }
+
+  context(siblings: readonly JobContext[]): JobContext {
+    const job = this.job;
+    const log = this.log;
+    return {
+      id: job.id,
+      funcname: job.funcname,
+      arg: job.arg,
+      uniqkey: job.uniqkey,
+      priority: job.priority,
+      coalesce: job.coalesce,
+      attempt: job.attempts,
+      failures: job.failures,
+      createdAt: job.createdAt,
+      signal: this.controller.signal,
+      get logger() {
+        return log();
+      },
+      siblings,
+      complete: (result) => this.settle({ kind: 'complete', result }),
+      fail: (error) => this.settle({ kind: 'fail', error: errorText(error) }),
+      permanentFailure: (error) => this.settle({ kind: 'permanent', error: errorText(error) }),
+      decline: (runAfter = null) => this.settle({ kind: 'decline', runAfter }),
+      replaceWith: (jobs) => this.settle({ kind: 'replace', jobs }),
+      heartbeat: async () => {
+        if (!(await this.deps.leases.renewNow(job.id))) this.abort('lease lost', 'the lease was lost');
+      },
+    };
+  }
+}
+
+/** What a sibling the handler left without an outcome gets when the handler ends with `outcome`. */
+function siblingOutcome(outcome: Outcome): Outcome {
+  switch (outcome.kind) {
+    case 'complete':
+    case 'replace':
+      return { kind: 'complete', result: null };
+    case 'lost':
+      // The handler was stopped because the first job's lease ended; the siblings' may be fine.
+      return { kind: 'decline', runAfter: null };
+    default:
+      return outcome;
+  }
+}
+
+/** Starts running a claimed job with its coalesced siblings (none unless the function coalesces); see {@link RunningJob}. */
+export function runJob(claim: Claim, siblings: readonly Claim[], fn: ResolvedFunction, deps: RunDeps): RunningJob {
+  const main = new Attempt(claim.job, fn, claim.sentAt, deps);
+  const others = siblings.map((s) => new Attempt(s.job, fn, s.sentAt, deps));
+  const all = [main, ...others];
+  const context = main.context(others.map((a) => a.context([])));
+
+  // The handler's end settles the first job as it says, and each sibling it left unsettled alike.
+  const finish = (outcome: Outcome): void => {
+    if (!main.settled) void main.settle(outcome);
+    const rest = siblingOutcome(outcome);
+    for (const a of others) if (!a.settled) void a.settle(rest);
   };
+  const abortAll = (reason: AttemptAborted['reason'], message: string): void => all.forEach((a) => a.abort(reason, message));
+  main.controller.signal.addEventListener('abort', () => {
+    const reason = main.controller.signal.reason as AttemptAborted;
+    abortAll(reason.reason, reason.message);
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  const timeoutMs = claim.job.timeoutMs ?? fn.timeoutMs;
+  if (timeoutMs !== null) {
+    timer = setTimeout(() => {
+      abortAll('timeout', `timed out after ${timeoutMs} ms`);
+      finish({ kind: 'fail', error: `timed out after ${timeoutMs} ms` });
+    }, timeoutMs);
+  }
+  void main.decided.then(() => clearTimeout(timer));
 
   void (async () => {
     try {
       const result = await fn.handler(context);
-      if (!settled) await settle({ kind: 'complete', result });
+      finish({ kind: 'complete', result });
     } catch (err) {
-      if (settled) return;
-      if (err instanceof PermanentFailure) await settle({ kind: 'permanent', error: errorText(err) });
-      else if (err instanceof Decline) await settle({ kind: 'decline', runAfter: err.runAfter });
-      else await settle({ kind: 'fail', error: errorText(err) });
+      if (err instanceof PermanentFailure) finish({ kind: 'permanent', error: errorText(err) });
+      else if (err instanceof Decline) finish({ kind: 'decline', runAfter: err.runAfter });
+      else finish({ kind: 'fail', error: errorText(err) });
+    } finally {
+      clearTimeout(timer);
     }
   })();
 
   return {
-    job,
-    decided,
-    done,
+    job: claim.job,
+    decided: main.decided,
+    done: Promise.all(all.map((a) => a.done)).then(() => undefined),
     giveBack: () => {
-      abort('shutdown', 'the worker is shutting down');
-      void settle({ kind: 'decline', runAfter: null });
+      abortAll('shutdown', 'the worker is shutting down');
+      finish({ kind: 'decline', runAfter: null });
     },
   };
 }

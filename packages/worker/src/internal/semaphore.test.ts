@@ -14,4 +14,15 @@ describe('Semaphore', () => {
     await third;
     expect(order).toEqual(['third']);
   });
+
+  it('gives up a bounded wait without taking a slot, and a later release goes to the next waiter', async () => {
+    const sem = new Semaphore(1);
+    expect(await sem.tryAcquire(10)).toBe(true);
+    expect(await sem.tryAcquire(10)).toBe(false);
+    const next = sem.tryAcquire(10_000);
+    sem.release();
+    expect(await next).toBe(true);
+    sem.release();
+    expect(await sem.tryAcquire(10)).toBe(true);
+  });
 });

@@ -1,0 +1,70 @@
+// Stops and starts PostgreSQL: run under the exclusive lock (flock -x -o /tmp/drover-svc.lock npx vitest run …).
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { reachable, waitFor } from '@drover/testing';
+import { useWorkerHarness } from './harness.js';
+
+const h = useWorkerHarness();
+const run = promisify(execFile);
+const cluster = (action: 'stop' | 'start'): Promise<unknown> =>
+  run('pg_ctlcluster', ['--skip-systemctl-redirect', readdirSync('/etc/postgresql')[0]!, 'main', action, ...(action === 'stop' ? ['-m', 'fast'] : [])], { timeout: 60_000 });
+
+const LEASE_MS = 10_000;
+/**
+ * When PostgreSQL is started again after the handler finished. A start takes about 2.4 s here, so
+ * the database is back at about 7.9 s: after the outcome write's retry at 6.35 s (its next is at
+ * 11.35 s, past the 10 s lease), so that the write alone comes too late, and early enough that a
+ * renewal (retried every second) lands before the lease ends: an outage shorter than the lease.
+ */
+const OUTAGE_MS = 5500;
+
+describe('worker across a PostgreSQL outage', () => {
+  it('keeps renewing the lease of a job that finished during the outage, writes its outcome once the database is back, and never runs it again', async () => {
+    let runs = 0;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const worker = await h.startWorker({
+      functions: {
+        'r.finish': {
+          handler: async (job) => {
+            runs++;
+            // A fresh lease, so the lease ends LEASE_MS from here unless something renews it.
+            await job.heartbeat();
+            started();
+            await finished;
+            return 'done during the outage';
+          },
+          leaseMs: LEASE_MS,
+        },
+      },
+    });
+    const [id] = await h.enqueue({ funcname: 'r.finish' });
+    await running;
+    let finishedAt = 0;
+    try {
+      await cluster('stop');
+      finish();
+      finishedAt = performance.now();
+      await waitFor(() => performance.now() - finishedAt >= OUTAGE_MS, { what: 'the outage to last its length', intervalMs: 50 });
+    } finally {
+      await cluster('start').catch(() => undefined);
+      await waitFor(() => reachable(h.ns.databaseUrl, 5432), { what: 'PostgreSQL to accept connections', timeoutMs: 60_000 });
+    }
+    const backAt = performance.now();
+    // The scheduler's sweep runs as soon as the database is back, and keeps running.
+    const job = await waitFor(async () => {
+      await h.ns.store.expireLeases();
+      const j = await h.ns.store.getJob(id!);
+      return j && (j.state === 'completed' || j.failures > 0) ? j : null;
+    }, { what: 'the job to be completed or taken back', timeoutMs: 30_000, intervalMs: 50 });
+    process.stdout.write(`[measure] back ${Math.round(backAt - finishedAt)} ms after the handler finished; outcome written ${Math.round(performance.now() - backAt)} ms after that\n`);
+    expect(job).toMatchObject({ state: 'completed', result: 'done during the outage', failures: 0, attempts: 1 });
+    expect(runs).toBe(1);
+    expect(worker.stats()).toMatchObject({ completed: 1, fenced: 0 });
+  });
+});
