@@ -10,10 +10,10 @@
  * failure.
  */
 import { nanoid } from 'nanoid';
-import { decodeJobId } from '@drover/broker';
 import {
   Batcher,
   backoffDelayMs,
+  decodeJobId,
   isRetryableInfrastructureError,
   silentLogger,
   ValidationError,

@@ -78,6 +78,8 @@ export class Relay {
   #awake: Promise<void> = Promise.resolve();
   readonly #waker = new Waker();
   #loop: Promise<void> | null = null;
+  /** Stops listening for lost messages (a stopped relay must not be woken, nor kept reachable, by its broker). */
+  #unsubscribeLost: (() => void) | null = null;
   #stopping = false;
   /** Totals since start, for health and tests. */
   readonly totals = { published: 0, republished: 0, requeued: 0, errors: 0 };
@@ -98,7 +100,7 @@ export class Relay {
   }
 
   async start(): Promise<void> {
-    this.#broker.onMessagesLost(() => {
+    this.#unsubscribeLost = this.#broker.onMessagesLost(() => {
       // A follower has nothing to do: whoever takes the lead looks for lost messages then.
       if (!this.leading) return;
       this.#allLost = true;
@@ -117,6 +119,7 @@ export class Relay {
         },
       });
     } catch (err) {
+      this.#unsubscribeLost?.();
       await this.#listener.close();
       throw err;
     }
@@ -229,6 +232,7 @@ export class Relay {
     this.#stopping = true;
     this.#waker.wake();
     await this.#loop;
+    this.#unsubscribeLost?.();
     await this.#leadership?.close();
     await this.#listener?.close();
   }
