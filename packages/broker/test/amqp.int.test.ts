@@ -8,7 +8,8 @@ describeBrokerConformance('RabbitMQ', async () => {
   const url = inject('droverServices').amqpUrl;
   const namespace = testNamespaceName();
   const strangerNamespace = testNamespaceName();
-  const broker = await createAmqpBroker({ url, namespace, connectionName: 'conformance' });
+  const brokerName = `conformance-${namespace}`;
+  const broker = await createAmqpBroker({ url, namespace, connectionName: brokerName });
   const peer = await createAmqpBroker({ url, namespace, connectionName: 'conformance-peer' });
   const stranger = await createAmqpBroker({ url, namespace: strangerNamespace, connectionName: 'conformance-stranger' });
   const raw = await amqp.connect(url);
@@ -27,6 +28,10 @@ describeBrokerConformance('RabbitMQ', async () => {
         await channel.deleteExchange(exchangeName(ns));
       }
       await raw.close();
+    },
+    loseMessages: async () => {
+      // The loss is told when the publishing connection comes back.
+      if ((await closeBrokerConnections(`${brokerName}:publish`)) !== 1) throw new Error('no publishing connection to close');
     },
   };
 });
