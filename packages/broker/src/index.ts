@@ -14,4 +14,4 @@
  */
 export { AmqpBroker, createAmqpBroker, type AmqpBrokerOptions } from './amqp-broker.js';
 export { MemoryBroker } from './memory-broker.js';
-export { BROKER_PRIORITY_LEVELS, brokerPriority, decodeJobId, exchangeName, queueName } from './topology.js';
+export { BROKER_PRIORITY_LEVELS, brokerPriority, exchangeName, queueName } from './topology.js';

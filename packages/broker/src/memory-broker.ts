@@ -4,7 +4,7 @@
  * group, redelivery of what a closed consumer left unsettled). For embedded mode and tests; a
  * lost message is recovered from PostgreSQL like any other.
  */
-import { validateFuncname, type Broker, type Delivery, type Dispatch, type Subscription } from '@drover/core';
+import { InfrastructureError, encodeJobId, validateFuncname, type Broker, type Delivery, type Dispatch, type Subscription } from '@drover/core';
 import { brokerPriority, checkPrefetch } from './topology.js';
 
 interface Message {
@@ -32,10 +32,33 @@ export class MemoryBroker implements Broker {
   #closed = false;
   /** Rotates which consumer is served first, so a slot group does not starve its neighbours. */
   #turn = 0;
-  readonly #lostListeners: (() => void)[] = [];
+  readonly #lostListeners = new Set<() => void>();
+  readonly #blockedListeners = new Set<(blocked: boolean, reason: string | null) => void>();
+  #blockedReason: string | null = null;
 
-  onMessagesLost(listener: () => void): void {
-    this.#lostListeners.push(listener);
+  onMessagesLost(listener: () => void): () => void {
+    this.#lostListeners.add(listener);
+    return () => {
+      this.#lostListeners.delete(listener);
+    };
+  }
+
+  onBlocked(listener: (blocked: boolean, reason: string | null) => void): () => void {
+    this.#blockedListeners.add(listener);
+    return () => {
+      this.#blockedListeners.delete(listener);
+    };
+  }
+
+  /**
+   * Blocks publishing with a reason, or unblocks it with null, as RabbitMQ does under a resource
+   * alarm: publish() rejects while blocked, consuming goes on. (A test's stand-in for an alarm.)
+   */
+  simulateBlocked(reason: string | null): void {
+    const was = this.#blockedReason;
+    this.#blockedReason = reason;
+    if ((was === null) === (reason === null)) return;
+    for (const listener of [...this.#blockedListeners]) listener(reason !== null, reason);
   }
 
   /**
@@ -45,13 +68,17 @@ export class MemoryBroker implements Broker {
   simulateRestart(): void {
     this.#queues.clear();
     for (const c of this.#consumers) c.unacked.clear();
-    for (const listener of this.#lostListeners) listener();
+    for (const listener of [...this.#lostListeners]) listener();
   }
 
   async publish(dispatches: readonly Dispatch[]): Promise<void> {
     if (this.#closed) throw new Error('memory broker: closed');
+    if (this.#blockedReason !== null) throw new InfrastructureError(`memory broker: publishing refused: the broker is blocked (${this.#blockedReason})`);
+    dispatches.forEach((d, i) => {
+      validateFuncname(d.funcname, `dispatches[${i}].funcname`);
+      encodeJobId(d.jobId);
+    });
     for (const d of dispatches) {
-      validateFuncname(d.funcname);
       this.#enqueue({ funcname: d.funcname, body: d.jobId, priority: brokerPriority(d.priority), seq: this.#seq++, redelivered: false });
     }
     this.#pump();

@@ -23,19 +23,6 @@ export function brokerPriority(priority: number): number {
   return Math.round(((clamped - PRIORITY_MIN) / (PRIORITY_MAX - PRIORITY_MIN)) * (BROKER_PRIORITY_LEVELS - 1));
 }
 
-const JOB_ID = /^[1-9][0-9]{0,18}$/;
-
-/** The message body: the job id as decimal text. Small, and readable in the management UI. */
-export function encodeJobId(jobId: string): Buffer {
-  if (!JOB_ID.test(jobId)) throw new ValidationError('jobId', 'must be a job id: a positive integer, as a string');
-  return Buffer.from(jobId, 'utf8');
-}
-
-/** The job id in a message body, or null when the body is not a Drover message. */
-export function decodeJobId(body: string): string | null {
-  return JOB_ID.test(body) ? body : null;
-}
-
 /** Validates a prefetch, which doubles as the consumer's concurrency. */
 export function checkPrefetch(prefetch: number): number {
   // 65535 is the AMQP limit for basic.qos prefetch-count (a short).

@@ -8,7 +8,8 @@ describeBrokerConformance('RabbitMQ', async () => {
   const url = inject('droverServices').amqpUrl;
   const namespace = testNamespaceName();
   const strangerNamespace = testNamespaceName();
-  const broker = await createAmqpBroker({ url, namespace, connectionName: 'conformance' });
+  const brokerName = `conformance-${namespace}`;
+  const broker = await createAmqpBroker({ url, namespace, connectionName: brokerName });
   const peer = await createAmqpBroker({ url, namespace, connectionName: 'conformance-peer' });
   const stranger = await createAmqpBroker({ url, namespace: strangerNamespace, connectionName: 'conformance-stranger' });
   const raw = await amqp.connect(url);
@@ -27,6 +28,10 @@ describeBrokerConformance('RabbitMQ', async () => {
         await channel.deleteExchange(exchangeName(ns));
       }
       await raw.close();
+    },
+    loseMessages: async () => {
+      // The loss is told when the publishing connection comes back.
+      if ((await closeBrokerConnections(`${brokerName}:publish`)) !== 1) throw new Error('no publishing connection to close');
     },
   };
 });
@@ -47,11 +52,17 @@ describe('RabbitMQ recovery', () => {
       await broker.publish([{ funcname, jobId: '1', priority: 0 }]);
       await waitFor(() => got.length === 1, { what: 'the first delivery' });
 
+      let lost = 0;
+      broker.onMessagesLost(() => lost++);
+      // Publishing and consuming have a connection each; the broker drops both.
       expect(await closeBrokerConnections(connectionName)).toBe(1);
+      expect(await closeBrokerConnections(`${connectionName}:publish`)).toBe(1);
       // Published while the connection is down or coming back: waits for it, then is confirmed.
       await broker.publish([{ funcname, jobId: '2', priority: 0 }]);
       await waitFor(() => got.includes('2'), { what: 'a delivery after reconnecting', timeoutMs: 20_000 });
       expect(got).toEqual(['1', '2']);
+      // The publishing connection came back: transient messages may have been lost.
+      expect(lost).toBe(1);
     } finally {
       const raw = await amqp.connect(url);
       const channel = await raw.createChannel();

@@ -15,9 +15,16 @@ export interface BrokerHarness {
   /** Publishes a body that is not a Drover message. */
   publishRaw(funcname: string, body: string): Promise<void>;
   cleanup(funcnames: string[]): Promise<void>;
+  /** Makes `broker` lose its connection and come back, as a broker restart would. */
+  loseMessages(): Promise<void>;
+  /**
+   * Blocks (a reason) or unblocks (null) `broker`'s publishing, as a resource alarm does. Absent
+   * where that touches a shared service (RabbitMQ's alarm is node-wide: see broker-alarm.e2e.test.ts).
+   */
+  block?(reason: string | null): Promise<void>;
 }
 
-export function describeBrokerConformance(name: string, makeHarness: () => Promise<BrokerHarness>): void {
+export function describeBrokerConformance(name: string, makeHarness: () => Promise<BrokerHarness>, features: { block: boolean } = { block: false }): void {
   describe(`broker conformance: ${name}`, () => {
     const used: string[] = [];
     let harness: BrokerHarness | undefined;
@@ -178,6 +185,48 @@ export function describeBrokerConformance(name: string, makeHarness: () => Promi
       await publishRaw(f, 'not a job id \u{1F4A5}');
       await waitFor(() => got.length === 1, { what: 'the foreign message' });
       expect(got[0]!.body).toBe('not a job id \u{1F4A5}');
+    });
+
+    it('tells onMessagesLost listeners of a lost connection, until they unsubscribe', async () => {
+      const { broker, loseMessages } = await h();
+      const f = fn('lost');
+      await broker.publish([{ funcname: f, jobId: '1', priority: 0 }]);
+      let kept = 0;
+      let dropped = 0;
+      broker.onMessagesLost(() => kept++);
+      const unsubscribe = broker.onMessagesLost(() => dropped++);
+      await loseMessages();
+      await waitFor(() => kept === 1, { what: 'the first loss heard', timeoutMs: 20_000 });
+      unsubscribe();
+      await loseMessages();
+      await waitFor(() => kept === 2, { what: 'the second loss heard', timeoutMs: 20_000 });
+      expect(dropped).toBe(1);
+    });
+
+    // Defined only where the harness can block: RabbitMQ's alarm is node-wide, so its adapter shows
+    // this in broker-alarm.e2e.test.ts, under the exclusive lock.
+    if (features.block) it('refuses publishes while blocked, keeps delivering, and publishes again once unblocked', async () => {
+      const { broker, block } = await h();
+      const f = fn('blocked');
+      const got: Delivery[] = [];
+      await broker.consume([f], 5, collect(got, 'ack'));
+      await broker.publish([{ funcname: f, jobId: '1', priority: 0 }]);
+      const heard: [boolean, string | null][] = [];
+      const unsubscribe = broker.onBlocked((blocked, reason) => heard.push([blocked, reason]));
+      await block!('memory alarm');
+      await expect(broker.publish([{ funcname: f, jobId: '2', priority: 0 }])).rejects.toThrow(/blocked/);
+      await waitFor(() => got.length === 1, { what: 'the message published before the block' });
+      await block!(null);
+      unsubscribe();
+      await block!('again');
+      await block!(null);
+      expect(heard).toEqual([
+        [true, 'memory alarm'],
+        [false, null],
+      ]);
+      await broker.publish([{ funcname: f, jobId: '3', priority: 0 }]);
+      await waitFor(() => got.length === 2, { what: 'a message published after the block' });
+      expect(got.map((d) => d.body)).toEqual(['1', '3']);
     });
   });
 }

@@ -10,5 +10,7 @@ describeBrokerConformance('in-memory', async () => {
     stranger: new MemoryBroker(),
     publishRaw: (funcname, body) => broker.publishRaw(funcname, body),
     cleanup: async () => undefined,
+    loseMessages: async () => broker.simulateRestart(),
+    block: async (reason) => broker.simulateBlocked(reason),
   };
-});
+}, { block: true });

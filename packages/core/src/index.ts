@@ -45,6 +45,7 @@ export {
 export { silentLogger, type LogFn, type Logger } from './logger.js';
 export { Waker } from './waker.js';
 export { Batcher } from './batcher.js';
+export { decodeJobId, encodeJobId } from './message.js';
 export { formatTable } from './table.js';
 export {
   FUNCNAME_PATTERN,

@@ -255,7 +255,10 @@ export interface Subscription {
  * message must be harmless (the claim in the store decides).
  */
 export interface Broker {
-  /** Publishes and resolves once the broker confirmed every message; rejects if any was not. */
+  /**
+   * Publishes and resolves once the broker confirmed every message; rejects if any was not, and
+   * never hangs: it rejects when the broker is blocked, or when confirms do not come in time.
+   */
   publish(dispatches: readonly Dispatch[]): Promise<void>;
   /**
    * Consumes the queues of one or more functions with at most `prefetch` unacknowledged deliveries
@@ -267,8 +270,15 @@ export interface Broker {
   /**
    * Calls `listener` whenever messages may have been lost: the connection came back after it was
    * lost, and messages were not persistent, so a broker restart would have dropped them. The jobs
-   * of such messages need publishing again.
+   * of such messages need publishing again. Returns a function that stops listening.
    */
-  onMessagesLost(listener: () => void): void;
+  onMessagesLost(listener: () => void): () => void;
+  /**
+   * Calls `listener` when the broker stops accepting publishes (true, with its reason: RabbitMQ's
+   * memory or disk alarm) and when it accepts them again (false). While blocked, publish() rejects
+   * at once; consuming goes on. Returns a function that stops listening.
+   */
+  onBlocked(listener: (blocked: boolean, reason: string | null) => void): () => void;
+  /** Stops consuming and closes within a bound, even while the broker is blocked or unreachable. */
   close(): Promise<void>;
 }

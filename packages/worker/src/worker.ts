@@ -11,8 +11,7 @@
  * gives the rest back without counting a failure.
  */
 import { nanoid } from 'nanoid';
-import { decodeJobId } from '@drover/broker';
-import { ValidationError, silentLogger, type Broker, type Delivery, type JobStore, type Logger, type Subscription } from '@drover/core';
+import { ValidationError, decodeJobId, silentLogger, type Broker, type Delivery, type JobStore, type Logger, type Subscription } from '@drover/core';
 import { DeliveryLoop, type DeliveryCounts } from './internal/delivery-loop.js';
 import { LeaseKeeper } from './internal/lease-keeper.js';
 import { OutcomeWriter, type OutcomeCounts } from './internal/outcome-writer.js';

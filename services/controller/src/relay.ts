@@ -126,6 +126,8 @@ export class Relay {
   #awake: Promise<void> = Promise.resolve();
   readonly #waker = new Waker();
   #loop: Promise<void> | null = null;
+  /** Stops listening for lost messages (a stopped relay must not be woken, nor kept reachable, by its broker). */
+  #unsubscribeLost: (() => void) | null = null;
   #stopping = false;
   /** Totals since start, for health and tests. */
   readonly totals = { published: 0, republished: 0, requeued: 0, errors: 0 };
@@ -151,7 +153,7 @@ export class Relay {
   }
 
   async start(): Promise<void> {
-    this.#broker.onMessagesLost(() => {
+    this.#unsubscribeLost = this.#broker.onMessagesLost(() => {
       // A follower has nothing to do: whoever takes the lead looks for lost messages then.
       if (!this.leading) return;
       this.#allLost = true;
@@ -170,6 +172,7 @@ export class Relay {
         },
       });
     } catch (err) {
+      this.#unsubscribeLost?.();
       await this.#listener.close();
       throw err;
     }
@@ -309,6 +312,7 @@ export class Relay {
       clearTimeout(timer);
       if (left) this.#logger.warn({ stopWaitMs: this.#stopWaitMs }, 'stopping without the relay step in flight (its publish was not confirmed in time); its jobs stay ready');
     }
+    this.#unsubscribeLost?.();
     await this.#leadership?.close();
     await this.#listener?.close();
   }

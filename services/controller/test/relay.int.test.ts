@@ -102,6 +102,7 @@ describe('relay', () => {
       consume: (f, p, cb) => memory.consume(f, p, cb),
       queueDepth: (f) => memory.queueDepth(f),
       onMessagesLost: (listener) => memory.onMessagesLost(listener),
+      onBlocked: (listener) => memory.onBlocked(listener),
       close: () => memory.close(),
     };
     const got = await collect(memory, 'relay.flaky');
@@ -234,6 +235,7 @@ function brokerOver(memory: MemoryBroker): Broker {
     consume: (f, p, cb) => memory.consume(f, p, cb),
     queueDepth: (f) => memory.queueDepth(f),
     onMessagesLost: (listener) => memory.onMessagesLost(listener),
+    onBlocked: (listener) => memory.onBlocked(listener),
     close: () => memory.close(),
   };
 }
