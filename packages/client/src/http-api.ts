@@ -1,9 +1,10 @@
 /**
  * The job operations over a controller's HTTP API, for callers without database credentials and
- * for the CLI against an embedded instance. Dates come back as Date objects, and a 400 becomes the
- * same ValidationError, naming the same field, that the store would have thrown.
+ * for the CLI against an embedded instance. Dates come back as Date objects; a refusal of the
+ * caller's input (400, 413, 415, …) becomes the same ValidationError, naming the same field, that
+ * the store would have thrown, and a 409 a ConflictError.
  */
-import { DroverError, ValidationError, type FindJobsQuery, type InsertResult, type Job, type JobCount, type JobStore, type JobWithFailures, type NewJob, type RescheduleWhen } from '@drover/core';
+import { ConflictError, DroverError, ValidationError, type FindJobsQuery, type InsertResult, type Job, type JobCount, type JobStore, type JobWithFailures, type NewJob, type RescheduleWhen } from '@drover/core';
 
 /** What an operator does with jobs; the store and the HTTP API both provide it. */
 export type JobApi = Pick<JobStore, 'insert' | 'getJob' | 'findJobs' | 'counts' | 'retry' | 'cancel' | 'reschedule'>;
@@ -30,12 +31,19 @@ export class HttpJobApi implements JobApi {
     } catch (err) {
       throw new DroverError(`cannot reach the Drover API at ${this.baseUrl}: ${(err as Error).message}`, { cause: err });
     }
-    const json = (await response.json()) as T & { error?: { field?: string; message: string } };
-    if (response.status === 400 && json.error) {
+    let json: T & { error?: { field?: string; message: string } };
+    try {
+      json = (await response.json()) as typeof json;
+    } catch (err) {
+      throw new DroverError(`Drover API ${method} ${path}: ${response.status}, and the answer is not JSON`, { cause: err });
+    }
+    if (response.status === 409) throw new ConflictError(json.error?.message ?? `Drover API ${method} ${path}: conflict`);
+    if (response.status >= 400 && response.status < 500 && response.status !== 404 && json.error) {
+      // Every other 4xx refuses the request as sent: bad input, named as the server named it.
       const field = json.error.field ?? 'request';
       throw new ValidationError(field, json.error.message.replace(`${field}: `, ''));
     }
-    if (response.status >= 500 || (response.status >= 400 && response.status !== 404)) {
+    if (response.status >= 400 && response.status !== 404) {
       throw new DroverError(`Drover API ${method} ${path}: ${response.status} ${json.error?.message ?? ''}`.trim());
     }
     return { status: response.status, json };

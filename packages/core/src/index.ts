@@ -48,16 +48,29 @@ export { Batcher } from './batcher.js';
 export { decodeJobId, encodeJobId } from './message.js';
 export { formatTable } from './table.js';
 export {
+  DATE_MAX,
+  DATE_MIN,
   FUNCNAME_PATTERN,
   JSON_MAX_DEPTH,
   checkStorableText,
   toJsonText,
+  unstorableDateReason,
   unstorableTextReason,
   validateFuncname,
   validateNewJob,
   validateNewJobs,
   type ValidJob,
 } from './validate.js';
+export {
+  FIND_LIMIT_MAX,
+  JOB_FILTERS,
+  parseJobFilters,
+  parseJobId,
+  parseJsonText,
+  parseRescheduleWhen,
+  parseWholeNumber,
+  type JobFilter,
+} from './input.js';
 export type {
   Broker,
   ClaimOptions,

@@ -47,6 +47,10 @@ describe('validateNewJob', () => {
     ['a zero timeout', { funcname: 'f', timeoutMs: 0 }, 'timeoutMs'],
     ['an unknown field', { funcname: 'f', runafter: new Date() }, 'runafter'],
     ['an empty uniqkey', { funcname: 'f', uniqkey: '' }, 'uniqkey'],
+    ['a lone surrogate in uniqkey', { funcname: 'f', uniqkey: 'a\uD800' }, 'uniqkey'],
+    ['a NUL in coalesce', { funcname: 'f', coalesce: 'c\u0000' }, 'coalesce'],
+    ['runAfter in year 0', { funcname: 'f', runAfter: '0000-06-01T00:00:00Z' }, 'runAfter'],
+    ['runAfter past 9999', { funcname: 'f', runAfter: new Date('+010000-01-01T00:00:00Z') }, 'runAfter'],
   ])('rejects %s, naming the field', (_what, input, field) => {
     expect(fieldOf(() => validateNewJob(input as never))).toBe(field);
   });

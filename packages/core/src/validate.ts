@@ -29,10 +29,35 @@ export interface ValidJob {
   timeoutMs: number | null;
 }
 
+/**
+ * The dates PostgreSQL and every client agree on: four-digit years. `timestamptz` itself reaches
+ * further, but year 0 does not exist there (1 BC follows AD 1), and a year past 9999 has no
+ * ISO 8601 form without a sign that JSON readers would have to parse back.
+ */
+export const DATE_MIN = new Date('0001-01-01T00:00:00.000Z');
+/** See {@link DATE_MIN}. */
+export const DATE_MAX = new Date('9999-12-31T23:59:59.999Z');
+
+/** Why a date cannot be stored, or null when it can (a valid Date from year 1 to 9999, UTC). */
+export function unstorableDateReason(date: Date): string | null {
+  const t = date.getTime();
+  if (!Number.isFinite(t)) return 'is not a valid date';
+  if (t < DATE_MIN.getTime() || t > DATE_MAX.getTime()) return 'must fall between 0001-01-01 and 9999-12-31 (UTC)';
+  return null;
+}
+
+/** Text PostgreSQL can hold (no NUL, no lone surrogate), as a zod refinement. */
+const storable = (text: string, ctx: z.core.$RefinementCtx<string>): void => {
+  const reason = unstorableTextReason(text);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+};
+
 const optionalKey = (what: string) =>
   z.string({ error: `must be a string of 1 to ${KEY_MAX} characters, or null` })
     .min(1, { error: `must not be empty (use null for no ${what})` })
     .max(KEY_MAX, { error: `must be at most ${KEY_MAX} characters` })
+    // A lone surrogate would be stored as U+FFFD, so two different keys would collide as one.
+    .superRefine(storable)
     .nullish();
 
 const newJobSchema = z.strictObject({
@@ -43,6 +68,9 @@ const newJobSchema = z.strictObject({
   uniqkey: optionalKey('uniqkey'),
   runAfter: z.union([z.date(), z.iso.datetime({ offset: true })], {
     error: 'must be a valid Date or an ISO 8601 date-time string with offset',
+  }).superRefine((value, ctx) => {
+    const reason = unstorableDateReason(new Date(value));
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
   }).nullish(),
   priority: z.int({ error: `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}` })
     .min(PRIORITY_MIN, { error: `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}` })

@@ -4,10 +4,22 @@
  *   POST /jobs                 one job, or { "jobs": [...] }        GET /jobs/:id      one job with its failure log
  *   GET  /jobs?state=&funcname=&arg=&limit=&before=                 GET /stats         counts per function and state
  *   POST /jobs/:id/retry | /cancel | /reschedule { "when": … }      GET /health        whether the database answers
- * Bad input is a 400 naming the field, and nothing is written.
+ * Every input is parsed before the store sees it (`@drover/core`'s input parsers, shared with the
+ * CLI): bad input is a 400 naming the field as the caller sent it, and nothing is written. Every
+ * refusal has one shape, `{ error: { field?, message } }` (see http-errors.ts).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ValidationError, type FindJobsQuery, type JobState, type JobStore, type Json, type Logger, type NewJob, type RescheduleWhen } from '@drover/core';
+import {
+  ConflictError,
+  ValidationError,
+  parseJobFilters,
+  parseJobId,
+  parseRescheduleWhen,
+  type JobStore,
+  type Logger,
+  type NewJob,
+} from '@drover/core';
+import { clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
 
 export interface HttpOptions {
   store: JobStore;
@@ -16,89 +28,115 @@ export interface HttpOptions {
   health?: () => Record<string, unknown>;
   /** Request bodies above this are refused; a batch of 1,000 small jobs fits well inside 10 MiB. */
   bodyLimit?: number;
+  /** A request whose headers and body have not all arrived after this long is answered 408 and its connection closed. */
+  requestTimeoutMs?: number;
+  /** The same for the request line and headers alone. */
+  headersTimeoutMs?: number;
 }
 
 const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
 /** One request inserts at most this many jobs in one statement, to keep it short. */
 const MAX_BATCH = 10_000;
+/**
+ * A whole request (a 10 MiB body at most) must arrive within 60 s: that asks only ~170 KiB/s of a
+ * client, and a connection that sent part of a body and stopped is not held open for ever.
+ * Fastify's default is no limit at all.
+ */
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** Headers are a few hundred bytes: 10 s is lavish for any client that is really sending them. */
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * How often Node looks for requests past those timeouts (its default is 30 s, which would let a
+ * stalled request live half a minute past its deadline). A walk over the open connections each
+ * second costs nothing at this API's scale.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function createHttpApi(options: HttpOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, logger: false });
-  const log = options.logger.child({ component: 'http' });
+/** `{ "jobs": [...] }` is a batch and holds nothing else; any other object is one job. */
+function parseInsertBody(body: unknown): { one: NewJob } | { many: NewJob[] } {
+  if (!isObject(body)) throw new ValidationError('body', 'must be a job object or { "jobs": [...] }');
+  if (!Object.hasOwn(body, 'jobs')) return { one: body as unknown as NewJob };
+  const extra = Object.keys(body).find((k) => k !== 'jobs');
+  if (extra !== undefined) throw new ValidationError(extra, 'is not a field of a batch, which is { "jobs": [...] } and nothing else');
+  if (!Array.isArray(body.jobs)) throw new ValidationError('jobs', 'must be an array of jobs');
+  if (body.jobs.length > MAX_BATCH) throw new ValidationError('jobs', `must hold at most ${MAX_BATCH} jobs`);
+  return { many: body.jobs as NewJob[] };
+}
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
-    if (err instanceof ValidationError) return reply.code(400).send({ error: { field: err.field, message: err.message } });
-    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: { message: err.message } });
-    log.error({ err: err.message }, 'request failed');
-    return reply.code(500).send({ error: { message: 'internal error' } });
+/** `{ "when": … }` and nothing else. */
+function parseRescheduleBody(body: unknown): ReturnType<typeof parseRescheduleWhen> {
+  if (body === undefined || body === null) throw new ValidationError('when', "is required: { \"when\": \"never\" | \"+N\" | \"<ISO 8601 date-time>\" }");
+  if (!isObject(body)) throw new ValidationError('body', 'must be { "when": … }');
+  const extra = Object.keys(body).find((k) => k !== 'when');
+  if (extra !== undefined) throw new ValidationError(extra, 'is not a field of a reschedule, which is { "when": … }');
+  return parseRescheduleWhen(body.when, 'when');
+}
+
+/** Creates the API (not listening yet). */
+export function createHttpApi(options: HttpOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    logger: false,
+    requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    // A job's arg is data: JSON.parse makes `__proto__` and `constructor.prototype` plain own keys,
+    // stored and returned as sent, never merged into an object. Fastify's default ('error') answered
+    // them with a 400 that named no field, and the client library stores them as data anyway.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    frameworkErrors,
+    clientErrorHandler,
   });
+  const log = options.logger.child({ component: 'http' });
+  const store = options.store;
+
+  app.setErrorHandler(createErrorHandler(log));
+  app.setNotFoundHandler(notFound);
 
   app.post('/jobs', async (request, reply) => {
-    const body = request.body;
-    if (isObject(body) && 'jobs' in body) {
-      if (!Array.isArray(body.jobs)) throw new ValidationError('jobs', 'must be an array of jobs');
-      if (body.jobs.length > MAX_BATCH) throw new ValidationError('jobs', `must hold at most ${MAX_BATCH} jobs`);
-      const results = await options.store.insertMany(body.jobs as NewJob[]);
-      return reply.code(201).send({ jobs: results });
-    }
-    if (!isObject(body)) throw new ValidationError('body', 'must be a job object or { "jobs": [...] }');
-    return reply.code(201).send(await options.store.insert(body as unknown as NewJob));
+    const body = parseInsertBody(request.body);
+    if ('many' in body) return reply.code(201).send({ jobs: await store.insertMany(body.many) });
+    return reply.code(201).send(await store.insert(body.one));
   });
 
   app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => {
-    const job = await options.store.getJob(request.params.id);
-    if (!job) return reply.code(404).send({ error: { message: `no job ${request.params.id}` } });
-    return job;
+    const id = parseJobId(request.params.id);
+    const job = await store.getJob(id);
+    return job ?? reply.code(404).send(errorBody(`no job ${id}`));
   });
 
-  app.get<{ Querystring: Record<string, string | string[] | undefined> }>('/jobs', async (request) => {
-    const q = request.query;
-    const one = (key: string): string | undefined => (Array.isArray(q[key]) ? (q[key] as string[])[0] : (q[key] as string | undefined));
-    const query: FindJobsQuery = {};
-    if (q.state !== undefined) query.states = (Array.isArray(q.state) ? q.state : [q.state]) as JobState[];
-    const funcname = one('funcname');
-    if (funcname !== undefined) query.funcname = funcname;
-    const arg = one('arg');
-    if (arg !== undefined) {
-      try {
-        query.argContains = JSON.parse(arg) as Json;
-      } catch {
-        throw new ValidationError('arg', 'must be JSON');
-      }
-    }
-    const limit = one('limit');
-    if (limit !== undefined) query.limit = /^\d+$/.test(limit) ? Number(limit) : Number.NaN;
-    const before = one('before');
-    if (before !== undefined) query.beforeId = before;
-    return options.store.findJobs(query);
-  });
+  app.get('/jobs', async (request) => store.findJobs(parseJobFilters(request.query as Record<string, unknown>)));
 
-  app.get('/stats', async () => options.store.counts());
+  app.get('/stats', async () => store.counts());
 
   app.post<{ Params: { id: string } }>('/jobs/:id/retry', async (request, reply) => {
-    const job = await options.store.retry(request.params.id);
-    return job ?? reply.code(404).send({ error: { message: `job ${request.params.id} is not a failed or cancelled job` } });
+    const id = parseJobId(request.params.id);
+    const job = await store.retry(id);
+    if (job) return job;
+    const current = await store.getJob(id);
+    if (!current) return reply.code(404).send(errorBody(`no job ${id}`));
+    throw new ConflictError(`job ${id} is ${current.state}; only a failed or cancelled job can be retried`);
   });
 
   app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (request, reply) => {
-    const cancelled = await options.store.cancel(request.params.id);
-    return cancelled ? { id: request.params.id, cancelled } : reply.code(404).send({ error: { message: `job ${request.params.id} is not live` } });
+    const id = parseJobId(request.params.id);
+    const cancelled = await store.cancel(id);
+    return cancelled ? { id, cancelled } : reply.code(404).send(errorBody(`job ${id} is not live`));
   });
 
-  app.post<{ Params: { id: string }; Body: { when?: unknown } }>('/jobs/:id/reschedule', async (request, reply) => {
-    const raw = (request.body as { when?: unknown } | undefined)?.when;
-    const when = raw === 'never' || (typeof raw === 'string' && raw.startsWith('+')) ? (raw as RescheduleWhen) : typeof raw === 'string' ? new Date(raw) : raw;
-    const job = await options.store.reschedule(request.params.id, when as RescheduleWhen);
-    return job ?? reply.code(404).send({ error: { message: `job ${request.params.id} is not waiting` } });
+  app.post<{ Params: { id: string } }>('/jobs/:id/reschedule', async (request, reply) => {
+    const id = parseJobId(request.params.id);
+    const job = await store.reschedule(id, parseRescheduleBody(request.body));
+    return job ?? reply.code(404).send(errorBody(`job ${id} is not waiting`));
   });
 
   app.get('/health', async (_request, reply) => {
     try {
-      await options.store.nextDue();
+      await store.nextDue();
       return { status: 'ok', ...options.health?.() };
     } catch (err) {
       return reply.code(503).send({ status: 'unavailable', error: (err as Error).message });

@@ -22,6 +22,8 @@ import { printJson } from '../output.js';
 import { createLogger, leaseRetryPolicy, untilSignal } from '../runtime.js';
 
 const FINISHED: readonly JobState[] = ['completed', 'failed', 'cancelled'];
+/** Files this process creates are readable and writable by their owner only: they hold the database. */
+const PRIVATE_UMASK = 0o077;
 /** The live view refreshes twice a second: smooth enough to watch, cheap for the embedded database. */
 const VIEW_EVERY_MS = 500;
 /** The demo's jobs finish in seconds; a minute means something is wrong, and the summary says so. */
@@ -37,6 +39,8 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
   const say = (line: string): void => void (options.json ? undefined : process.stdout.write(`${line}\n`));
   const retryPolicy = leaseRetryPolicy(config.DROVER_RETRY_BASE_MS ?? 1000);
 
+  // Whatever this process creates from here (PGlite's files, instance.json, demo.json) is its owner's alone.
+  if (embedded) process.umask(PRIVATE_UMASK);
   const unlock = embedded ? lockDataDir(dataDir) : () => undefined;
   let store: SqlJobStore;
   let broker: Broker;

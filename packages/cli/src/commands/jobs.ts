@@ -3,7 +3,7 @@
  * answer, or JSON with --json, and closes its connections.
  */
 import { resolve } from 'node:path';
-import { JOB_STATES, ValidationError, type JobState, type NewJob, type RescheduleWhen } from '@drover/core';
+import { ValidationError, parseJobFilters, parseJobId, parseJsonText, parseRescheduleWhen, parseWholeNumber, validateNewJob, type NewJob } from '@drover/core';
 import { HttpJobApi, type JobApi } from '@drover/client';
 import type { Config } from '../config.js';
 import { readInstance } from '../dev/instance.js';
@@ -33,19 +33,36 @@ async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Prom
   }
 }
 
-function parseJson(text: string, field: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ValidationError(field, `is not valid JSON: ${(err as Error).message}`);
-  }
-}
-
+/** Integer options of enqueue; their range is checked with the rest of the job (validateNewJob). */
 function parseInteger(text: string | undefined, field: string): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^-?\d+$/.test(text)) throw new ValidationError(field, 'must be an integer');
-  return Number(text);
+  return parseWholeNumber(text, field, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
 }
+
+/** The option or argument a job field comes from, so an error names what the caller typed. */
+const ENQUEUE_NAMES: Readonly<Record<string, string>> = {
+  funcname: '<funcname>',
+  arg: '<arg>',
+  uniqkey: '--uniqkey',
+  runAfter: '--run-after',
+  priority: '--priority',
+  coalesce: '--coalesce',
+  maxRetries: '--max-retries',
+  timeoutMs: '--timeout-ms',
+};
+
+/** A ValidationError about a job field, renamed after the option it came from (`arg.x` → `<arg>.x`). */
+function asOption(err: unknown): unknown {
+  if (!(err instanceof ValidationError)) return err;
+  const head = /^[A-Za-z]+/.exec(err.field)?.[0] ?? '';
+  const name = ENQUEUE_NAMES[head];
+  if (!name) return err;
+  const field = name + err.field.slice(head.length);
+  return new ValidationError(field, err.message.replace(`${err.field}: `, ''), { cause: err });
+}
+
+/** A job id argument, refused here with the argument named rather than after a round trip. */
+const jobId = (text: string): string => parseJobId(text, '<id>');
 
 export async function migrateCommand(config: Config, json: boolean): Promise<void> {
   const rt = createRuntime(config, 'cli', 'migrate');
@@ -66,16 +83,22 @@ export interface EnqueueFlags {
 
 export async function enqueueCommand(config: Config, funcname: string, argText: string | undefined, flags: EnqueueFlags): Promise<void> {
   const job: NewJob = { funcname };
-  if (argText !== undefined) job.arg = parseJson(argText, 'arg');
-  if (flags.uniqkey !== undefined) job.uniqkey = flags.uniqkey;
-  if (flags.runAfter !== undefined) job.runAfter = flags.runAfter;
-  if (flags.coalesce !== undefined) job.coalesce = flags.coalesce;
-  const priority = parseInteger(flags.priority, 'priority');
-  if (priority !== undefined) job.priority = priority;
-  const maxRetries = parseInteger(flags.maxRetries, 'maxRetries');
-  if (maxRetries !== undefined) job.maxRetries = maxRetries;
-  const timeoutMs = parseInteger(flags.timeoutMs, 'timeoutMs');
-  if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
+  try {
+    if (argText !== undefined) job.arg = parseJsonText(argText, 'arg');
+    if (flags.uniqkey !== undefined) job.uniqkey = flags.uniqkey;
+    if (flags.runAfter !== undefined) job.runAfter = flags.runAfter;
+    if (flags.coalesce !== undefined) job.coalesce = flags.coalesce;
+    const priority = parseInteger(flags.priority, 'priority');
+    if (priority !== undefined) job.priority = priority;
+    const maxRetries = parseInteger(flags.maxRetries, 'maxRetries');
+    if (maxRetries !== undefined) job.maxRetries = maxRetries;
+    const timeoutMs = parseInteger(flags.timeoutMs, 'timeoutMs');
+    if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
+    // Refused here, before any connection, exactly as the store or the API would refuse it.
+    validateNewJob(job);
+  } catch (err) {
+    throw asOption(err);
+  }
   const result = await withApi(config, (api) => api.insert(job));
   if (flags.json) printJson(result);
   else process.stdout.write(result.inserted ? `enqueued job ${result.id}\n` : `job ${result.id} already holds that uniqkey; nothing enqueued\n`);
@@ -91,25 +114,16 @@ export interface JobsFlags {
 }
 
 export async function jobsCommand(config: Config, flags: JobsFlags): Promise<void> {
-  const states = flags.state?.map((s, i) => {
-    if (!(JOB_STATES as readonly string[]).includes(s)) throw new ValidationError(`state[${i}]`, `must be one of ${JOB_STATES.join(', ')}`);
-    return s as JobState;
-  });
-  const jobs = await withApi(config, (api) =>
-    api.findJobs({
-      ...(states ? { states } : {}),
-      ...(flags.funcname ? { funcname: flags.funcname } : {}),
-      ...(flags.arg ? { argContains: parseJson(flags.arg, 'arg') as never } : {}),
-      ...(flags.before ? { beforeId: flags.before } : {}),
-      limit: parseInteger(flags.limit, 'limit') ?? 50,
-    }),
-  );
+  const { json: _json, ...filters } = flags;
+  // The same parser as GET /jobs: an empty value is refused, not dropped (it would widen the listing).
+  const query = parseJobFilters(filters, (f) => `--${f}`, { limit: 50 });
+  const jobs = await withApi(config, (api) => api.findJobs(query));
   if (flags.json) printJson(jobs);
   else process.stdout.write(`${jobsTable(jobs)}\n`);
 }
 
 export async function showCommand(config: Config, id: string, json: boolean): Promise<number> {
-  const job = await withApi(config, (api) => api.getJob(id));
+  const job = await withApi(config, (api) => api.getJob(jobId(id)));
   if (!job) {
     if (json) printJson(null);
     process.stderr.write(`no job ${id}\n`);
@@ -121,7 +135,7 @@ export async function showCommand(config: Config, id: string, json: boolean): Pr
 }
 
 export async function retryCommand(config: Config, id: string, json: boolean): Promise<number> {
-  const job = await withApi(config, (api) => api.retry(id));
+  const job = await withApi(config, (api) => api.retry(jobId(id)));
   if (json) printJson(job);
   if (!job) {
     process.stderr.write(`job ${id} is not a failed or cancelled job\n`);
@@ -132,9 +146,9 @@ export async function retryCommand(config: Config, id: string, json: boolean): P
 }
 
 export async function rescheduleCommand(config: Config, id: string, whenText: string, json: boolean): Promise<number> {
-  const when = whenText === 'never' || whenText.startsWith('+') ? (whenText as RescheduleWhen) : new Date(whenText);
-  if (when instanceof Date && Number.isNaN(when.getTime())) throw new ValidationError('when', "must be 'never', '+N' (seconds from now) or an ISO 8601 time");
-  const job = await withApi(config, (api) => api.reschedule(id, when));
+  const when = parseRescheduleWhen(whenText, '<when>');
+  const valid = jobId(id);
+  const job = await withApi(config, (api) => api.reschedule(valid, when));
   if (json) printJson(job);
   if (!job) {
     process.stderr.write(`job ${id} is not waiting (unknown, running or finished)\n`);
@@ -145,7 +159,7 @@ export async function rescheduleCommand(config: Config, id: string, whenText: st
 }
 
 export async function cancelCommand(config: Config, id: string, json: boolean): Promise<number> {
-  const cancelled = await withApi(config, (api) => api.cancel(id));
+  const cancelled = await withApi(config, (api) => api.cancel(jobId(id)));
   if (json) printJson({ id, cancelled });
   if (!cancelled) {
     process.stderr.write(`job ${id} is not live (unknown or already finished)\n`);

@@ -3,7 +3,7 @@
  * two would corrupt it) and instance.json, which tells the other `drover` commands where its API
  * listens, since they cannot open the database themselves.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DroverError } from '@drover/core';
 
@@ -25,14 +25,42 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes the data folder for this process, or says who holds it. A lock left by a dead process is taken over. */
+/**
+ * The data folder holds a whole database: only its owner may read it. Folders 0700, files 0600
+ * at most (an owner's execute bit is kept). PGlite creates most of its files world-writable.
+ */
+const PRIVATE_DIR_MODE = 0o700;
+const PRIVATE_FILE_MODE = 0o600;
+const OTHERS_BITS = 0o077;
+
+/**
+ * Removes group and other permissions from the data folder and everything in it (left by an
+ * older version, or by PGlite before the process's umask was set). Symbolic links are not
+ * followed: what they point at is not the folder's to change.
+ */
+export function tightenDataDir(dir: string): void {
+  const stack = [resolve(dir)];
+  while (stack.length > 0) {
+    const path = stack.pop()!;
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) continue;
+    if ((stat.mode & OTHERS_BITS) !== 0) chmodSync(path, stat.mode & 0o7777 & ~OTHERS_BITS);
+    if (stat.isDirectory()) for (const name of readdirSync(path)) stack.push(join(path, name));
+  }
+}
+
+/**
+ * Takes the data folder for this process, or says who holds it. A lock left by a dead process is
+ * taken over. The folder is created private (0700), and an existing one is made private.
+ */
 export function lockDataDir(dataDir: string): () => void {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  tightenDataDir(dir);
   const lock = join(dir, 'lock');
   for (;;) {
     try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      writeFileSync(lock, String(process.pid), { flag: 'wx', mode: PRIVATE_FILE_MODE });
       return () => rmSync(lock, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -47,7 +75,7 @@ export function lockDataDir(dataDir: string): () => void {
 
 export function writeInstance(info: InstanceInfo): () => void {
   const file = join(resolve(info.dataDir), 'instance.json');
-  writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
   return () => rmSync(file, { force: true });
 }
 
