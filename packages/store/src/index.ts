@@ -14,7 +14,7 @@
  * await store.close();
  * ```
  */
-export { DEFAULT_NAMESPACE, schemaFor } from './namespace.js';
+export { DEFAULT_NAMESPACE, quoteIdentifier, schemaFor } from './namespace.js';
 export { MigrationError, loadMigrations, migrate, type MigrateResult, type Migration, type MigrationSession, type MigrationTarget } from './migrate.js';
 export { DEFAULT_RETENTION, SqlJobStore, type Retention, type SqlJobStoreOptions } from './sql-job-store.js';
 export { PgJobStore, createPgPool, createPgStore, type PgPoolOptions } from './pg-store.js';

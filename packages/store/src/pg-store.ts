@@ -8,7 +8,7 @@ import { PgClientExecutor, PgPoolExecutor } from './internal/executor.js';
 import { holdLeadership } from './internal/leadership.js';
 import { listenForever } from './internal/listener.js';
 import { SQL } from './internal/statements.js';
-import { schemaFor } from './namespace.js';
+import { quoteIdentifier, schemaFor } from './namespace.js';
 import { SqlJobStore, type SqlJobStoreOptions } from './sql-job-store.js';
 
 export interface PgPoolOptions {
@@ -33,7 +33,8 @@ export function createPgPool(options: PgPoolOptions, logger: Logger = silentLogg
     connectionString: options.connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'drover',
-    options: `-c search_path=${schema}`,
+    // Quoted: a namespace may be a keyword (`user`), which search_path would otherwise misread.
+    options: `-c search_path=${quoteIdentifier(schema)}`,
   });
   // An idle connection that dies (database restart, terminated backend) is reported here; without a
   // listener Node treats it as an unhandled 'error' event and kills the process. The pool has
@@ -95,7 +96,7 @@ export class PgJobStore extends SqlJobStore {
    */
   async withClient<T>(client: pg.ClientBase, fn: (store: SqlJobStore) => Promise<T>): Promise<T> {
     const executor = new PgClientExecutor(client);
-    const [row] = await executor.query<{ previous: string }>(SQL.setSearchPath, [this.#schema]);
+    const [row] = await executor.query<{ previous: string }>(SQL.setSearchPath, [quoteIdentifier(this.#schema)]);
     try {
       return await fn(this.withExecutor(executor));
     } finally {

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { silentLogger, type Logger } from '@drover/core';
+import { quoteIdentifier } from '../namespace.js';
 import { endSession } from './session.js';
 
 /** Reconnect backoff: quick for a blip, capped so a restarted database is found within seconds. */
@@ -44,7 +45,7 @@ export async function listenForever(
     next.on('end', () => retry(next));
     try {
       await next.connect();
-      await next.query(`LISTEN ${channel}`);
+      await next.query(`LISTEN ${quoteIdentifier(channel)}`);
       if (closed) {
         // close() came while this connection was being made: it must not outlive the listener.
         await endSession(next);
