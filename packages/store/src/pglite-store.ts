@@ -59,7 +59,9 @@ export class PgliteJobStore extends SqlJobStore {
 
   constructor(db: PGlite, options: Omit<PgliteStoreOptions, 'dataDir'> & { ownsDb?: boolean } = {}) {
     const { ownsDb = false, namespace, logger, ...rest } = options;
-    super(new PgliteExecutor(db), { ...rest, ...(ownsDb ? { onClose: () => db.close() } : {}) });
+    // No restart grace: an embedded database restarts only with its one process, whose leases
+    // recoverAfterRestart takes back at once; its start time says nothing about an outage.
+    super(new PgliteExecutor(db), { restartGraceMs: 0, ...rest, ...(ownsDb ? { onClose: () => db.close() } : {}) });
     this.db = db;
     this.#schema = schemaFor(namespace);
     this.#logger = logger ?? silentLogger;

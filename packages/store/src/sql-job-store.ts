@@ -66,6 +66,21 @@ export const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({ completedM
  */
 export const DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS = DAY_MS;
 
+/**
+ * Leases that end around a database restart get this much time after the database's start before
+ * the scheduler takes them back. While the database was down, no worker could renew a lease or
+ * write an outcome; a worker retries its writes with a backoff capped at 5 s, so 30 s after the
+ * start a live worker has written or renewed several times over, and only a dead one's job is
+ * still running. It costs a dead worker's job at most this much extra wait, once per restart.
+ */
+export const DEFAULT_RESTART_GRACE_MS = 30_000;
+/**
+ * A lease that ended up to this long before the database's start counts as ended in the outage
+ * (the restart time is known, the moment the database went away is not): a minute, the worker's
+ * default lease, covers the outages that a lease could have ridden out.
+ */
+export const DEFAULT_RESTART_LOOKBACK_MS = 60_000;
+
 /** Leases are measured in ms in an `int` parameter; a day is far beyond any sane lease and well inside int range. */
 const LEASE_MAX_MS = DAY_MS;
 /** Maintenance works in bounded batches so that one call never holds many row locks or runs long. */
@@ -98,6 +113,10 @@ export interface SqlJobStoreOptions {
   batchInserts?: boolean;
   /** How long an idempotency key is honoured, ms; then the scheduler's trim deletes it. Defaults to a day. */
   idempotencyKeyRetentionMs?: number;
+  /** After the database starts, how long leases that ended around the outage are left alone, ms (see {@link DEFAULT_RESTART_GRACE_MS}). */
+  restartGraceMs?: number;
+  /** How long before the database's start a lease end counts as in the outage, ms (see {@link DEFAULT_RESTART_LOOKBACK_MS}). */
+  restartLookbackMs?: number;
 }
 
 /**
@@ -171,6 +190,8 @@ export class SqlJobStore implements JobStore {
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #inserter: Batcher<ValidJob, { ok: InsertResult } | { err: unknown }> | null;
   readonly #keyRetentionMs: number;
+  readonly #restartGraceMs: number;
+  readonly #restartLookbackMs: number;
 
   constructor(db: SqlExecutor, options: SqlJobStoreOptions = {}) {
     this.#db = db;
@@ -180,6 +201,8 @@ export class SqlJobStore implements JobStore {
     this.#random = options.random ?? Math.random;
     this.#defaultMaxRetries = options.defaultMaxRetries;
     this.#onClose = options.onClose;
+    this.#restartGraceMs = checkDuration(options.restartGraceMs ?? DEFAULT_RESTART_GRACE_MS, 'restartGraceMs');
+    this.#restartLookbackMs = checkDuration(options.restartLookbackMs ?? DEFAULT_RESTART_LOOKBACK_MS, 'restartLookbackMs');
     this.#keyRetentionMs = checkDuration(options.idempotencyKeyRetentionMs ?? DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, 'idempotencyKeyRetentionMs');
     this.#inserter = options.batchInserts ? new Batcher((jobs) => this.#insertCoalesced(jobs), INSERT_BATCH_MAX, INSERT_BATCHES_IN_FLIGHT) : null;
   }
@@ -197,6 +220,8 @@ export class SqlJobStore implements JobStore {
       retryPolicy: this.#retryPolicy,
       random: this.#random,
       idempotencyKeyRetentionMs: this.#keyRetentionMs,
+      restartGraceMs: this.#restartGraceMs,
+      restartLookbackMs: this.#restartLookbackMs,
       ...(this.#defaultMaxRetries === undefined ? {} : { defaultMaxRetries: this.#defaultMaxRetries }),
     });
   }
@@ -480,7 +505,7 @@ export class SqlJobStore implements JobStore {
   /** With `all`, every running job is taken back whatever its lease (see PgliteJobStore.recoverAfterRestart). */
   async expireLeases(limit = MAINTENANCE_BATCH, options: { all?: boolean } = {}): Promise<FailResult[]> {
     const all = options.all ?? false;
-    const expired = await this.#db.query<{ id: string; grab_token: string; failures: number }>(SQL.expiredLeases, [checkLimit(limit, 100_000), this.#now(), all]);
+    const expired = await this.#db.query<{ id: string; grab_token: string; failures: number }>(SQL.expiredLeases, [checkLimit(limit, 100_000), this.#now(), all, this.#restartLookbackMs, this.#restartGraceMs]);
     if (expired.length === 0) return [];
     return this.#fail(
       expired.map((e) => ({
