@@ -7,8 +7,12 @@ import { restartDatabase, waitFor, withBrokerStopped, type DroverProcess } from 
 import { startsById, useDrover } from './harness.js';
 
 const drover = useDrover();
-/** Test-sized timing: a taken-back lease retries after ~100 ms, and the scheduler polls every 100 ms. */
-const FAST = { DROVER_RETRY_BASE_MS: '100', DROVER_SCHEDULER_POLL_MS: '100' };
+/**
+ * Test-sized timing: a taken-back lease retries after ~100 ms, and the scheduler polls every 100 ms.
+ * The restart grace is test-sized too (the workers' leases here are 2-3 s): with the default 30 s,
+ * a lease ending just after another test's PostgreSQL restart would wait out this file's deadlines.
+ */
+const FAST = { DROVER_RETRY_BASE_MS: '100', DROVER_SCHEDULER_POLL_MS: '100', DROVER_RESTART_GRACE_MS: '3000' };
 let controller: DroverProcess;
 
 beforeAll(async () => {

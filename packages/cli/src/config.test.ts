@@ -17,6 +17,8 @@ describe('configFromEnv', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ AMQP_URL: 'not a url' }, 'AMQP_URL'],
     [{ DROVER_NAMESPACE: 'Bad-Name' }, 'DROVER_NAMESPACE'],
+    [{ DROVER_NAMESPACE: 'public' }, 'DROVER_NAMESPACE'],
+    [{ DROVER_PG_QUERY_TIMEOUT_MS: '0' }, 'DROVER_PG_QUERY_TIMEOUT_MS'],
     [{ DROVER_HTTP_PORT: '70000' }, 'DROVER_HTTP_PORT'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ DROVER_PERSISTENT_MESSAGES: 'yes' }, 'DROVER_PERSISTENT_MESSAGES'],

@@ -24,7 +24,9 @@ const envSchema = z.object({
   AMQP_URL: url(['amqp:', 'amqps:']).optional(),
   /** Where embedded mode keeps its data and says where its API listens. */
   DROVER_DATA_DIR: z.string().min(1).default('.drover'),
-  DROVER_NAMESPACE: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { error: 'must be 1 to 40 characters of a-z, 0-9 and _, starting with a letter' }).default('drover'),
+  DROVER_NAMESPACE: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { error: 'must be 1 to 40 characters of a-z, 0-9 and _, starting with a letter' })
+    .refine((v) => v !== 'public' && v !== 'information_schema' && !v.startsWith('pg_'), { error: 'must not be a reserved or system schema (public, information_schema, pg_*)' })
+    .default('drover'),
   DROVER_QUEUE_TYPE: z.enum(['classic', 'quorum'], { error: 'must be classic or quorum' }).default('classic'),
   /** Messages that survive a broker restart; off, the relay publishes again what a restart lost. */
   DROVER_PERSISTENT_MESSAGES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
@@ -46,6 +48,16 @@ const envSchema = z.object({
   /** A dispatched job unclaimed this long is published again if its queue has room below the bound (a lost message). */
   DROVER_REDISPATCH_AFTER_MS: intFrom(1_000, 86_400_000).default(300_000),
   DROVER_SCHEDULER_POLL_MS: intFrom(10, 3_600_000).default(1_000),
+  /** PostgreSQL session timeouts (unset: the store's defaults; see packages/store/src/internal/timeouts.ts). */
+  DROVER_PG_CONNECT_TIMEOUT_MS: intFrom(1, 3_600_000).optional(),
+  DROVER_PG_QUERY_TIMEOUT_MS: intFrom(1, 86_400_000).optional(),
+  DROVER_PG_STATEMENT_TIMEOUT_MS: intFrom(1, 86_400_000).optional(),
+  DROVER_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: intFrom(1, 86_400_000).optional(),
+  DROVER_PG_KEEPALIVE_MS: intFrom(1_000, 3_600_000).optional(),
+  /** After PostgreSQL starts, how long leases that ended around the outage are left to their workers (unset: 30 s). */
+  DROVER_RESTART_GRACE_MS: intFrom(0, 3_600_000).optional(),
+  /** How long an idempotency key is honoured (unset: a day). */
+  DROVER_IDEMPOTENCY_KEY_RETENTION_MS: intFrom(0, 315_360_000_000).optional(),
   /** Unset: info for services, warn for `drover dev` (whose terminal shows the live view). */
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }).optional(),
 });

@@ -37,6 +37,7 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
   cmd.command('enqueue').description('enqueue a job').argument('<funcname>').argument('[arg]', 'the argument, as JSON')
     .option('--uniqkey <key>').option('--run-after <iso8601>').option('--priority <n>').option('--coalesce <value>')
     .option('--max-retries <n>').option('--timeout-ms <ms>').option('--json', 'machine output')
+    .option('--idempotency-key <key>', 'run again with the same key, this enqueue returns the first job instead of a new one')
     .action((funcname: string, arg: string | undefined, o) => enqueueCommand(config(), funcname, arg, o));
   cmd.command('jobs').description('list jobs, newest first')
     .option('--state <state...>', 'only these states').option('--funcname <name>').option('--arg <json>', 'arg contains this JSON')

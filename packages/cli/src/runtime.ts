@@ -52,6 +52,15 @@ export function createRuntime(config: Config, component: string, command = compo
     applicationName: `drover-${component}`,
     retryPolicy: leaseRetryPolicy(config.DROVER_RETRY_BASE_MS ?? 120_000),
     logger,
+    timeouts: {
+      ...(config.DROVER_PG_CONNECT_TIMEOUT_MS === undefined ? {} : { connectTimeoutMs: config.DROVER_PG_CONNECT_TIMEOUT_MS }),
+      ...(config.DROVER_PG_QUERY_TIMEOUT_MS === undefined ? {} : { queryTimeoutMs: config.DROVER_PG_QUERY_TIMEOUT_MS }),
+      ...(config.DROVER_PG_STATEMENT_TIMEOUT_MS === undefined ? {} : { statementTimeoutMs: config.DROVER_PG_STATEMENT_TIMEOUT_MS }),
+      ...(config.DROVER_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS === undefined ? {} : { idleInTransactionTimeoutMs: config.DROVER_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS }),
+      ...(config.DROVER_PG_KEEPALIVE_MS === undefined ? {} : { keepAliveIdleMs: config.DROVER_PG_KEEPALIVE_MS }),
+    },
+    ...(config.DROVER_RESTART_GRACE_MS === undefined ? {} : { restartGraceMs: config.DROVER_RESTART_GRACE_MS }),
+    ...(config.DROVER_IDEMPOTENCY_KEY_RETENTION_MS === undefined ? {} : { idempotencyKeyRetentionMs: config.DROVER_IDEMPOTENCY_KEY_RETENTION_MS }),
   });
   let broker: Promise<AmqpBroker> | null = null;
   return {

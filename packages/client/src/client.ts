@@ -17,12 +17,21 @@ import {
   type RescheduleWhen,
 } from '@drover/core';
 import { createPgStore, type PgJobStore, type SqlJobStore } from '@drover/store';
+import { retryEnqueue, withIdempotencyKey, type EnqueueRetryOptions } from './enqueue-retry.js';
 
 export interface ClientOptions {
   /** A `postgres://` URL; or pass `store` to share one (a PostgreSQL or an embedded store). */
   databaseUrl?: string;
   store?: SqlJobStore;
   namespace?: string;
+  /**
+   * Retries of an enqueue that failed for a reason that passes (a dropped connection, a database
+   * restarting). Each job gets an idempotency key before the first attempt (unless it has one), so
+   * a retry of an attempt that did commit returns that job instead of inserting another. `false`:
+   * no retries and no generated keys (an enqueue then costs one plain INSERT). Enqueues inside a
+   * caller's transaction (`tx`) are never retried: the transaction is the caller's to retry.
+   */
+  retries?: EnqueueRetryOptions | false;
 }
 
 export interface EnqueueOptions {
@@ -52,11 +61,14 @@ const CALL_POLL_MIN_MS = 5;
 const CALL_POLL_MAX_MS = 250;
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
+/** The client's facade over a store (or a database URL): enqueue, call, reads and admin. */
 export class Client {
   readonly store: SqlJobStore;
   readonly #ownsStore: boolean;
+  readonly #retries: EnqueueRetryOptions | false;
 
   constructor(options: ClientOptions) {
+    this.#retries = options.retries ?? {};
     if (options.store) {
       this.store = options.store;
       this.#ownsStore = false;
@@ -67,12 +79,21 @@ export class Client {
     }
   }
 
+  /** Enqueues one job; retried (with one idempotency key for all attempts) unless in the caller's transaction. */
   async enqueue(job: NewJob, options: EnqueueOptions = {}): Promise<InsertResult> {
-    return options.tx ? this.#pgStore().withClient(options.tx, (s) => s.insert(job)) : this.store.insert(job);
+    if (options.tx) return this.#pgStore().withClient(options.tx, (s) => s.insert(job));
+    if (this.#retries === false) return this.store.insert(job);
+    // The key is made once, here, for the logical enqueue: every attempt below carries it.
+    const keyed = withIdempotencyKey(job);
+    return retryEnqueue(() => this.store.insert(keyed), this.#retries);
   }
 
+  /** Enqueues a batch in one statement; retried as {@link enqueue} is, each job with its own key. */
   async enqueueMany(jobs: NewJob[], options: EnqueueOptions = {}): Promise<InsertResult[]> {
-    return options.tx ? this.#pgStore().withClient(options.tx, (s) => s.insertMany(jobs)) : this.store.insertMany(jobs);
+    if (options.tx) return this.#pgStore().withClient(options.tx, (s) => s.insertMany(jobs));
+    if (this.#retries === false || !Array.isArray(jobs)) return this.store.insertMany(jobs);
+    const keyed = jobs.map(withIdempotencyKey);
+    return retryEnqueue(() => this.store.insertMany(keyed), this.#retries);
   }
 
   /** Enqueueing in the caller's transaction needs a PostgreSQL store: an embedded one has no caller connections. */

@@ -16,3 +16,4 @@
  */
 export { HttpJobApi, type JobApi } from './http-api.js';
 export { CallTimeoutError, Client, JobFailedError, createClient, type ClientOptions, type EnqueueOptions } from './client.js';
+export type { EnqueueRetryOptions } from './enqueue-retry.js';

@@ -10,6 +10,11 @@ describe('isRetryableInfrastructureError', () => {
     ['too many connections (53300)', { code: '53300' }],
     ['an AMQP connection-forced close', { code: 320 }],
     ['a refused socket', { code: 'ECONNREFUSED' }],
+    ['a statement cancelled by statement_timeout (57014)', { code: '57014' }],
+    ['a session ended by idle_in_transaction_session_timeout (25P03)', { code: '25P03' }],
+    ["pg's query_timeout", { message: 'Query read timeout' }],
+    ["pg-pool's connection timeout", { message: 'timeout exceeded when trying to connect' }],
+    ["pg's connection timeout", { message: 'Connection terminated due to connection timeout' }],
   ])('retries %s', (_what, fields) => {
     expect(isRetryableInfrastructureError(Object.assign(new Error('x'), fields))).toBe(true);
   });

@@ -62,7 +62,10 @@ export class InfrastructureError extends DroverError {
 /** SQLSTATE classes and codes that mean "try again": connection trouble, serialization, deadlock,
  * shutdown, resource exhaustion. Everything else (constraint violations, syntax) will not pass by itself. */
 const RETRYABLE_SQLSTATE_CLASSES = ['08', '53', '57P'];
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '55P03', '58000', '58030']);
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '55P03', '58000', '58030',
+  // statement_timeout (query_canceled) and idle_in_transaction_session_timeout: the server gave
+  // up on a statement or a session that was stuck; the operation, tried again, can succeed.
+  '57014', '25P03']);
 
 /** AMQP reply codes after which reconnecting can succeed: connection forced (broker restart),
  * resource error, internal error. Codes such as 404 or 406 are bugs in our topology, not weather. */
@@ -86,7 +89,9 @@ export function isRetryableInfrastructureError(err: unknown): boolean {
     } else if (typeof code === 'number' && RETRYABLE_AMQP_CODES.has(code)) {
       return true;
     }
-    if (e instanceof Error && /Connection terminated|connection.*closed/i.test(e.message)) return true;
+    // pg's own errors carry no code: a dead connection, a round trip abandoned by query_timeout, a
+    // connection (or a pooled one) not obtained within connectionTimeoutMillis.
+    if (e instanceof Error && /Connection terminated|connection.*closed|Query read timeout|timeout exceeded when trying to connect/i.test(e.message)) return true;
   }
   return false;
 }

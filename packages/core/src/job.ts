@@ -41,6 +41,13 @@ export interface NewJob {
   maxRetries?: number;
   /** How long one attempt may run, in milliseconds; null leaves it to the worker's configuration. */
   timeoutMs?: number | null;
+  /**
+   * Makes an enqueue safe to retry: the first insert with this key creates the job, and any later
+   * insert with it (a retry after a connection died at commit) returns that job's id with
+   * `inserted: false`, whether the job is live or finished, for as long as the store keeps keys
+   * (24 h by default). Generate one per logical enqueue (a UUID, say); 1 to 255 characters.
+   */
+  idempotencyKey?: string | null;
 }
 
 /** A job as the store reports it, live or finished. */

@@ -8,7 +8,7 @@ import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from '.
 /** What an insert did for one job. */
 export interface InsertResult {
   id: string;
-  /** False when a live job with the same (funcname, uniqkey) already existed; `id` is then that job's. */
+  /** False when a live job with the same (funcname, uniqkey), or a job enqueued with the same idempotency key, already existed; `id` is then that job's. */
   inserted: boolean;
 }
 
@@ -182,6 +182,8 @@ export interface JobStore {
   expireLeases(limit?: number): Promise<FailResult[]>;
   /** Deletes finished jobs (and their failure logs) past their retention; returns how many. */
   trimFinished(limit?: number): Promise<number>;
+  /** Deletes idempotency keys past their retention (a later insert with one creates a new job); returns how many. */
+  trimIdempotencyKeys(limit?: number): Promise<number>;
 
   /**
    * The relay's step: read up to about `limit` ready jobs, shared fairly among functions and at most

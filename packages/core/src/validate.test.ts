@@ -23,6 +23,7 @@ describe('validateNewJob', () => {
       coalesce: null,
       maxRetries: 15,
       timeoutMs: null,
+      idempotencyKey: null,
     });
   });
 

@@ -27,6 +27,8 @@ export interface ValidJob {
   coalesce: string | null;
   maxRetries: number;
   timeoutMs: number | null;
+  /** Null when the producer gave none. */
+  idempotencyKey: string | null;
 }
 
 /**
@@ -85,6 +87,8 @@ const newJobSchema = z.strictObject({
     .min(1, { error: `must be a whole number of milliseconds from 1 to ${TIMEOUT_MAX_MS}, or null` })
     .max(TIMEOUT_MAX_MS, { error: `must be a whole number of milliseconds from 1 to ${TIMEOUT_MAX_MS}, or null` })
     .nullish(),
+  // Storable text is checked after parsing (checkStorableText), so the error names this field.
+  idempotencyKey: optionalKey('idempotency key'),
 });
 
 /** Turns a zod failure into a ValidationError naming the first offending field. */
@@ -214,6 +218,7 @@ export function validateNewJob(input: NewJob, field = '', defaults: { maxRetries
     coalesce: job.coalesce ?? null,
     maxRetries: job.maxRetries ?? defaults.maxRetries ?? DEFAULT_MAX_RETRIES,
     timeoutMs: job.timeoutMs ?? null,
+    idempotencyKey: job.idempotencyKey == null ? null : checkStorableText(job.idempotencyKey, joinPath(field, ['idempotencyKey'])),
   };
 }
 

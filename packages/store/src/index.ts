@@ -14,11 +14,12 @@
  * await store.close();
  * ```
  */
-export { DEFAULT_NAMESPACE, schemaFor } from './namespace.js';
+export { DEFAULT_NAMESPACE, quoteIdentifier, schemaFor } from './namespace.js';
 export { MigrationError, loadMigrations, migrate, type MigrateResult, type Migration, type MigrationSession, type MigrationTarget } from './migrate.js';
 export { schemaStatus, type SchemaStatus } from './schema-status.js';
-export { DEFAULT_RETENTION, SqlJobStore, type Retention, type SqlJobStoreOptions } from './sql-job-store.js';
-export { PgJobStore, createPgPool, createPgStore, type PgPoolOptions } from './pg-store.js';
+export { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, SqlJobStore, type Retention, type SqlJobStoreOptions } from './sql-job-store.js';
+export { PgJobStore, createPgPool, createPgStore, type PgJobStoreOptions, type PgPoolOptions } from './pg-store.js';
+export { DEFAULT_PG_TIMEOUTS, type PgTimeouts } from './internal/timeouts.js';
 export { PgliteJobStore, createPgliteStore, type PgliteStoreOptions } from './pglite-store.js';
 export type { SqlExecutor } from './internal/executor.js';
 export type { Statement } from './internal/statements.js';

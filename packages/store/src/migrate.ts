@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { DroverError, silentLogger, type Logger } from '@drover/core';
-import { schemaFor } from './namespace.js';
+import { quoteIdentifier, schemaFor } from './namespace.js';
 
 /** One migration file. */
 export interface Migration {
@@ -93,8 +93,8 @@ export async function migrate(
       try {
         await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, schema]);
         // Under the lock, so concurrent first runs cannot race on creating the schema.
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-        await client.query(`SET LOCAL search_path TO ${schema}`);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+        await client.query(`SET LOCAL search_path TO ${quoteIdentifier(schema)}`);
         await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
           version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
           applied_at timestamptz NOT NULL DEFAULT now())`);

@@ -7,8 +7,9 @@ import { silentLogger, type LeadOptions, type Leadership, type Logger } from '@d
 import { PgClientExecutor, PgPoolExecutor } from './internal/executor.js';
 import { holdLeadership } from './internal/leadership.js';
 import { listenForever } from './internal/listener.js';
+import { resolveTimeouts, sessionSettings, type PgTimeouts } from './internal/timeouts.js';
 import { SQL } from './internal/statements.js';
-import { schemaFor } from './namespace.js';
+import { quoteIdentifier, schemaFor } from './namespace.js';
 import { SqlJobStore, type SqlJobStoreOptions } from './sql-job-store.js';
 
 export interface PgPoolOptions {
@@ -20,6 +21,8 @@ export interface PgPoolOptions {
   max?: number;
   /** Shown in pg_stat_activity, so an operator can tell Drover's connections apart. */
   applicationName?: string;
+  /** Connection, round-trip, statement, idle-in-transaction and keepalive timeouts; see {@link DEFAULT_PG_TIMEOUTS}. */
+  timeouts?: Partial<PgTimeouts>;
 }
 
 /**
@@ -33,7 +36,11 @@ export function createPgPool(options: PgPoolOptions, logger: Logger = silentLogg
     connectionString: options.connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'drover',
-    options: `-c search_path=${schema}`,
+    // Every connection, and the LISTEN and election sessions made from these options, gets the
+    // timeouts. A round trip abandoned by query_timeout fails its query, and pg-pool destroys a
+    // client released with an error, so a timed-out connection never goes back to the pool.
+    // Quoted: a namespace may be a keyword (`user`), which search_path would otherwise misread.
+    ...sessionSettings(resolveTimeouts(options.timeouts), `-c search_path=${quoteIdentifier(schema)}`),
   });
   // An idle connection that dies (database restart, terminated backend) is reported here; without a
   // listener Node treats it as an unhandled 'error' event and kills the process. The pool has
@@ -44,6 +51,22 @@ export function createPgPool(options: PgPoolOptions, logger: Logger = silentLogg
 
 /** A follower takes over within a second of a leader's death, for one cheap query a second. */
 const DEFAULT_LEAD_RETRY_MS = 1_000;
+/**
+ * The LISTEN session pings this often: a silent session (a cut network acknowledges nothing, and
+ * a proxy or NAT in between may answer keepalives itself) is then noticed within a ping and a
+ * query timeout, and reconnected, instead of waiting without notifications for hours.
+ */
+const DEFAULT_LISTEN_PING_MS = 5_000;
+
+/** Options of a {@link PgJobStore} beyond the SQL store's. */
+export interface PgJobStoreOptions extends SqlJobStoreOptions {
+  /** Close the pool with the store. */
+  ownsPool?: boolean;
+  namespace?: string;
+  logger?: Logger;
+  /** How often the LISTEN session checks it is alive, ms. */
+  listenPingMs?: number;
+}
 
 /** A job store on PostgreSQL. */
 export class PgJobStore extends SqlJobStore {
@@ -52,13 +75,15 @@ export class PgJobStore extends SqlJobStore {
 
   readonly #schema: string;
   readonly #logger: Logger;
+  readonly #listenPingMs: number;
 
-  constructor(pool: pg.Pool, options: SqlJobStoreOptions & { ownsPool?: boolean; namespace?: string; logger?: Logger } = {}) {
-    const { ownsPool = false, namespace, logger, ...rest } = options;
+  constructor(pool: pg.Pool, options: PgJobStoreOptions = {}) {
+    const { ownsPool = false, namespace, logger, listenPingMs, ...rest } = options;
     super(new PgPoolExecutor(pool), { batchInserts: true, ...rest, onClose: ownsPool ? () => pool.end() : undefined });
     this.pool = pool;
     this.#schema = schemaFor(namespace);
     this.#logger = logger ?? silentLogger;
+    this.#listenPingMs = listenPingMs ?? DEFAULT_LISTEN_PING_MS;
   }
 
   /** Listens on the namespace's channel (`<schema>_jobs`) with a connection of its own. */
@@ -71,7 +96,7 @@ export class PgJobStore extends SqlJobStore {
         onWake('ready');
         onWake('scheduled');
       }
-    }, this.#logger);
+    }, this.#logger, { pingMs: this.#listenPingMs });
   }
 
   /** Elects among processes with a session advisory lock on a connection of its own (see internal/leadership.ts). */
@@ -95,7 +120,7 @@ export class PgJobStore extends SqlJobStore {
    */
   async withClient<T>(client: pg.ClientBase, fn: (store: SqlJobStore) => Promise<T>): Promise<T> {
     const executor = new PgClientExecutor(client);
-    const [row] = await executor.query<{ previous: string }>(SQL.setSearchPath, [this.#schema]);
+    const [row] = await executor.query<{ previous: string }>(SQL.setSearchPath, [quoteIdentifier(this.#schema)]);
     try {
       return await fn(this.withExecutor(executor));
     } finally {
@@ -106,8 +131,8 @@ export class PgJobStore extends SqlJobStore {
 }
 
 /** Creates a pool for the namespace and a store that closes it. */
-export function createPgStore(options: PgPoolOptions & SqlJobStoreOptions & { logger?: Logger }): PgJobStore {
-  const { connectionString, namespace, max, applicationName, ...storeOptions } = options;
-  const pool = createPgPool({ connectionString, ...(namespace ? { namespace } : {}), ...(max ? { max } : {}), ...(applicationName ? { applicationName } : {}) }, storeOptions.logger);
+export function createPgStore(options: PgPoolOptions & Omit<PgJobStoreOptions, 'ownsPool'>): PgJobStore {
+  const { connectionString, namespace, max, applicationName, timeouts, ...storeOptions } = options;
+  const pool = createPgPool({ connectionString, ...(namespace ? { namespace } : {}), ...(max ? { max } : {}), ...(applicationName ? { applicationName } : {}), ...(timeouts ? { timeouts } : {}) }, storeOptions.logger);
   return new PgJobStore(pool, { ...storeOptions, ...(namespace ? { namespace } : {}), ownsPool: true });
 }

@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '@drover/core';
 import type { SqlExecutor } from './internal/executor.js';
 import type { Statement } from './internal/statements.js';
 import { migrate, type MigrateResult, type MigrationSession } from './migrate.js';
-import { schemaFor } from './namespace.js';
+import { quoteIdentifier, schemaFor } from './namespace.js';
 import { SqlJobStore, type SqlJobStoreOptions } from './sql-job-store.js';
 
 type Queryable = Pick<PGlite, 'query' | 'exec'> | Transaction;
@@ -59,7 +59,9 @@ export class PgliteJobStore extends SqlJobStore {
 
   constructor(db: PGlite, options: Omit<PgliteStoreOptions, 'dataDir'> & { ownsDb?: boolean } = {}) {
     const { ownsDb = false, namespace, logger, ...rest } = options;
-    super(new PgliteExecutor(db), { ...rest, ...(ownsDb ? { onClose: () => db.close() } : {}) });
+    // No restart grace: an embedded database restarts only with its one process, whose leases
+    // recoverAfterRestart takes back at once; its start time says nothing about an outage.
+    super(new PgliteExecutor(db), { restartGraceMs: 0, ...rest, ...(ownsDb ? { onClose: () => db.close() } : {}) });
     this.db = db;
     this.#schema = schemaFor(namespace);
     this.#logger = logger ?? silentLogger;
@@ -99,7 +101,7 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
   const schema = schemaFor(options.namespace);
   const db = await PGlite.create(dataDir ? { dataDir } : {});
   // One session for everything: its search_path is the namespace's schema from here on.
-  await db.exec(`SET search_path TO ${schema}`);
+  await db.exec(`SET search_path TO ${quoteIdentifier(schema)}`);
   const store = new PgliteJobStore(db, { ...rest, ownsDb: true });
   await store.migrate();
   return store;

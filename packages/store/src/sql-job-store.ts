@@ -44,6 +44,7 @@ import {
   type ValidJob,
 } from '@drover/core';
 import type { SqlExecutor } from './internal/executor.js';
+import { insertKeyed } from './internal/keyed-insert.js';
 import { toClaimedJob, toJob, toJobWithFailures, type ClaimedRow, type JobRow, type JobWithFailuresRow } from './internal/rows.js';
 import { SQL } from './internal/statements.js';
 
@@ -58,6 +59,28 @@ export interface Retention {
 
 /** A week of completed jobs answers "did it run?"; failures stay a month so a person can look and retry by hand. */
 export const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({ completedMs: 7 * DAY_MS, failedMs: 30 * DAY_MS, cancelledMs: 30 * DAY_MS });
+
+/**
+ * How long an idempotency key is honoured: a producer retries an enqueue within seconds or
+ * minutes, and a day also covers a batch job re-run the next morning, while the keys of a day's
+ * enqueues stay a small table.
+ */
+export const DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS = DAY_MS;
+
+/**
+ * Leases that end around a database restart get this much time after the database's start before
+ * the scheduler takes them back. While the database was down, no worker could renew a lease or
+ * write an outcome; a worker retries its writes with a backoff capped at 5 s, so 30 s after the
+ * start a live worker has written or renewed several times over, and only a dead one's job is
+ * still running. It costs a dead worker's job at most this much extra wait, once per restart.
+ */
+export const DEFAULT_RESTART_GRACE_MS = 30_000;
+/**
+ * A lease that ended up to this long before the database's start counts as ended in the outage
+ * (the restart time is known, the moment the database went away is not): a minute, the worker's
+ * default lease, covers the outages that a lease could have ridden out.
+ */
+export const DEFAULT_RESTART_LOOKBACK_MS = 60_000;
 
 /** Leases are measured in ms in an `int` parameter; a day is far beyond any sane lease and well inside int range. */
 const LEASE_MAX_MS = DAY_MS;
@@ -91,6 +114,12 @@ export interface SqlJobStoreOptions {
    * once its own row has committed). For a store on a pool; a store on one session gains nothing.
    */
   batchInserts?: boolean;
+  /** How long an idempotency key is honoured, ms; then the scheduler's trim deletes it. Defaults to a day. */
+  idempotencyKeyRetentionMs?: number;
+  /** After the database starts, how long leases that ended around the outage are left alone, ms (see {@link DEFAULT_RESTART_GRACE_MS}). */
+  restartGraceMs?: number;
+  /** How long before the database's start a lease end counts as in the outage, ms (see {@link DEFAULT_RESTART_LOOKBACK_MS}). */
+  restartLookbackMs?: number;
 }
 
 /**
@@ -163,6 +192,9 @@ export class SqlJobStore implements JobStore {
   readonly #defaultMaxRetries: number | undefined;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #inserter: Batcher<ValidJob, { ok: InsertResult } | { err: unknown }> | null;
+  readonly #keyRetentionMs: number;
+  readonly #restartGraceMs: number;
+  readonly #restartLookbackMs: number;
 
   constructor(db: SqlExecutor, options: SqlJobStoreOptions = {}) {
     this.#db = db;
@@ -172,6 +204,9 @@ export class SqlJobStore implements JobStore {
     this.#random = options.random ?? Math.random;
     this.#defaultMaxRetries = options.defaultMaxRetries;
     this.#onClose = options.onClose;
+    this.#restartGraceMs = checkDuration(options.restartGraceMs ?? DEFAULT_RESTART_GRACE_MS, 'restartGraceMs');
+    this.#restartLookbackMs = checkDuration(options.restartLookbackMs ?? DEFAULT_RESTART_LOOKBACK_MS, 'restartLookbackMs');
+    this.#keyRetentionMs = checkDuration(options.idempotencyKeyRetentionMs ?? DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, 'idempotencyKeyRetentionMs');
     this.#inserter = options.batchInserts ? new Batcher((jobs) => this.#insertCoalesced(jobs), INSERT_BATCH_MAX, INSERT_BATCHES_IN_FLIGHT) : null;
   }
 
@@ -187,6 +222,9 @@ export class SqlJobStore implements JobStore {
       retention: this.#retention,
       retryPolicy: this.#retryPolicy,
       random: this.#random,
+      idempotencyKeyRetentionMs: this.#keyRetentionMs,
+      restartGraceMs: this.#restartGraceMs,
+      restartLookbackMs: this.#restartLookbackMs,
       ...(this.#defaultMaxRetries === undefined ? {} : { defaultMaxRetries: this.#defaultMaxRetries }),
     });
   }
@@ -198,8 +236,14 @@ export class SqlJobStore implements JobStore {
       if ('err' in outcome) throw outcome.err;
       return outcome.ok;
     }
-    const [result] = await this.#insertValid(this.#db, [valid]);
+    const [result] = await this.#insertAll(this.#db, [valid]);
     return result!;
+  }
+
+  /** Inserts validated jobs: in one transaction with their idempotency keys when any has one. */
+  #insertAll(db: SqlExecutor, jobs: ValidJob[]): Promise<InsertResult[]> {
+    if (!jobs.some((j) => j.idempotencyKey !== null)) return this.#insertValid(db, jobs);
+    return insertKeyed(db, jobs, { retentionMs: this.#keyRetentionMs, now: this.#now(), insert: (tx, some, ids) => this.#insertValid(tx, some, 0, ids) });
   }
 
   /**
@@ -208,15 +252,17 @@ export class SqlJobStore implements JobStore {
    * that only the calls whose job is at fault fail.
    */
   async #insertCoalesced(jobs: ValidJob[]): Promise<({ ok: InsertResult } | { err: unknown })[]> {
+    const keyed = jobs.some((j) => j.idempotencyKey !== null);
     let results: (InsertResult | null)[];
     try {
-      results = await this.#insertRows(this.#db, jobs);
+      // With keys, the batch is one transaction: it commits whole (duplicates resolved) or not at all.
+      results = keyed ? await this.#insertAll(this.#db, jobs) : await this.#insertRows(this.#db, jobs);
     } catch (err) {
       // Nothing was written. A deadlock with another transaction's inserts (this statement holds
       // several keys, a single insert held one) is retried job by job too.
       const deadlock = (err as { code?: unknown }).code === DEADLOCK_DETECTED;
       if (jobs.length === 1 || (isRetryableInfrastructureError(err) && !deadlock)) return jobs.map(() => ({ err }));
-      return Promise.all(jobs.map((j) => this.#insertValid(this.#db, [j]).then(([ok]) => ({ ok: ok! }), (e: unknown) => ({ err: e }))));
+      return Promise.all(jobs.map((j) => this.#insertAll(this.#db, [j]).then(([ok]) => ({ ok: ok! }), (e: unknown) => ({ err: e }))));
     }
     // The rows are committed: from here a failure concerns only the duplicates still looked up,
     // and a caller whose job exists must hear so (retrying a reported failure would insert it twice).
@@ -229,7 +275,7 @@ export class SqlJobStore implements JobStore {
   }
 
   async insertMany(jobs: readonly NewJob[]): Promise<InsertResult[]> {
-    return this.#insertValid(this.#db, validateNewJobs(jobs, this.#maxRetriesDefault()));
+    return this.#insertAll(this.#db, validateNewJobs(jobs, this.#maxRetriesDefault()));
   }
 
   #maxRetriesDefault(): { maxRetries?: number } {
@@ -241,10 +287,10 @@ export class SqlJobStore implements JobStore {
    * without an id (the statement's snapshot may be stale); a fresh statement then reads the live
    * holder, and if that job finished in the meantime the insert is tried again.
    */
-  async #insertValid(db: SqlExecutor, jobs: ValidJob[], round = 0): Promise<InsertResult[]> {
+  async #insertValid(db: SqlExecutor, jobs: ValidJob[], round = 0, ids?: (string | null)[]): Promise<InsertResult[]> {
     if (jobs.length === 0) return [];
-    const results = await this.#insertRows(db, jobs);
-    await this.#resolveDuplicates(db, jobs, results, round);
+    const results = await this.#insertRows(db, jobs, ids);
+    await this.#resolveDuplicates(db, jobs, results, round, ids);
     return results as InsertResult[];
   }
 
@@ -252,8 +298,9 @@ export class SqlJobStore implements JobStore {
    * The insert statement itself. A null result is a duplicate of a job that was live before the
    * statement, whose id a fresh statement must look up (see #resolveDuplicates).
    */
-  async #insertRows(db: SqlExecutor, jobs: ValidJob[]): Promise<(InsertResult | null)[]> {
-    const rows = jobs.length === 1 ? await this.#insertOne(db, jobs[0]!) : await db.query<{ ord: number; id: string | null; inserted: boolean }>(SQL.insertJobs, [
+  async #insertRows(db: SqlExecutor, jobs: ValidJob[], ids?: (string | null)[]): Promise<(InsertResult | null)[]> {
+    // Ids given (drawn with idempotency keys) need the batch statement; the fast path draws its own.
+    const rows = jobs.length === 1 && ids === undefined ? await this.#insertOne(db, jobs[0]!) : await db.query<{ ord: number; id: string | null; inserted: boolean }>(SQL.insertJobs, [
       jobs.map((j) => j.funcname),
       jobs.map((j) => j.argJson),
       jobs.map((j) => j.uniqkey),
@@ -263,6 +310,7 @@ export class SqlJobStore implements JobStore {
       jobs.map((j) => j.maxRetries),
       jobs.map((j) => j.timeoutMs),
       this.#now(),
+      ids ?? null,
     ]);
     return rows.map((r) => (r.id === null ? null : { id: r.id, inserted: r.inserted }));
   }
@@ -271,7 +319,7 @@ export class SqlJobStore implements JobStore {
    * Fills in the null results: reads each live holder with a fresh statement, and if that job has
    * finished in the meantime, the key is free and the insert is tried again.
    */
-  async #resolveDuplicates(db: SqlExecutor, jobs: ValidJob[], results: (InsertResult | null)[], round: number): Promise<void> {
+  async #resolveDuplicates(db: SqlExecutor, jobs: ValidJob[], results: (InsertResult | null)[], round: number, ids?: (string | null)[]): Promise<void> {
     const missing = results.flatMap((r, i) => (r === null ? [i] : []));
     if (missing.length === 0) return;
     if (round >= DUPLICATE_LOOKUP_ROUNDS) throw new InfrastructureError('insert: a uniqkey kept changing hands while its id was looked up; try again');
@@ -287,7 +335,7 @@ export class SqlJobStore implements JobStore {
       else again.push(i);
     }
     if (again.length > 0) {
-      const retried = await this.#insertValid(db, again.map((i) => jobs[i]!), round + 1);
+      const retried = await this.#insertValid(db, again.map((i) => jobs[i]!), round + 1, ids && again.map((i) => ids[i]!));
       again.forEach((i, k) => (results[i] = retried[k]!));
     }
   }
@@ -420,7 +468,7 @@ export class SqlJobStore implements JobStore {
       // Complete first: a replacement may reuse the original's uniqkey, which the original holds while live.
       const [completed] = (await this.#completeAndClaimOn(tx, { completions: [outcome] })).completed;
       if (!completed!.accepted) return { accepted: false, inserted: [] };
-      return { accepted: true, inserted: await this.#insertValid(tx, valid) };
+      return { accepted: true, inserted: await this.#insertAll(tx, valid) };
     });
   }
 
@@ -460,7 +508,7 @@ export class SqlJobStore implements JobStore {
   /** With `all`, every running job is taken back whatever its lease (see PgliteJobStore.recoverAfterRestart). */
   async expireLeases(limit = MAINTENANCE_BATCH, options: { all?: boolean } = {}): Promise<FailResult[]> {
     const all = options.all ?? false;
-    const expired = await this.#db.query<{ id: string; grab_token: string; failures: number }>(SQL.expiredLeases, [checkLimit(limit, 100_000), this.#now(), all]);
+    const expired = await this.#db.query<{ id: string; grab_token: string; failures: number }>(SQL.expiredLeases, [checkLimit(limit, 100_000), this.#now(), all, this.#restartLookbackMs, this.#restartGraceMs]);
     if (expired.length === 0) return [];
     return this.#fail(
       expired.map((e) => ({
@@ -497,6 +545,12 @@ export class SqlJobStore implements JobStore {
 
   async trimFinished(limit = MAINTENANCE_BATCH): Promise<number> {
     const [row] = await this.#db.query<{ trimmed: number }>(SQL.trimFinished, [checkLimit(limit, 100_000), this.#now()]);
+    return row?.trimmed ?? 0;
+  }
+
+  /** Deletes idempotency keys past their retention, in a bounded batch; returns how many. */
+  async trimIdempotencyKeys(limit = MAINTENANCE_BATCH): Promise<number> {
+    const [row] = await this.#db.query<{ trimmed: number }>(SQL.trimIdempotencyKeys, [checkLimit(limit, 100_000), this.#now()]);
     return row?.trimmed ?? 0;
   }
 

@@ -1,5 +1,6 @@
 /**
- * @drover/scheduler — owns time: promotes due jobs, takes back expired leases, trims finished jobs.
+ * @drover/scheduler — owns time: promotes due jobs, takes back expired leases, trims finished jobs
+ * and expired idempotency keys.
  * Safe to run several at once.
  *
  * @example
@@ -15,3 +16,4 @@ export { Scheduler, createScheduler, type SchedulerOptions } from './scheduler.j
 export { expireLeases } from './tasks/expire-leases.js';
 export { promoteDueJobs } from './tasks/promote-due.js';
 export { trimFinishedJobs } from './tasks/trim-finished.js';
+export { trimIdempotencyKeys } from './tasks/trim-idempotency-keys.js';

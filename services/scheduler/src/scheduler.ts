@@ -8,6 +8,7 @@ import { Waker, silentLogger, systemClock, type Clock, type JobStore, type Logge
 import { expireLeases } from './tasks/expire-leases.js';
 import { promoteDueJobs } from './tasks/promote-due.js';
 import { trimFinishedJobs } from './tasks/trim-finished.js';
+import { trimIdempotencyKeys } from './tasks/trim-idempotency-keys.js';
 
 export interface SchedulerOptions {
   store: JobStore;
@@ -38,7 +39,7 @@ export class Scheduler {
   readonly #waker = new Waker();
   #loop: Promise<void> | null = null;
   #stopping = false;
-  readonly totals = { promoted: 0, expired: 0, trimmed: 0, errors: 0 };
+  readonly totals = { promoted: 0, expired: 0, trimmed: 0, keysTrimmed: 0, errors: 0 };
 
   constructor(options: SchedulerOptions) {
     this.#store = options.store;
@@ -62,6 +63,7 @@ export class Scheduler {
     const now = this.#clock.now().getTime();
     if (now - this.#lastTrim >= this.#trimEveryMs) {
       this.totals.trimmed += await trimFinishedJobs(this.#store, this.#logger);
+      this.totals.keysTrimmed += await trimIdempotencyKeys(this.#store, this.#logger);
       this.#lastTrim = now;
     }
     const { nextDue, nextLeaseEnd } = await this.#store.nextDue();

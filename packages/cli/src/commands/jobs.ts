@@ -78,6 +78,7 @@ export interface EnqueueFlags {
   coalesce?: string;
   maxRetries?: string;
   timeoutMs?: string;
+  idempotencyKey?: string;
   json?: boolean;
 }
 
@@ -88,6 +89,7 @@ export async function enqueueCommand(config: Config, funcname: string, argText: 
     if (flags.uniqkey !== undefined) job.uniqkey = flags.uniqkey;
     if (flags.runAfter !== undefined) job.runAfter = flags.runAfter;
     if (flags.coalesce !== undefined) job.coalesce = flags.coalesce;
+    if (flags.idempotencyKey !== undefined) job.idempotencyKey = flags.idempotencyKey;
     const priority = parseInteger(flags.priority, 'priority');
     if (priority !== undefined) job.priority = priority;
     const maxRetries = parseInteger(flags.maxRetries, 'maxRetries');
@@ -101,7 +103,7 @@ export async function enqueueCommand(config: Config, funcname: string, argText: 
   }
   const result = await withApi(config, (api) => api.insert(job));
   if (flags.json) printJson(result);
-  else process.stdout.write(result.inserted ? `enqueued job ${result.id}\n` : `job ${result.id} already holds that uniqkey; nothing enqueued\n`);
+  else process.stdout.write(result.inserted ? `enqueued job ${result.id}\n` : `job ${result.id} already holds that uniqkey or idempotency key; nothing enqueued\n`);
 }
 
 export interface JobsFlags {

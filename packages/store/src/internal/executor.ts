@@ -60,12 +60,25 @@ export class PgPoolExecutor implements SqlExecutor {
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client has no listener of the pool's: a connection that dies under it (a
+    // restart, a reset) would emit an unhandled 'error' and kill the process. The statement in
+    // flight fails with the same error, so this one only marks the client as not to be reused.
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const value = await fn(new PgClientExecutor(client));
       await client.query('COMMIT');
       return value;
     } catch (err) {
+      if (broken || isConnectionLost(err)) {
+        // A dead or timed-out connection: a ROLLBACK would wait out another timeout for nothing
+        // (the server rolls back when the session ends), and the client must not be reused.
+        broken ??= err as Error;
+        throw err;
+      }
       try {
         await client.query('ROLLBACK');
       } catch (rollbackError) {
@@ -74,7 +87,19 @@ export class PgPoolExecutor implements SqlExecutor {
       }
       throw err;
     } finally {
-      client.release(broken);
+      client.off('error', onError);
+      client.release(broken ?? false);
     }
   }
+}
+
+/**
+ * True when the error says the connection itself failed (ended, reset, or a round trip abandoned
+ * by the client's query timeout), as opposed to a statement the server refused on a healthy one.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED)$/.test(code)) return true;
+  return /Connection terminated|Query read timeout|timeout exceeded when trying to connect|connection timeout/i.test(err.message);
 }

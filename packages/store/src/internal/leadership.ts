@@ -11,13 +11,6 @@ import { silentLogger, type Leadership, type Logger } from '@drover/core';
 import { endSession } from './session.js';
 import { SQL } from './statements.js';
 
-/**
- * TCP keepalive on the election session, both ends: probes after 5 s idle, every 2 s, 3 misses.
- * A leader whose host disappeared loses the lock after about 11 s, and its followers take over.
- */
-const KEEPALIVE_IDLE_S = 5;
-const KEEPALIVE_INTERVAL_S = 2;
-const KEEPALIVE_COUNT = 3;
 /** The shortest time a ping may take before the session counts as dead: a slow moment is not a dead database. */
 const MIN_QUERY_TIMEOUT_MS = 5_000;
 
@@ -57,16 +50,11 @@ export async function holdLeadership(config: pg.ClientConfig, name: string, opti
     if (closed) return;
     try {
       if (!client) {
-        const next = new pg.Client({
-          ...config,
-          keepAlive: true,
-          keepAliveInitialDelayMillis: KEEPALIVE_IDLE_S * 1000,
-          // A ping that hangs is a session we cannot trust: fail it, drop the session, try again.
-          query_timeout: Math.max(options.retryMs * 5, MIN_QUERY_TIMEOUT_MS),
-          // The lock lives as long as the server keeps the session: make the server notice a
-          // leader whose host vanished (no FIN, no RST) within seconds, not the system's two hours.
-          options: `${config.options ?? ''} -c tcp_keepalives_idle=${KEEPALIVE_IDLE_S} -c tcp_keepalives_interval=${KEEPALIVE_INTERVAL_S} -c tcp_keepalives_count=${KEEPALIVE_COUNT} -c tcp_user_timeout=${(KEEPALIVE_IDLE_S + KEEPALIVE_INTERVAL_S * KEEPALIVE_COUNT) * 1000}`.trim(),
-        });
+        // `config` carries the store's session settings (internal/timeouts.ts): TCP keepalives on
+        // both ends, so the server drops the lock of a leader whose host vanished (no FIN, no RST)
+        // within about 11 s, not the system's two hours. Only the query timeout is the election's:
+        // a ping that hangs is a session we cannot trust, so fail it sooner, drop the session, try again.
+        const next = new pg.Client({ ...config, query_timeout: Math.min(config.query_timeout ?? Infinity, Math.max(options.retryMs * 5, MIN_QUERY_TIMEOUT_MS)) });
         next.on('error', (err) => drop(next, err));
         next.on('end', () => drop(next));
         client = next;

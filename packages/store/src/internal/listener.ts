@@ -5,14 +5,25 @@
  */
 import pg from 'pg';
 import { silentLogger, type Logger } from '@drover/core';
+import { quoteIdentifier } from '../namespace.js';
 import { endSession } from './session.js';
 
 /** Reconnect backoff: quick for a blip, capped so a restarted database is found within seconds. */
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
 
+/** A LISTEN session; {@link listenForever} makes one. */
 export interface Listener {
   close(): Promise<void>;
+}
+
+/** Options of {@link listenForever}. */
+export interface ListenOptions {
+  /**
+   * How often to ping the session (ms): a LISTEN connection otherwise sends nothing, so a silent
+   * network would go unnoticed. A ping that fails or outlives the query timeout reconnects.
+   */
+  pingMs?: number;
 }
 
 /** Listens on `channel` (an identifier: lower-case letters, digits, _) and calls `onPayload` for each notification. */
@@ -21,8 +32,10 @@ export async function listenForever(
   channel: string,
   onPayload: (payload: string) => void,
   logger: Logger = silentLogger,
+  options: ListenOptions = {},
 ): Promise<Listener> {
   let closed = false;
+  let pinging = false;
   let client: pg.Client | null = null;
   let delay = RECONNECT_MIN_MS;
   let timer: NodeJS.Timeout | undefined;
@@ -44,7 +57,7 @@ export async function listenForever(
     next.on('end', () => retry(next));
     try {
       await next.connect();
-      await next.query(`LISTEN ${channel}`);
+      await next.query(`LISTEN ${quoteIdentifier(channel)}`);
       if (closed) {
         // close() came while this connection was being made: it must not outlive the listener.
         await endSession(next);
@@ -71,10 +84,28 @@ export async function listenForever(
     delay = Math.min(delay * 2, RECONNECT_MAX_MS);
   };
 
+  const ping = async (): Promise<void> => {
+    const session = client;
+    if (!session || pinging || closed) return;
+    pinging = true;
+    try {
+      await session.query('SELECT 1');
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, channel }, 'listen connection did not answer; reconnecting');
+      retry(session);
+    } finally {
+      pinging = false;
+    }
+  };
+  const pinger = options.pingMs ? setInterval(() => void ping(), options.pingMs) : undefined;
+  // The pings alone must not keep a process alive that has nothing else to do.
+  pinger?.unref();
+
   await connect();
   return {
     close: async () => {
       closed = true;
+      clearInterval(pinger);
       clearTimeout(timer);
       await connecting;
       const c = client;

@@ -64,4 +64,8 @@ export const SQL = {
   claimableFuncnames: get('claimable-funcnames'),
   tryLead: get('try-lead'),
   insertJob: get('insert-job'),
+  takeIdempotencyKeys: get('take-idempotency-keys'),
+  findIdempotencyKeys: get('find-idempotency-keys'),
+  repointIdempotencyKeys: get('repoint-idempotency-keys'),
+  trimIdempotencyKeys: get('trim-idempotency-keys'),
 } as const;
