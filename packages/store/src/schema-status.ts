@@ -4,7 +4,7 @@
  * namespace creates nothing. Like the migrator's, this bookkeeping SQL is inline: it names the
  * schema being inspected, which no parameter can do.
  */
-import { schemaFor } from './namespace.js';
+import { quoteIdentifier, schemaFor } from './namespace.js';
 import { checkLedger, loadMigrations, type LedgerRow, type Migration, type MigrationTarget } from './migrate.js';
 
 /** A schema's migration state: `current` is the only one the code can run on. */
@@ -28,9 +28,9 @@ export async function schemaStatus(pool: MigrationTarget, options: { namespace?:
   const migrations = options.migrations ?? loadMigrations();
   const client = await pool.connect();
   try {
-    const { rows: found } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [`${schema}.schema_migrations`]);
+    const { rows: found } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [`${quoteIdentifier(schema)}.schema_migrations`]);
     if (!found[0]?.present) return { schema, state: 'missing', applied: 0, expected: migrations.length };
-    const { rows } = await client.query<LedgerRow>(`SELECT version, name, checksum FROM ${schema}.schema_migrations ORDER BY version`, []);
+    const { rows } = await client.query<LedgerRow>(`SELECT version, name, checksum FROM ${quoteIdentifier(schema)}.schema_migrations ORDER BY version`, []);
     checkLedger(schema, rows, migrations);
     return { schema, state: rows.length < migrations.length ? 'behind' : 'current', applied: rows.length, expected: migrations.length };
   } finally {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ValidationError } from '@drover/core';
-import { createPgStore, createPgliteStore, migrate, quoteIdentifier, schemaFor, type PgJobStore, type PgliteJobStore } from '../src/index.js';
+import { createPgStore, createPgliteStore, migrate, quoteIdentifier, schemaFor, schemaStatus, type PgJobStore, type PgliteJobStore } from '../src/index.js';
 
 const embedded = process.env.DROVER_TEST_STORE === 'pglite';
 const made: (PgJobStore | PgliteJobStore)[] = [];
@@ -43,7 +43,11 @@ describe('namespaces that are SQL keywords', () => {
     const job = await store.getJob(id);
     expect(job?.state).toBe('completed');
     expect(job?.result).toEqual({ ok: true });
-    if ('pool' in store) expect(await currentSchema(store)).toBe(namespace);
+    if ('pool' in store) {
+      expect(await currentSchema(store)).toBe(namespace);
+      // What workers and read-only commands check before they start.
+      expect((await schemaStatus(store.pool, { namespace })).state).toBe('current');
+    }
   });
 });
 

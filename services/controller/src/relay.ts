@@ -19,9 +19,10 @@
  * memory and never holds up another function's jobs.
  *
  * Messages may be lost: a broker restart drops non-persistent ones. When the broker says messages
- * may have been lost (its connection came back), the leader gives every dispatched job back to
- * ready and publishes it again (within the bound: at most twice the bound per function is queued
- * if the messages had in fact survived). When a relay takes the lead it cannot know what happened
+ * may have been lost (its connection came back), the leader gives back to ready, and publishes
+ * again, the dispatched jobs of every function whose queue holds less than its bound (a restarted
+ * broker's queues are empty; after a blip, a queue at its bound kept its messages, and repeated
+ * blips can never queue more than twice the bound). When a relay takes the lead it cannot know what happened
  * while nobody led, so it does the same for the functions whose queue is empty (a queue that holds
  * messages kept them). A single lost message, under any backlog, is published again once it has
  * gone unclaimed for `staleMs` and its queue has room below the bound (see choose-publications.ts).
@@ -129,8 +130,12 @@ export class Relay {
   /** Stops listening for lost messages (a stopped relay must not be woken, nor kept reachable, by its broker). */
   #unsubscribeLost: (() => void) | null = null;
   #stopping = false;
-  /** Totals since start, for health and tests. */
-  readonly totals = { published: 0, republished: 0, requeued: 0, errors: 0 };
+  /**
+   * What this relay has done: steps taken; jobs published, published again (stale), given back after lost
+   * messages; looks for lost messages; stale jobs left waiting because their queue was at its
+   * bound; failed steps.
+   */
+  readonly totals = { steps: 0, published: 0, republished: 0, requeued: 0, recoveries: 0, staleHeld: 0, errors: 0 };
 
   constructor(options: RelayOptions) {
     this.#store = options.store;
@@ -196,11 +201,13 @@ export class Relay {
         const depths = new Map<string, number>();
         for (const funcname of staleFunctions(jobs)) depths.set(funcname, await this.#broker.queueDepth(funcname));
         const chosen = choosePublications(jobs, this.#maxInBroker, depths);
+        this.totals.staleHeld += jobs.filter((j) => j.state === 'dispatched').length - chosen.filter((j) => j.state === 'dispatched').length;
         await this.#broker.publish(chosen.map((j) => ({ funcname: j.funcname, jobId: j.id, priority: j.priority })));
         return chosen.map((j) => j.id);
       },
       { maxInBrokerPerFunction: this.#maxInBroker, ...(staleDue ? { staleMs: this.#staleMs } : {}) },
     );
+    this.totals.steps++;
     this.totals.published += published;
     this.totals.republished += republished;
     if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed for staleMs (lost, or behind slow consumers)');
@@ -209,24 +216,27 @@ export class Relay {
   }
 
   /**
-   * Gives dispatched jobs back to ready, to be published again: all of them when the broker lost
-   * messages; on taking the lead, those of functions whose queue is empty.
+   * Gives dispatched jobs back to ready, to be published again. On taking the lead: those of
+   * functions whose queue is empty (a queue that holds messages kept them). When the broker says
+   * messages may have been lost: those of functions whose queue holds less than the bound. A
+   * restarted broker's queues are empty or nearly so, and every job comes back at once; after a
+   * mere blip the messages survived, and a function whose queue is at its bound (no workers, say)
+   * gets no copies, so repeated reconnections cannot grow its queue: it holds at most twice the
+   * bound (what survived below the bound, and the copies published into the room).
    */
   async #recoverLostMessages(): Promise<void> {
     const covers = this.#recoverRequests;
     const all = this.#allLost;
     this.#allLost = false;
+    const below = all ? this.#maxInBroker : 1;
     try {
-      let requeued: number;
-      if (all) requeued = await this.#store.requeueDispatched();
-      else {
-        const empty: string[] = [];
-        for (const funcname of await this.#store.claimableFuncnames()) {
-          if ((await this.#broker.queueDepth(funcname)) === 0) empty.push(funcname);
-        }
-        requeued = empty.length === 0 ? 0 : await this.#store.requeueDispatched(empty);
+      const affected: string[] = [];
+      for (const funcname of await this.#store.claimableFuncnames()) {
+        if ((await this.#broker.queueDepth(funcname)) < below) affected.push(funcname);
       }
+      const requeued = affected.length === 0 ? 0 : await this.#store.requeueDispatched(affected);
       this.#recovered = covers;
+      this.totals.recoveries++;
       this.totals.requeued += requeued;
       if (requeued > 0) this.#logger.warn({ requeued, all }, 'publishing again dispatched jobs whose messages may have been lost');
     } catch (err) {
