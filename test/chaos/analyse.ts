@@ -8,6 +8,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 
+/**
+ * How long after a handler ended its outcome may still be unwritten: the write is one round trip
+ * batched with others (milliseconds), so a death or partition later than this came after the
+ * outcome was written and cannot explain a rerun of that run.
+ */
+const OUTCOME_WRITE_WINDOW_MS = 2_000;
+
 /** One handler run, from the run records. */
 export interface RunRecord {
   id: string;
@@ -118,8 +125,10 @@ export async function analyse(
       runsExtra++;
       const died = deathOf.get(r.pid);
       if (list.filter((o) => o.attempt === r.attempt).length > 1) unexplained.push(id);
-      else if (died !== undefined && died >= r.start) byDeath++;
-      else if (partitions.some((p) => p.pid === r.pid && p.to >= r.start)) byPartition++;
+      // A death or a partition explains a run only if it cut that run short: it came while the
+      // handler ran, or just after it finished, before its outcome could be written.
+      else if (died !== undefined && died >= r.start && died <= (r.end ?? died) + OUTCOME_WRITE_WINDOW_MS) byDeath++;
+      else if (partitions.some((p) => p.pid === r.pid && p.to >= r.start && p.from <= (r.end ?? p.from) + OUTCOME_WRITE_WINDOW_MS)) byPartition++;
       else if (expired.has(`${id}/${r.attempt}`)) {
         byLease++;
         if (r.end !== null) afterFinish++;
