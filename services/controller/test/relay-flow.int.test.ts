@@ -134,7 +134,7 @@ describe('relay flow control (RabbitMQ)', () => {
 
     // The documented bound: staleMs after its publication, a sweep, then at most `bound` messages ahead of it.
     const documentedBoundMs = staleMs + sweepMs + bound * handlerMs;
-    await waitFor(async () => (await ns.store.getJob(lostId))?.state === 'completed', { what: 'the lost job to complete', timeoutMs: documentedBoundMs + 10_000, intervalMs: 20 });
+    await waitFor(async () => (await ns.store.getJob(lostId))?.state === 'completed', { what: 'the lost job to complete', timeoutMs: documentedBoundMs + 5_000, intervalMs: 20 });
     const tookMs = Date.now() - lostAt;
     // The backlog still stood: the job came back under it, not after it drained.
     expect(await countState('flow.lost', 'ready')).toBeGreaterThan(1_000);
