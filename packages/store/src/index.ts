@@ -1,6 +1,7 @@
 /**
  * @drover/store — Drover's job store on PostgreSQL: numbered migrations, and every operation on a
- * job as one statement (or one transaction) from a `.sql` file beside the code.
+ * job as one statement (or one transaction) from a `.sql` file beside the code. The embedded
+ * PGlite adapter is `@drover/store-pglite`, built on the exports marked "for adapters" here.
  *
  * @example
  * ```ts
@@ -20,6 +21,7 @@ export { schemaStatus, type SchemaStatus } from './schema-status.js';
 export { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, SqlJobStore, type Retention, type SqlJobStoreOptions } from './sql-job-store.js';
 export { PgJobStore, createPgPool, createPgStore, type PgJobStoreOptions, type PgPoolOptions } from './pg-store.js';
 export { DEFAULT_PG_TIMEOUTS, type PgTimeouts } from './internal/timeouts.js';
-export { PgliteJobStore, createPgliteStore, type PgliteStoreOptions } from './pglite-store.js';
+/** For adapters (`@drover/store-pglite`): the seam a database driver implements to run the store's statements. */
 export type { SqlExecutor } from './internal/executor.js';
+/** For adapters: a statement loaded from `sql/`, as an executor receives it. */
 export type { Statement } from './internal/statements.js';

@@ -53,7 +53,7 @@ export interface MigrationSession {
   release(err?: Error): void;
 }
 
-/** Where migrations run: a `pg.Pool` fits as it is. */
+/** Where migrations run: a `pg.Pool` fits as it is; an adapter (PGlite) provides its own. */
 export interface MigrationTarget {
   connect(): Promise<MigrationSession>;
 }

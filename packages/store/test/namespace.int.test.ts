@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ValidationError } from '@drover/core';
-import { createPgStore, createPgliteStore, migrate, quoteIdentifier, schemaFor, schemaStatus, type PgJobStore, type PgliteJobStore } from '../src/index.js';
+import { createPgliteStore, type PgliteJobStore } from '@drover/store-pglite';
+import { createPgStore, migrate, quoteIdentifier, schemaFor, schemaStatus, type PgJobStore } from '../src/index.js';
 
 const embedded = process.env.DROVER_TEST_STORE === 'pglite';
 const made: (PgJobStore | PgliteJobStore)[] = [];

@@ -4,7 +4,8 @@
  * on the embedded database (several statements when no parameters are given).
  */
 import type pg from 'pg';
-import { createPgliteStore, PgliteJobStore, type SqlJobStoreOptions } from '@drover/store';
+import type { SqlJobStoreOptions } from '@drover/store';
+import { createPgliteStore, PgliteJobStore } from '@drover/store-pglite';
 
 /** The part of pg.Pool that the store tests use for their own assertions. */
 export interface QueryPool {

@@ -1,6 +1,6 @@
 /**
  * The seam between the store's logic and a database driver: run a statement, run a transaction.
- * The `pg` adapters are here; an embedded PGlite adapter is to implement the same interface, so
+ * The `pg` executors are here; the embedded one is `@drover/store-pglite`'s `PgliteExecutor`, so
  * that both run the very same `.sql` files.
  */
 import type pg from 'pg';

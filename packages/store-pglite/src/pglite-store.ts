@@ -3,46 +3,10 @@
  * this process), its data in a folder so a restart loses nothing. One connection, so statements
  * run one at a time; one process may open a data folder at a time.
  */
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { silentLogger, type Logger } from '@drover/core';
-import type { SqlExecutor } from './internal/executor.js';
-import type { Statement } from './internal/statements.js';
-import { migrate, type MigrateResult, type MigrationSession } from './migrate.js';
-import { quoteIdentifier, schemaFor } from './namespace.js';
-import { SqlJobStore, type SqlJobStoreOptions } from './sql-job-store.js';
-
-type Queryable = Pick<PGlite, 'query' | 'exec'> | Transaction;
-
-class PgliteExecutor implements SqlExecutor {
-  constructor(
-    private readonly db: PGlite,
-    private readonly tx: Transaction | null = null,
-  ) {}
-
-  async query<R>(statement: Statement, params: readonly unknown[]): Promise<R[]> {
-    const target: Queryable = this.tx ?? this.db;
-    return (await target.query<R>(statement.text, params as unknown[])).rows;
-  }
-
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    // Already in one: PGlite has a single session, and no store operation needs nesting.
-    if (this.tx) return fn(this);
-    return this.db.transaction((tx) => fn(new PgliteExecutor(this.db, tx)));
-  }
-}
-
-/** The migrator's view of PGlite: one session; a statement without params may be a whole file. */
-function migrationTarget(db: PGlite) {
-  const session: MigrationSession = {
-    async query<R>(text: string, params?: unknown[]) {
-      if (params) return { rows: (await db.query<R>(text, params)).rows };
-      const results = await db.exec(text);
-      return { rows: (results.at(-1)?.rows ?? []) as R[] };
-    },
-    release: () => undefined,
-  };
-  return { connect: async () => session };
-}
+import { SqlJobStore, migrate, quoteIdentifier, schemaFor, type MigrateResult, type SqlJobStoreOptions } from '@drover/store';
+import { PgliteExecutor, migrationTarget } from './executor.js';
 
 export interface PgliteStoreOptions extends SqlJobStoreOptions {
   /** A folder for the data; omitted, the database lives in memory and dies with the process. */
