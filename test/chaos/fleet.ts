@@ -43,7 +43,7 @@ export class Fleet {
     const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
     const proc: FleetProcess = { role, child, pid: child.pid ?? -1, exited };
     this.#all.add(proc);
-    void exited.then(() => this.#all.delete(proc));
+    child.once('exit', () => this.#all.delete(proc));
     return proc;
   }
 

@@ -66,7 +66,9 @@ const onSignal = (): void => {
   interrupted = true;
   log('interrupted: restoring the services');
   fleet.killAll();
-  void restoreServices({ pg: pgProxy, amqp: amqpProxy }).finally(() => process.exit(130));
+  restoreServices({ pg: pgProxy, amqp: amqpProxy })
+    .catch((err: unknown) => log(`restoring the services failed: ${(err as Error).message}`))
+    .finally(() => process.exit(130));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);

@@ -56,7 +56,9 @@ try {
   const killer = setInterval(() => {
     const victim = workers.splice(Math.floor(Math.random() * workers.length), 1)[0]!;
     kills++;
-    void fleet.kill9(victim).then(() => workers.push(fleet.start('worker', ['worker', 'test/chaos/handlers.ts'])));
+    fleet.kill9(victim)
+      .then(() => workers.push(fleet.start('worker', ['worker', 'test/chaos/handlers.ts'])))
+      .catch((err: unknown) => log(`restarting a killed worker failed: ${(err as Error).message}`));
   }, killEveryMs);
   let enqueued = 0;
   let lastLog = Date.now();

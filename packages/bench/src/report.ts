@@ -73,7 +73,7 @@ export function buildRows(results: Results, systems: string[]): ReportRow[] {
       const values = runs.map((r) => r[m.metric]).filter((v): v is number => typeof v === 'number');
       bySystem[s] = values.length ? summarize(values) : null;
     }
-    if (m.metric === 'keptUp') for (const s of systems) if (bySystem[s]) bySystem[s] = { ...bySystem[s]!, median: (results[s]?.steady ?? []).reduce((n, r) => n + (r.keptUp ?? 0), 0) };
+    if (m.metric === 'keptUp') for (const s of systems) if (bySystem[s]) bySystem[s] = { ...bySystem[s], median: (results[s]?.steady ?? []).reduce((n, r) => n + (r.keptUp ?? 0), 0) };
     const bestOf = (candidates: string[]): string | null =>
       candidates.filter((s) => s !== 'drover' && bySystem[s]).sort((a, b) => (m.higherIsBetter ? bySystem[b]!.median - bySystem[a]!.median : bySystem[a]!.median - bySystem[b]!.median))[0] ?? null;
     const best = bestOf(systems);

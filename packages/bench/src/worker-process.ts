@@ -31,5 +31,9 @@ process.on('message', (message: { type: string }) => {
     flush();
     clearInterval(timer);
     process.send!({ type: 'stopped' }, () => process.exit(0));
-  })();
+  })().catch((err: unknown) => {
+    // The parent waits for 'stopped' or this process's exit: exiting with a failure status tells it.
+    process.stderr.write(`bench worker: stopping failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
 });

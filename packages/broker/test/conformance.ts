@@ -13,15 +13,16 @@ export interface BrokerHarness {
   /** A broker on another namespace. */
   stranger: Broker;
   /** Publishes a body that is not a Drover message. */
-  publishRaw(funcname: string, body: string): Promise<void>;
-  cleanup(funcnames: string[]): Promise<void>;
+  // Function-typed properties, not methods: they are closures the tests destructure from the harness.
+  publishRaw: (funcname: string, body: string) => Promise<void>;
+  cleanup: (funcnames: string[]) => Promise<void>;
   /** Makes `broker` lose its connection and come back, as a broker restart would. */
-  loseMessages(): Promise<void>;
+  loseMessages: () => Promise<void>;
   /**
    * Blocks (a reason) or unblocks (null) `broker`'s publishing, as a resource alarm does. Absent
    * where that touches a shared service (RabbitMQ's alarm is node-wide: see broker-alarm.e2e.test.ts).
    */
-  block?(reason: string | null): Promise<void>;
+  block?: (reason: string | null) => Promise<void>;
 }
 
 export function describeBrokerConformance(name: string, makeHarness: () => Promise<BrokerHarness>, features: { block: boolean } = { block: false }): void {

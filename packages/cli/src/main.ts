@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ValidationError } from '@drover/core';
 import { configFromEnv, type Config } from './config.js';
-import { cancelCommand, enqueueCommand, jobsCommand, migrateCommand, rescheduleCommand, retryCommand, showCommand, statsCommand } from './commands/jobs.js';
+import { cancelCommand, enqueueCommand, jobsCommand, type EnqueueFlags, type JobsFlags, migrateCommand, rescheduleCommand, retryCommand, showCommand, statsCommand } from './commands/jobs.js';
 import { benchCommand } from './commands/bench.js';
 import { devCommand } from './commands/dev.js';
 import { runServices, runWorker } from './commands/services.js';
@@ -38,11 +38,12 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
     .option('--uniqkey <key>').option('--run-after <iso8601>').option('--priority <n>').option('--coalesce <value>')
     .option('--max-retries <n>').option('--timeout-ms <ms>').option('--json', 'machine output')
     .option('--idempotency-key <key>', 'run again with the same key, this enqueue returns the first job instead of a new one')
-    .action((funcname: string, arg: string | undefined, o) => enqueueCommand(config(), funcname, arg, o));
+    // Commander hands options untyped; these shapes are the options declared just above.
+    .action((funcname: string, arg: string | undefined, o: EnqueueFlags) => enqueueCommand(config(), funcname, arg, o));
   cmd.command('jobs').description('list jobs, newest first')
     .option('--state <state...>', 'only these states').option('--funcname <name>').option('--arg <json>', 'arg contains this JSON')
     .option('--limit <n>', 'at most n (default 50)').option('--before <id>', 'only ids below this (paging)').option('--json', 'machine output')
-    .action((o) => jobsCommand(config(), o));
+    .action((o: JobsFlags) => jobsCommand(config(), o));
   cmd.command('show').description('show a job with its failure log').argument('<id>').option('--json', 'machine output')
     .action(async (id: string, o: { json?: boolean }) => setExit(await showCommand(config(), id, Boolean(o.json))));
   cmd.command('retry').description('put a failed or cancelled job back to ready').argument('<id>').option('--json', 'machine output')

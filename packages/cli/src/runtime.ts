@@ -41,7 +41,7 @@ export function leaseRetryPolicy(baseMs: number): RetryPolicy {
 
 /** Logs go to stderr, so that stdout carries only the command's output (and --json stays parseable). */
 export function createLogger(level: string, component: string): Logger {
-  return pino({ level, base: { service: component } }, pino.destination(2)) as unknown as Logger;
+  return pino({ level, base: { service: component } }, pino.destination(2));
 }
 
 /** The store and broker on the real services; `command` names who needs them, for the error. */

@@ -13,7 +13,7 @@ const DATE_FIELDS = ['runAfter', 'grabbedUntil', 'createdAt', 'finishedAt'] as c
 
 function reviveJob<T extends Job>(raw: T): T {
   const job = { ...raw } as Record<string, unknown>;
-  for (const f of DATE_FIELDS) if (typeof job[f] === 'string') job[f] = new Date(job[f] as string);
+  for (const f of DATE_FIELDS) if (typeof job[f] === 'string') job[f] = new Date(job[f]);
   if (Array.isArray(job.failureLog)) job.failureLog = (job.failureLog as { failedAt: string }[]).map((f) => ({ ...f, failedAt: new Date(f.failedAt) }));
   return job as T;
 }
@@ -65,7 +65,7 @@ export class HttpJobApi implements JobApi {
     if (query.argContains !== undefined) params.set('arg', JSON.stringify(query.argContains));
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     if (query.beforeId !== undefined) params.set('before', query.beforeId);
-    return (await this.#request<Job[]>('GET', `/jobs?${params}`)).json.map(reviveJob);
+    return (await this.#request<Job[]>('GET', `/jobs?${params.toString()}`)).json.map(reviveJob);
   }
 
   async counts(): Promise<JobCount[]> {

@@ -35,8 +35,8 @@ describe('client', () => {
       expect(await ns.store.getJob(lost.id)).toBeNull();
       expect(await ns.store.findJobs({ funcname: 'c.receipt', argContains: { order: 2 } })).toEqual([]);
       // The caller's own search_path is back as it was.
-      const { rows } = await db.query('SHOW search_path');
-      expect(rows[0].search_path).toBe('"$user", public');
+      const { rows } = await db.query<{ search_path: string }>('SHOW search_path');
+      expect(rows[0]?.search_path).toBe('"$user", public');
     } finally {
       db.release();
     }

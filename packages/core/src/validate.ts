@@ -183,9 +183,9 @@ export function toJsonText(value: unknown, field: string): string {
         } else {
           const proto = Object.getPrototypeOf(v) as unknown;
           if (proto !== Object.prototype && proto !== null) {
-            throw new ValidationError(path, `a ${(v as object).constructor?.name ?? 'class instance'} is not plain JSON`);
+            throw new ValidationError(path, `a ${v.constructor?.name ?? 'class instance'} is not plain JSON`);
           }
-          const entries = Object.entries(v);
+          const entries: [string, unknown][] = Object.entries(v);
           for (let i = entries.length - 1; i >= 0; i--) {
             const [key, item] = entries[i]!;
             const at = `${path}.${key}`;
@@ -224,7 +224,9 @@ export function validateNewJob(input: NewJob, field = '', defaults: { maxRetries
 
 /** Validates a batch; error paths read `jobs[i].field`. */
 export function validateNewJobs(inputs: readonly NewJob[], defaults: { maxRetries?: number } = {}): ValidJob[] {
-  if (!Array.isArray(inputs)) throw new ValidationError('jobs', 'must be an array of jobs');
+  // Checked as unknown: callers pass parsed JSON, and Array.isArray would narrow the typed parameter to any[].
+  const given: unknown = inputs;
+  if (!Array.isArray(given)) throw new ValidationError('jobs', 'must be an array of jobs');
   return inputs.map((job, i) => validateNewJob(job, `jobs[${i}]`, defaults));
 }
 

@@ -5,8 +5,8 @@ import { useTestNamespace, waitFor } from '@drover/testing';
 const ns = useTestNamespace();
 
 async function states(ids: string[]): Promise<string[]> {
-  const { rows } = await ns.pool.query('SELECT state FROM jobs WHERE id = ANY ($1::bigint[]) ORDER BY id', [ids]);
-  return rows.map((r) => r.state as string);
+  const { rows } = await ns.pool.query<{ state: string }>('SELECT state FROM jobs WHERE id = ANY ($1::bigint[]) ORDER BY id', [ids]);
+  return rows.map((r) => r.state);
 }
 
 describe('dispatch', () => {

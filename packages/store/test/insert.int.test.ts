@@ -58,8 +58,8 @@ describe('insert', () => {
     );
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
     expect(results.filter((r) => r.inserted)).toHaveLength(1);
-    const { rows } = await ns.pool.query("SELECT count(*)::int AS n FROM jobs WHERE funcname = 'insert.race'");
-    expect(rows[0].n).toBe(1);
+    const { rows } = await ns.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE funcname = 'insert.race'");
+    expect(rows[0]?.n).toBe(1);
   });
 
   it('lets concurrent batches of the same keys in opposite orders finish without deadlock', async () => {
@@ -68,8 +68,8 @@ describe('insert', () => {
     for (let round = 0; round < 3; round++) {
       const batch = keys.map((k) => ({ ...k, uniqkey: `${k.uniqkey}-${round}` }));
       const [forward, backward] = await Promise.all([stores[0]!.insertMany(batch), stores[1]!.insertMany([...batch].reverse())]);
-      expect(forward.map((r) => r.id)).toEqual(backward!.map((r) => r.id).reverse());
-      expect(forward.filter((r) => r.inserted).length + backward!.filter((r) => r.inserted).length).toBe(2000);
+      expect(forward.map((r) => r.id)).toEqual(backward.map((r) => r.id).reverse());
+      expect(forward.filter((r) => r.inserted).length + backward.filter((r) => r.inserted).length).toBe(2000);
     }
   });
 

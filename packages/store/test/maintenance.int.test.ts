@@ -41,7 +41,7 @@ describe('expireLeases', () => {
     }));
     const all = taken.flat();
     expect(all.sort()).toEqual([...ids].sort());
-    const { rows } = await ns.pool.query(
+    const { rows } = await ns.pool.query<{ state: string; failures: number; logged: number; error: string | null }>(
       `SELECT j.state, j.failures, count(f.*)::int AS logged, min(f.error) AS error
        FROM jobs j LEFT JOIN job_failures f ON f.job_id = j.id
        WHERE j.funcname = 'm.expire' GROUP BY j.id, j.state, j.failures`,
@@ -49,7 +49,7 @@ describe('expireLeases', () => {
     expect(rows).toHaveLength(300);
     expect(rows.every((r) => r.state === 'scheduled' && r.failures === 1 && r.logged === 1 && r.error === 'lease expired')).toBe(true);
     // Backed off by the default schedule: 2 minutes after the first failure.
-    const { rows: due } = await ns.pool.query("SELECT DISTINCT run_after FROM jobs WHERE funcname = 'm.expire'");
+    const { rows: due } = await ns.pool.query<{ run_after: Date }>("SELECT DISTINCT run_after FROM jobs WHERE funcname = 'm.expire'");
     expect(due.map((r) => r.run_after.getTime())).toEqual([clock.now().getTime() + 120 * SECOND]);
   });
 
@@ -93,7 +93,7 @@ describe('trimFinished', () => {
     clock.advance(SECOND);
     expect(await store.trimFinished()).toBeGreaterThanOrEqual(1);
     expect(await store.getJob(id)).toBeNull();
-    const { rows } = await ns.pool.query('SELECT count(*)::int AS n FROM job_failures WHERE job_id = $1', [id]);
-    expect(rows[0].n).toBe(0);
+    const { rows } = await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_failures WHERE job_id = $1', [id]);
+    expect(rows[0]?.n).toBe(0);
   });
 });

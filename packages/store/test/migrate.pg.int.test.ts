@@ -70,8 +70,8 @@ describe('migrate', () => {
     const broken = { version: 1, name: '0001_broken.sql', sql: 'CREATE TABLE half_done (x int); SELECT 1/0;', checksum: 'b'.repeat(64) };
     await expect(migrate(pool, { namespace, migrations: [broken] })).rejects.toThrow(/division by zero/);
     // The failed transaction also created the schema and the ledger: none of it remains.
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [namespace]);
-    expect(rows[0].n).toBe(0);
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [namespace]);
+    expect(rows[0]?.n).toBe(0);
     // A correct migration afterwards applies cleanly.
     expect((await migrate(pool, { namespace })).applied).toEqual(loadMigrations().map((m) => m.name));
   });

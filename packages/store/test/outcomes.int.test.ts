@@ -15,8 +15,8 @@ describe('complete', () => {
     expect(await liveRow(ns.pool, job.id)).toBeUndefined();
     const done = await ns.store.getJob(job.id);
     expect(done).toMatchObject({ state: 'completed', result: { sum: 3 }, arg: { x: 1 }, attempts: 1, failures: 0 });
-    const { rows } = await ns.pool.query('SELECT extract(epoch FROM delete_after - finished_at)::int AS keep FROM finished_jobs WHERE id = $1', [job.id]);
-    expect(rows[0].keep).toBe(86_400);
+    const { rows } = await ns.pool.query<{ keep: number }>('SELECT extract(epoch FROM delete_after - finished_at)::int AS keep FROM finished_jobs WHERE id = $1', [job.id]);
+    expect(rows[0]?.keep).toBe(86_400);
   });
 
   it('keeps no exit status with keepForMs 0: the job and its failure log are deleted', async () => {
@@ -31,8 +31,8 @@ describe('complete', () => {
     ]);
     expect(results).toEqual([{ id, accepted: true }, { id: kept.id, accepted: true }]);
     expect(await ns.store.getJob(id)).toBeNull();
-    const { rows } = await ns.pool.query('SELECT count(*)::int AS n FROM job_failures WHERE job_id = $1', [id]);
-    expect(rows[0].n).toBe(0);
+    const { rows } = await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_failures WHERE job_id = $1', [id]);
+    expect(rows[0]?.n).toBe(0);
     expect(await ns.store.getJob(kept.id)).toMatchObject({ state: 'completed', result: 'kept' });
   });
 

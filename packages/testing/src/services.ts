@@ -57,7 +57,7 @@ const DEFAULT_PORTS: Record<keyof ServiceUrls, number> = { databaseUrl: 5432, am
 /** A started fallback; `stop` tears it down at the end of the run. */
 export interface StartedServices {
   urls: ServiceUrls;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /**
@@ -79,7 +79,7 @@ export async function resolveServices(needed: readonly (keyof ServiceUrls)[], en
 }
 
 /** Starts the missing services in containers. Imported lazily: testcontainers is only needed on machines with Docker. */
-async function startContainers(keys: readonly (keyof ServiceUrls)[]): Promise<{ urls: Partial<ServiceUrls>; stop(): Promise<void> }> {
+async function startContainers(keys: readonly (keyof ServiceUrls)[]): Promise<{ urls: Partial<ServiceUrls>; stop: () => Promise<void> }> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const urls: Partial<ServiceUrls> = {};
   const stops: (() => Promise<unknown>)[] = [];

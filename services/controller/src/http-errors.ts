@@ -66,12 +66,16 @@ export function createErrorHandler(log: Logger) {
   };
 }
 
-/** Fastify's bad-URL and over-long-parameter answers: the path's only parameter is a job id. */
-export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * Fastify's bad-URL and over-long-parameter answers: the path's only parameter is a job id.
+ * Returns nothing: Fastify's hook is typed void, and a reply is a thenable it would not await.
+ */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return reply.code(400).send(errorBody('must be a job id: a positive integer (at most 2^63-1), as a string', 'id'));
+    void reply.code(400).send(errorBody('must be a job id: a positive integer (at most 2^63-1), as a string', 'id'));
+    return;
   }
-  return reply.code(400).send(errorBody('is not valid percent-encoding', FRAMEWORK_FIELDS[err.code] ?? 'url'));
+  void reply.code(400).send(errorBody('is not valid percent-encoding', FRAMEWORK_FIELDS[err.code] ?? 'url'));
 }
 
 /** Unknown routes and methods. */

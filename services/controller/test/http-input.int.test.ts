@@ -119,7 +119,7 @@ describe('HTTP API: one error shape for what the framework refuses', () => {
     const small = createHttpApi({ store: ns.store, logger: silentLogger, bodyLimit: 100 });
     try {
       const response = await small.inject({ method: 'POST', url: '/jobs', payload: JSON.stringify({ funcname: 'in.big', arg: 'x'.repeat(200) }), headers: { 'content-type': 'application/json' } });
-      expect({ status: response.statusCode, json: response.json() as unknown }).toMatchObject({ status: 413, json: { error: { field: 'body' } } });
+      expect({ status: response.statusCode, json: response.json<unknown>() }).toMatchObject({ status: 413, json: { error: { field: 'body' } } });
     } finally {
       await small.close();
     }
@@ -140,8 +140,9 @@ describe('HTTP API: conflicts and data errors', () => {
   it('answers a data error from PostgreSQL (SQLSTATE class 22) with a 400, never a 500', async () => {
     // A real PostgreSQL data error, raised by a store whose read hits one.
     const dataError = await ns.pool.query("SELECT 'x'::int").then(() => null, (err: unknown) => err);
+    if (!(dataError instanceof Error)) throw new Error('the cast was expected to fail', { cause: dataError });
     expect((dataError as { code?: string }).code).toBe('22P02');
-    const failing: JobStore = Object.create(ns.store, { getJob: { value: () => Promise.reject(dataError as Error) } }) as JobStore;
+    const failing: JobStore = Object.create(ns.store, { getJob: { value: () => Promise.reject(dataError) } }) as JobStore;
     const api = createHttpApi({ store: failing, logger: silentLogger });
     try {
       const response = await api.inject({ method: 'GET', url: '/jobs/1' });

@@ -50,13 +50,13 @@ async function insertJobs(funcname: string, count: number): Promise<void> {
 }
 
 async function countState(funcname: string, state: string): Promise<number> {
-  const { rows } = await ns.pool.query('SELECT count(*)::int AS n FROM jobs WHERE funcname = $1 AND state = $2', [funcname, state]);
-  return rows[0].n as number;
+  const { rows } = await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM jobs WHERE funcname = $1 AND state = $2', [funcname, state]);
+  return rows[0]!.n;
 }
 
 async function completed(funcname: string): Promise<number> {
-  const { rows } = await ns.pool.query("SELECT count(*)::int AS n FROM finished_jobs WHERE funcname = $1 AND state = 'completed'", [funcname]);
-  return rows[0].n as number;
+  const { rows } = await ns.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM finished_jobs WHERE funcname = $1 AND state = 'completed'", [funcname]);
+  return rows[0]!.n;
 }
 
 describe('relay flow control (RabbitMQ)', () => {

@@ -41,7 +41,7 @@ describe('relay', () => {
     const got = await collect(broker, 'relay.notify');
     // A sweep an hour away, and the relay past its busy polling, asleep: only the notification can wake it.
     await startRelay(broker, { sweepMs: 3_600_000 });
-    await waitFor(async () => (await ns.pool.query('SELECT count(*)::int AS n FROM sleeping_relays')).rows[0].n === 1, { what: 'the relay to sleep' });
+    await waitFor(async () => (await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM sleeping_relays')).rows[0]?.n === 1, { what: 'the relay to sleep' });
     const { id } = await ns.store.insert({ funcname: 'relay.notify' });
     await waitFor(() => got.length === 1, { what: 'the published job' });
     expect(got[0]!.body).toBe(id);
@@ -65,7 +65,7 @@ describe('relay', () => {
     // No NOTIFY at all, and a sweep an hour away: only the looks after the announcement can find it.
     await withoutInsertNotify(async () => {
       await startRelay(broker, { sweepMs: 3_600_000, settleLooksMs: [2_000, 2_000] });
-      await waitFor(async () => (await ns.pool.query('SELECT count(*)::int AS n FROM sleeping_relays')).rows[0].n === 1, { what: 'the relay to announce its sleep', intervalMs: 5 });
+      await waitFor(async () => (await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM sleeping_relays')).rows[0]?.n === 1, { what: 'the relay to announce its sleep', intervalMs: 5 });
       const { id } = await ns.store.insert({ funcname: 'relay.settle' });
       await waitFor(() => got.some((d) => d.body === id), { what: 'the job, found by a later look' });
     });

@@ -67,7 +67,7 @@ export const system: BenchSystem = {
     // the previous run may hold the lead for a moment after it exited, while its session ends.
     await new Promise<void>((resolve, reject) => {
       let seen = '';
-      child.stderr!.on('data', (d: Buffer) => {
+      child.stderr.on('data', (d: Buffer) => {
         seen += d.toString();
         if (seen.includes('drover running') && seen.includes('took the lead')) resolve();
       });

@@ -32,8 +32,8 @@ export interface DeliveryLoopDeps {
   functions: ReadonlyMap<string, ResolvedFunction>;
   /** The semaphore of the subscription a function is consumed by. */
   slotsOf(fn: ResolvedFunction): Semaphore;
-  /** Whether the worker still takes new work. */
-  isRunning(): boolean;
+  /** Whether the worker still takes new work. A function property: it is handed on to retries as a callback. */
+  isRunning: () => boolean;
   store: JobStore;
   roundTrips: RoundTrips;
   run: RunDeps;

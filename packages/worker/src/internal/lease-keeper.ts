@@ -140,7 +140,8 @@ export class LeaseKeeper {
       }
     }
     if (due.size > 0) this.#stats.passes++;
-    for (const group of due.values()) void this.#renew(group);
+    // #renew handles its own failures; a throw from a lease-end callback is logged, not left unhandled.
+    for (const group of due.values()) this.#renew(group).catch((err: unknown) => this.#logger.error({ err: (err as Error).message }, 'lease renewal pass failed'));
     this.#schedule();
   }
 
