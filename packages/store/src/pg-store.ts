@@ -89,7 +89,7 @@ export class PgJobStore extends SqlJobStore {
   /** Listens on the namespace's channel (`<schema>_jobs`) with a connection of its own. */
   override async listen(onWake: (what: 'ready' | 'scheduled') => void): Promise<{ close(): Promise<void> }> {
     // The pool's options carry the connection string and the search_path startup option.
-    return listenForever(this.pool.options as pg.ClientConfig, `${this.#schema}_jobs`, (payload) => {
+    return listenForever(this.pool.options, `${this.#schema}_jobs`, (payload) => {
       if (payload === 'scheduled') onWake('scheduled');
       else if (payload === 'ready') onWake('ready');
       else {
@@ -101,7 +101,7 @@ export class PgJobStore extends SqlJobStore {
 
   /** Elects among processes with a session advisory lock on a connection of its own (see internal/leadership.ts). */
   override async lead(name: string, options: LeadOptions = {}): Promise<Leadership> {
-    return holdLeadership(this.pool.options as pg.ClientConfig, name, { retryMs: options.retryMs ?? DEFAULT_LEAD_RETRY_MS, logger: this.#logger, ...(options.onChange ? { onChange: options.onChange } : {}) });
+    return holdLeadership(this.pool.options, name, { retryMs: options.retryMs ?? DEFAULT_LEAD_RETRY_MS, logger: this.#logger, ...(options.onChange ? { onChange: options.onChange } : {}) });
   }
 
   /**

@@ -7,7 +7,6 @@
  */
 import {
   DEFAULT_RETRY_POLICY,
-  ValidationError,
   validateNewJob,
   validateNewJobs,
   type Batcher,
@@ -37,7 +36,7 @@ import {
   type RetryPolicy,
   type ValidJob,
 } from '@drover/core';
-import { checkDuration, checkLease } from './internal/checks.js';
+import { checkArray, checkDuration, checkLease } from './internal/checks.js';
 import type { StoreContext } from './internal/context.js';
 import * as dispatching from './internal/dispatch.js';
 import type { SqlExecutor } from './internal/executor.js';
@@ -115,7 +114,7 @@ export class SqlJobStore implements JobStore {
   }
 
   async claim(ids: readonly string[], options: ClaimOptions): Promise<ClaimedJob[]> {
-    if (!Array.isArray(ids)) throw new ValidationError('ids', 'must be an array of job ids');
+    checkArray(ids, 'ids', 'must be an array of job ids');
     const leaseMs = checkLease(options);
     return (await this.completeAndClaim({ claims: ids.map((id) => ({ id, leaseMs })) })).claimed;
   }

@@ -41,12 +41,21 @@ export function checkLimit(limit: unknown, max: number, field = 'limit'): number
 }
 
 /**
+ * Refuses a value that is not an array. Takes `unknown`: callers from plain JavaScript (or JSON)
+ * may pass anything whatever the declared type says, and narrowing the typed value itself with
+ * `Array.isArray` would turn it into `any[]`.
+ */
+export function checkArray(value: unknown, field: string, message = 'must be an array'): void {
+  if (!Array.isArray(value)) throw new ValidationError(field, message);
+}
+
+/**
  * Validates a batch of grabs and returns it sorted by id. Every batched write locks its rows in id
  * order, so two batches over the same jobs (a worker's completions and the lease sweep, say)
  * cannot deadlock. One id twice in a batch is refused: its two writes could not both be reported.
  */
 export function checkGrabs<T extends Grab>(grabs: readonly T[], field = 'grabs'): T[] {
-  if (!Array.isArray(grabs)) throw new ValidationError(field, 'must be an array');
+  checkArray(grabs, field);
   const seen = new Set<string>();
   grabs.forEach((g, i) => {
     checkId(g?.id, `${field}[${i}].id`);

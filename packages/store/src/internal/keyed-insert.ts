@@ -52,12 +52,12 @@ export async function insertKeyed(db: SqlExecutor, jobs: ValidJob[], context: Ke
     const inserted = await context.insert(
       tx,
       toInsert.map((i) => jobs[i]!),
-      toInsert.map((i) => (jobs[i]!.idempotencyKey === null ? null : taken.get(jobs[i]!.idempotencyKey!)!)),
+      toInsert.map((i) => (jobs[i]!.idempotencyKey === null ? null : taken.get(jobs[i]!.idempotencyKey)!)),
     );
     const results: (InsertResult | undefined)[] = new Array<InsertResult | undefined>(jobs.length);
     toInsert.forEach((i, k) => (results[i] = inserted[k]));
     // Keys whose job met a live uniqkey holder: the key now names the holder.
-    const repoint = toInsert.filter((i, k) => jobs[i]!.idempotencyKey !== null && inserted[k]!.id !== taken.get(jobs[i]!.idempotencyKey!));
+    const repoint = toInsert.filter((i, k) => jobs[i]!.idempotencyKey !== null && inserted[k]!.id !== taken.get(jobs[i]!.idempotencyKey));
     if (repoint.length > 0) {
       await tx.query(SQL.repointIdempotencyKeys, [repoint.map((i) => jobs[i]!.idempotencyKey), repoint.map((i) => results[i]!.id)]);
     }

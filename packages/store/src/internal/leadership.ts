@@ -43,7 +43,7 @@ export async function holdLeadership(config: pg.ClientConfig, name: string, opti
     client = null;
     if (err) logger.warn({ election: name, err: err.message }, 'election connection lost');
     setLeading(false);
-    void endSession(dead);
+    endSession(dead).catch((err: unknown) => logger.warn({ election: name, err: (err as Error).message }, 'ending an election session failed'));
   };
 
   const attempt = async (): Promise<void> => {

@@ -74,12 +74,13 @@ export async function listenForever(
   };
 
   const retry = (failed: pg.Client): void => {
-    void endSession(failed);
+    // endSession catches its own errors; the catch is for a bug, so it cannot end the process.
+    endSession(failed).catch((err: unknown) => logger.warn({ err: (err as Error).message, channel }, 'ending a listen session failed'));
     if (closed || (client !== null && client !== failed) || timer) return;
     client = null;
     timer = setTimeout(() => {
       timer = undefined;
-      void connect();
+      connect().catch((err: unknown) => logger.warn({ err: (err as Error).message, channel }, 'listen reconnect failed'));
     }, delay);
     delay = Math.min(delay * 2, RECONNECT_MAX_MS);
   };
@@ -97,7 +98,9 @@ export async function listenForever(
       pinging = false;
     }
   };
-  const pinger = options.pingMs ? setInterval(() => void ping(), options.pingMs) : undefined;
+  const pinger = options.pingMs ? setInterval(() => {
+    ping().catch((err: unknown) => logger.warn({ err: (err as Error).message, channel }, 'listen ping failed'));
+  }, options.pingMs) : undefined;
   // The pings alone must not keep a process alive that has nothing else to do.
   pinger?.unref();
 

@@ -4,7 +4,7 @@
  * as not accepted and changes nothing.
  */
 import { ValidationError, toJsonText, validateFuncname, type ClaimOptions, type ClaimedJob, type CompleteAndClaimInput, type DeclineInput, type FailInput, type FailResult, type Grab, type OutcomeResult } from '@drover/core';
-import { checkDuration, checkGrabs, checkId, checkLease, checkLimit } from './checks.js';
+import { checkArray, checkDuration, checkGrabs, checkId, checkLease, checkLimit } from './checks.js';
 import type { StoreContext } from './context.js';
 import type { SqlExecutor } from './executor.js';
 import { toClaimedJob, type ClaimedRow } from './rows.js';
@@ -17,8 +17,8 @@ const CLAIM_LIMIT_MAX = 10_000;
 export async function completeAndClaimOn(ctx: StoreContext, db: SqlExecutor, input: CompleteAndClaimInput): Promise<{ completed: OutcomeResult[]; claimed: ClaimedJob[] }> {
   const completions = input.completions ?? [];
   const claims = input.claims ?? [];
-  if (!Array.isArray(completions)) throw new ValidationError('completions', 'must be an array');
-  if (!Array.isArray(claims)) throw new ValidationError('claims', 'must be an array');
+  checkArray(completions, 'completions');
+  checkArray(claims, 'claims');
   completions.forEach((o, i) => {
     if (o.keepForMs !== undefined) checkDuration(o.keepForMs, `outcomes[${i}].keepForMs`);
   });

@@ -2,7 +2,7 @@
  * A person's operations on jobs, and the reads behind `drover inspect` and `stats`: reschedule,
  * cancel and retry one job; get, find and count jobs.
  */
-import { ConflictError, JOB_STATES, ValidationError, toJsonText, validateFuncname, type FindJobsQuery, type Job, type JobCount, type JobState, type JobWithFailures, type RescheduleWhen } from '@drover/core';
+import { ConflictError, JOB_STATES, ValidationError, toJsonText, validateFuncname, type FindJobsQuery, type Job, type JobCount, type JobWithFailures, type RescheduleWhen } from '@drover/core';
 import { checkDuration, checkId, checkLimit } from './checks.js';
 import type { StoreContext } from './context.js';
 import { toJob, toJobWithFailures, type JobRow, type JobWithFailuresRow } from './rows.js';
@@ -61,7 +61,7 @@ export async function findJobs(ctx: StoreContext, query: FindJobsQuery): Promise
   const argContains = query.argContains === undefined ? null : toJsonText(query.argContains, 'argContains');
   const beforeId = query.beforeId === undefined ? null : checkId(query.beforeId, 'beforeId');
   const limit = checkLimit(query.limit ?? FIND_DEFAULT_LIMIT, FIND_LIMIT_MAX);
-  const rows = await ctx.db.query<JobRow>(SQL.findJobs, [states as JobState[] | null, funcname, argContains, beforeId, limit]);
+  const rows = await ctx.db.query<JobRow>(SQL.findJobs, [states, funcname, argContains, beforeId, limit]);
   return rows.map(toJob);
 }
 

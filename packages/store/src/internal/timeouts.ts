@@ -62,7 +62,7 @@ export const DEFAULT_PG_TIMEOUTS: Readonly<PgTimeouts> = Object.freeze({
 export function resolveTimeouts(overrides: Partial<PgTimeouts> = {}): PgTimeouts {
   const timeouts = { ...DEFAULT_PG_TIMEOUTS, ...overrides };
   for (const [name, value] of Object.entries(timeouts)) {
-    if (!Number.isInteger(value) || (value as number) < 1) throw new Error(`timeouts.${name}: must be a whole number of milliseconds, 1 or more (got ${String(value)})`);
+    if (!Number.isInteger(value) || (value) < 1) throw new Error(`timeouts.${name}: must be a whole number of milliseconds, 1 or more (got ${String(value)})`);
   }
   return timeouts;
 }
