@@ -15,7 +15,7 @@ export class QueueConflictError extends InfrastructureError {
   override name = 'QueueConflictError';
   constructor(readonly queue: string, options: ErrorOptions) {
     super(
-      `amqp broker: queue ${queue} exists with other arguments (queue type or priorities) than this broker declares (${(options.cause as Error | undefined)?.message ?? 'PRECONDITION_FAILED'}); delete the queue or use another namespace`,
+      `amqp broker: cannot declare queue ${queue}: it exists with other arguments (queue type or priorities) than this broker declares (${(options.cause as Error | undefined)?.message ?? 'PRECONDITION_FAILED'}); delete the queue or use another namespace`,
       options,
     );
   }
