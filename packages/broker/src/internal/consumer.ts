@@ -92,21 +92,40 @@ export class ConsumerSubscription {
     this.#model = model;
     this.#tags = new Map();
     this.#acker = new Acker(channel, (err) => this.#logger.debug({ err: (err as Error).message }, 'acks not sent: the channel closed (the broker requeued those messages)'));
+    let refused: Error | null;
     try {
       await withDeadline(channel.prefetch(this.#options.prefetch, this.#options.sharedPrefetch), timeoutMs, 'setting the prefetch');
-      for (const funcname of this.#options.funcnames) await this.#consume(channel, funcname);
-      this.#attempt = 0;
+      refused = await this.#consumeMissing(channel);
     } catch (err) {
       // Half-open is no use: close it, and its close handler schedules the next try.
       dropChannel(channel);
       throw err;
     }
+    // The channel stays: the group's other functions consume on it, and the retry the caller
+    // arranges consumes only the refused ones.
+    if (refused) throw refused;
+    this.#attempt = 0;
+  }
+
+  /**
+   * Consumes every function that has no consumer on the channel yet. A queue the broker refuses
+   * to declare does not stop the others: its error is returned, after trying them all. A failure
+   * of the channel itself is thrown.
+   */
+  async #consumeMissing(channel: Channel): Promise<Error | null> {
+    let refused: Error | null = null;
+    for (const funcname of this.#options.funcnames) {
+      if (this.#tags.has(funcname)) continue;
+      const err = await this.#consume(channel, funcname);
+      refused ??= err;
+    }
+    return refused;
   }
 
   /**
    * Brings the subscription back on the live connection: a new channel if its channel closed, a
-   * new consumer for each function whose consumer the broker cancelled. Idempotent. Without a live
-   * connection it does nothing: the next connection's setup opens every live subscription.
+   * new consumer for each function without one (the broker cancelled it, or refused its queue).
+   * Idempotent. Waits for a live connection at most connectWaitMs, then fails (and is retried).
    */
   async #recover(): Promise<void> {
     if (this.#stopped) return;
@@ -116,15 +135,26 @@ export class ConsumerSubscription {
     if (this.#stopped) return;
     const channel = this.#channel;
     if (!channel || this.#model !== model) return this.open(model);
-    for (const funcname of this.#options.funcnames) if (!this.#tags.has(funcname)) await this.#consume(channel, funcname);
+    const refused = await this.#consumeMissing(channel);
+    if (refused) throw refused;
   }
 
-  /** Declares a function's queue again (it may have been deleted) and consumes it on the channel. */
-  async #consume(channel: Channel, funcname: string): Promise<void> {
-    const { queue } = await this.#declarer.declare(this.#model!, funcname);
-    if (this.#stopped || this.#channel !== channel) return;
+  /**
+   * Declares a function's queue again (it may have been deleted) and consumes it on the channel.
+   * Returns the declaration's error, which leaves the channel unharmed (it is made on a channel of
+   * its own), or null; throws when consuming fails.
+   */
+  async #consume(channel: Channel, funcname: string): Promise<Error | null> {
+    let queue: string;
+    try {
+      ({ queue } = await this.#declarer.declare(this.#model!, funcname));
+    } catch (err) {
+      return err as Error;
+    }
+    if (this.#stopped || this.#channel !== channel) return null;
     const { consumerTag } = await withDeadline(channel.consume(queue, (message) => this.#deliver(channel, funcname, message), { noAck: false }), this.#options.timeoutMs, `consuming queue ${queue}`);
     this.#tags.set(funcname, consumerTag);
+    return null;
   }
 
   #deliver(channel: Channel, funcname: string, message: ConsumeMessage | null): void {
