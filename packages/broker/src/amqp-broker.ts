@@ -35,10 +35,11 @@ export interface AmqpBrokerOptions {
   connectWaitMs?: number;
   /**
    * How long publish() waits for the broker's confirms (and queueDepth() for its answer) before
-   * failing; the relay then tries again. Default 10 s, see DEFAULT_CONFIRM_TIMEOUT_MS.
+   * failing; the relay then tries again. Also bounds every channel-level round trip (opening a
+   * channel, declaring, prefetch, consume). Default 10 s, see DEFAULT_CONFIRM_TIMEOUT_MS.
    */
   confirmTimeoutMs?: number;
-  /** How long close() waits for the broker to answer before dropping the socket. */
+  /** How long close() and a subscription's cancel() or close() wait for the broker to answer. */
   closeTimeoutMs?: number;
   /**
    * Shown in the management UI and `rabbitmqctl list_connections`: the consuming connection has
@@ -121,7 +122,19 @@ export class AmqpBroker implements Broker {
   }
 
   async #setupConsuming(model: ChannelModel): Promise<void> {
-    for (const s of this.#subscriptions) if (s.live) await s.open(model);
+    for (const s of this.#subscriptions) {
+      if (!s.live) continue;
+      try {
+        await s.open(model);
+      } catch (err) {
+        // The connection died: amqplib reconnects, and the next setup opens every subscription.
+        if (this.#consuming.hasClosed(model)) throw err;
+        // One refused queue (other arguments, a declaration timed out) must not fail the setup:
+        // amqplib would drop the connection and every other subscription with it, in a loop.
+        this.#logger.warn({ funcnames: s.funcnames, err: (err as Error).message }, 'cannot consume on this connection yet; retrying this subscription alone');
+        s.retryLater((err as Error).message);
+      }
+    }
     this.#logger.info({ subscriptions: this.#subscriptions.size }, 'consuming connection ready');
   }
 
@@ -157,7 +170,14 @@ export class AmqpBroker implements Broker {
     // every consumer on the channel (AMQP global QoS). Quorum queues refuse global QoS, so there each
     // consumer gets the whole budget and the worker's per-group semaphore keeps the group to it.
     const sharedPrefetch = funcnames.length > 1 && this.#options.queueType === 'classic';
-    const subscription = new ConsumerSubscription(this.#consuming, this.#declarer, { funcnames, prefetch: checkPrefetch(prefetch), sharedPrefetch, onDelivery, logger: this.#logger });
+    const subscription = new ConsumerSubscription(this.#consuming, this.#declarer, {
+      funcnames,
+      prefetch: checkPrefetch(prefetch),
+      sharedPrefetch,
+      onDelivery,
+      timeoutMs: this.#options.confirmTimeoutMs,
+      logger: this.#logger,
+    });
     const model = await this.#consuming.connected();
     this.#subscriptions.add(subscription);
     try {
@@ -173,7 +193,7 @@ export class AmqpBroker implements Broker {
       this.#logger.warn({ funcnames, err: (err as Error).message }, 'broker connection lost while subscribing; subscribing again on reconnect');
     }
     return {
-      cancel: () => subscription.cancel(),
+      cancel: () => subscription.cancel(this.#options.closeTimeoutMs),
       close: async () => {
         this.#subscriptions.delete(subscription);
         await subscription.close(this.#options.closeTimeoutMs);

@@ -6,6 +6,7 @@
  * down and when the next try is. Bad configuration and a ledger this code does not know are not
  * outages: they fail at once. A shutdown signal during the wait ends it cleanly.
  */
+import { QueueConflictError } from '@drover/broker';
 import { ValidationError, type Logger } from '@drover/core';
 import { MigrationError } from '@drover/store';
 
@@ -17,9 +18,12 @@ export class ServiceDown extends Error {
   }
 }
 
-/** Errors that waiting cannot cure: bad configuration, a foreign ledger, a port already taken. */
+/**
+ * Errors that waiting cannot cure: bad configuration, a foreign ledger, a port already taken, a
+ * queue that exists on RabbitMQ with other arguments (the broker refuses it every time).
+ */
 function isFatal(err: unknown): boolean {
-  if (err instanceof ValidationError || err instanceof MigrationError) return true;
+  if (err instanceof ValidationError || err instanceof MigrationError || err instanceof QueueConflictError) return true;
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL';
 }

@@ -13,6 +13,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Delivery, Logger } from '@drover/core';
 import { Acker } from './acker.js';
 import type { BrokerConnection } from './connection.js';
+import { dropChannel, withDeadline } from './deadline.js';
 import type { QueueDeclarer } from './declare.js';
 
 /** First retry after a consumer ends: soon, since the usual cause (a deleted queue) is fixed by declaring again. */
@@ -26,6 +27,8 @@ export interface ConsumerOptions {
   /** One prefetch shared by every consumer on the channel (AMQP global QoS; classic queues only). */
   sharedPrefetch: boolean;
   onDelivery: (delivery: Delivery) => void;
+  /** How long each channel-level round trip (open, prefetch, consume) may take before the channel is abandoned. */
+  timeoutMs: number;
   logger: Logger;
 }
 
@@ -55,6 +58,11 @@ export class ConsumerSubscription {
     this.#logger = options.logger.child({ funcnames: options.funcnames });
   }
 
+  /** The functions this subscription consumes. */
+  get funcnames(): readonly string[] {
+    return this.#options.funcnames;
+  }
+
   /** Whether the subscription still wants deliveries. */
   get live(): boolean {
     return !this.#stopped;
@@ -73,7 +81,10 @@ export class ConsumerSubscription {
   }
 
   async #openOn(model: ChannelModel): Promise<void> {
-    const channel = await model.createChannel();
+    const { timeoutMs } = this.#options;
+    // Every wait bounded: a half-open or blocked connection answers nothing until the heartbeat
+    // notices (minutes), and a reconnection's setup or a recovery must not hang with it.
+    const channel = await withDeadline(model.createChannel(), timeoutMs, 'opening a consumer channel', dropChannel);
     channel.on('error', (err: Error) => this.#logger.warn({ err: err.message }, 'consumer channel closed by the broker'));
     channel.on('close', () => this.#channelClosed(channel));
     // Current from here on, so that its close (even one caused by a failure below) starts a recovery.
@@ -81,36 +92,69 @@ export class ConsumerSubscription {
     this.#model = model;
     this.#tags = new Map();
     this.#acker = new Acker(channel, (err) => this.#logger.debug({ err: (err as Error).message }, 'acks not sent: the channel closed (the broker requeued those messages)'));
+    let refused: Error | null;
     try {
-      await channel.prefetch(this.#options.prefetch, this.#options.sharedPrefetch);
-      for (const funcname of this.#options.funcnames) await this.#consume(channel, funcname);
-      this.#attempt = 0;
+      await withDeadline(channel.prefetch(this.#options.prefetch, this.#options.sharedPrefetch), timeoutMs, 'setting the prefetch');
+      refused = await this.#consumeMissing(channel);
     } catch (err) {
       // Half-open is no use: close it, and its close handler schedules the next try.
-      channel.close().catch(() => undefined);
+      dropChannel(channel);
       throw err;
     }
+    // The channel stays: the group's other functions consume on it, and the retry the caller
+    // arranges consumes only the refused ones.
+    if (refused) throw refused;
+    this.#attempt = 0;
+  }
+
+  /**
+   * Consumes every function that has no consumer on the channel yet. A queue the broker refuses
+   * to declare does not stop the others: its error is returned, after trying them all. A failure
+   * of the channel itself is thrown.
+   */
+  async #consumeMissing(channel: Channel): Promise<Error | null> {
+    let refused: Error | null = null;
+    for (const funcname of this.#options.funcnames) {
+      if (this.#tags.has(funcname)) continue;
+      const err = await this.#consume(channel, funcname);
+      refused ??= err;
+    }
+    return refused;
   }
 
   /**
    * Brings the subscription back on the live connection: a new channel if its channel closed, a
-   * new consumer for each function whose consumer the broker cancelled. Idempotent. Without a live
-   * connection it does nothing: the next connection's setup opens every live subscription.
+   * new consumer for each function without one (the broker cancelled it, or refused its queue).
+   * Idempotent. Waits for a live connection at most connectWaitMs, then fails (and is retried).
    */
   async #recover(): Promise<void> {
-    const model = this.#connection.current;
-    if (this.#stopped || !model) return;
+    if (this.#stopped) return;
+    // Waited for (bounded): a retry handed over by a connection's setup runs before that
+    // connection is current, and must not be dropped for it.
+    const model = this.#connection.current ?? (await this.#connection.connected());
+    if (this.#stopped) return;
     const channel = this.#channel;
     if (!channel || this.#model !== model) return this.open(model);
-    for (const funcname of this.#options.funcnames) if (!this.#tags.has(funcname)) await this.#consume(channel, funcname);
+    const refused = await this.#consumeMissing(channel);
+    if (refused) throw refused;
   }
 
-  /** Declares a function's queue again (it may have been deleted) and consumes it on the channel. */
-  async #consume(channel: Channel, funcname: string): Promise<void> {
-    const { queue } = await this.#declarer.declare(this.#model!, funcname);
-    if (this.#stopped || this.#channel !== channel) return;
-    const { consumerTag } = await channel.consume(queue, (message) => this.#deliver(channel, funcname, message), { noAck: false });
+  /**
+   * Declares a function's queue again (it may have been deleted) and consumes it on the channel.
+   * Returns the declaration's error, which leaves the channel unharmed (it is made on a channel of
+   * its own), or null; throws when consuming fails.
+   */
+  async #consume(channel: Channel, funcname: string): Promise<Error | null> {
+    let queue: string;
+    try {
+      ({ queue } = await this.#declarer.declare(this.#model!, funcname));
+    } catch (err) {
+      return err as Error;
+    }
+    if (this.#stopped || this.#channel !== channel) return null;
+    const { consumerTag } = await withDeadline(channel.consume(queue, (message) => this.#deliver(channel, funcname, message), { noAck: false }), this.#options.timeoutMs, `consuming queue ${queue}`);
     this.#tags.set(funcname, consumerTag);
+    return null;
   }
 
   #deliver(channel: Channel, funcname: string, message: ConsumeMessage | null): void {
@@ -188,11 +232,33 @@ export class ConsumerSubscription {
     }
   }
 
-  /** Stops new deliveries; deliveries already handed out stay with the caller to settle. */
-  async cancel(): Promise<void> {
+  /**
+   * Opens the subscription again after a backoff: its open failed during a connection's setup
+   * (a queue the broker refuses, a declaration that timed out), which must not fail the others.
+   */
+  retryLater(why: string): void {
+    this.#schedule(why);
+  }
+
+  /**
+   * Stops new deliveries; deliveries already handed out stay with the caller to settle. Waits for
+   * the broker at most `timeoutMs`: on a half-open connection the cancel is never answered, and a
+   * worker's stop must go on to its close (the deliveries go back when the connection dies).
+   */
+  async cancel(timeoutMs: number): Promise<void> {
     this.#stop();
     const channel = this.#channel;
-    if (channel) for (const tag of this.#tags.values()) await channel.cancel(tag).catch(() => undefined);
+    if (!channel) return;
+    const cancels = [...this.#tags.values()].map((tag) =>
+      channel.cancel(tag).then(
+        () => undefined,
+        // The channel closed meanwhile: nothing more comes from it.
+        () => undefined,
+      ),
+    );
+    await withDeadline(Promise.all(cancels), timeoutMs, 'cancelling the consumers').catch((err: unknown) => {
+      this.#logger.warn({ err: (err as Error).message }, 'the broker did not answer the cancel; going on without it');
+    });
   }
 
   /**
@@ -206,9 +272,7 @@ export class ConsumerSubscription {
     const channel = this.#channel;
     this.#channel = null;
     if (!channel) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([channel.close().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await withDeadline(channel.close(), timeoutMs, 'closing the consumer channel').catch(() => undefined);
   }
 
   /** Stops for good; pending acks are flushed by close(). */

@@ -3,10 +3,11 @@
  * from any process at any time, but a round trip, so remembered per connection. A queue deleted
  * under us is forgotten (forget()) and declared again by whoever next needs it.
  */
-import type { ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import { InfrastructureError } from '@drover/core';
+import { QueueConflictError, isPreconditionFailed } from '../errors.js';
 import { BROKER_PRIORITY_LEVELS, exchangeName, queueName } from '../topology.js';
-import { withDeadline } from './deadline.js';
+import { dropChannel, withDeadline } from './deadline.js';
 
 export interface DeclarerOptions {
   namespace: string;
@@ -58,7 +59,13 @@ export class QueueDeclarer {
       this.#declared.set(model, (declared = new Set()));
       model.once('close', () => this.#declared.delete(model));
     }
-    const channel = await model.createChannel();
+    let channel: Channel;
+    try {
+      // Bounded too: on a half-open or blocked connection even opening a channel is never answered.
+      channel = await withDeadline(model.createChannel(), this.#options.timeoutMs, `opening a channel to declare queue ${queue}`, dropChannel);
+    } catch (err) {
+      throw new InfrastructureError(`amqp broker: cannot declare queue ${queue} (${(err as Error).message})`, { cause: err });
+    }
     channel.on('error', () => undefined);
     try {
       return await withDeadline(
@@ -76,10 +83,8 @@ export class QueueDeclarer {
         `declaring queue ${queue}`,
       );
     } catch (err) {
-      throw new InfrastructureError(
-        `amqp broker: cannot declare queue ${queue} (${(err as Error).message}); if it exists with other arguments (queue type, priorities), delete it or use another namespace`,
-        { cause: err },
-      );
+      if (isPreconditionFailed(err)) throw new QueueConflictError(queue, { cause: err });
+      throw new InfrastructureError(`amqp broker: cannot declare queue ${queue} (${(err as Error).message})`, { cause: err });
     } finally {
       // Not awaited past the deadline: on a blocked connection the close is never answered.
       void withDeadline(channel.close(), this.#options.timeoutMs, 'closing a declaring channel').catch(() => undefined);

@@ -9,6 +9,7 @@ import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { InfrastructureError, encodeJobId, validateFuncname, type Dispatch, type Logger } from '@drover/core';
 import { brokerPriority, exchangeName } from '../topology.js';
 import type { BrokerConnection } from './connection.js';
+import { dropChannel, withDeadline } from './deadline.js';
 import type { QueueDeclarer } from './declare.js';
 
 export interface PublisherOptions {
@@ -44,12 +45,20 @@ export class Publisher {
    * the connection lives (an error it reports) is dropped, and the next publish opens another.
    */
   async #openChannel(model: ChannelModel): Promise<ConfirmChannel> {
-    const channel = await model.createConfirmChannel();
+    const { confirmTimeoutMs } = this.#options;
+    // Each wait bounded: on a half-open or blocked connection neither is ever answered, and the
+    // relay's step would hang until the heartbeat noticed (minutes). A late channel is dropped.
+    const channel = await withDeadline(model.createConfirmChannel(), confirmTimeoutMs, 'opening the publish channel', dropChannel);
     channel.on('error', (err: Error) => this.#options.logger.error({ err: err.message }, 'publish channel error'));
     channel.on('close', () => {
       if (this.#channel?.channel === channel) this.#channel = null;
     });
-    await channel.assertExchange(exchangeName(this.#options.namespace), 'direct', { durable: true });
+    try {
+      await withDeadline(channel.assertExchange(exchangeName(this.#options.namespace), 'direct', { durable: true }), confirmTimeoutMs, 'declaring the exchange');
+    } catch (err) {
+      dropChannel(channel);
+      throw err;
+    }
     return channel;
   }
 
@@ -72,8 +81,7 @@ export class Publisher {
   #abandon(channel: ConfirmChannel): void {
     if (this.#channel?.channel !== channel) return;
     this.#channel = null;
-    // Not awaited: on a blocked connection the broker never answers the close.
-    channel.close().catch(() => undefined);
+    dropChannel(channel);
   }
 
   async publish(dispatches: readonly Dispatch[]): Promise<void> {
