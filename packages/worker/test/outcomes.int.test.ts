@@ -192,9 +192,10 @@ describe('worker outcomes', () => {
     expect(peak).toBe(1);
   });
 
-  it('rejects bad coalesce and ack options, naming the option', async () => {
+  it('rejects bad coalesce, ack and outcome grace options, naming the option', async () => {
     await expect(h.startWorker({ functions: { 'o.x': { handler: () => 1, coalesce: { max: 0 } } } })).rejects.toThrow(/functions\.o\.x\.coalesce\.max/);
     await expect(h.startWorker({ functions: { 'o.x': { handler: () => 1, coalesce: 5 as never } } })).rejects.toThrow(/functions\.o\.x\.coalesce/);
     await expect(h.startWorker({ functions: { 'o.x': () => 1 }, ackLongRunningAfterMs: 5 })).rejects.toThrow(/ackLongRunningAfterMs/);
+    await expect(h.startWorker({ functions: { 'o.x': () => 1 }, outcomeGraceMs: -1 })).rejects.toThrow(/outcomeGraceMs/);
   });
 });
