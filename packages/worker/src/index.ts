@@ -18,6 +18,6 @@
  * process.once('SIGTERM', () => void worker.stop());
  * ```
  */
-export { createWorker, DEFAULT_ACK_LONG_RUNNING_AFTER_MS, Worker, type WorkerOptions, type WorkerStats } from './worker.js';
+export { createWorker, DEFAULT_ACK_LONG_RUNNING_AFTER_MS, DEFAULT_OUTCOME_GRACE_MS, Worker, type WorkerOptions, type WorkerStats } from './worker.js';
 export { DEFAULT_LEASE_MS, DEFAULT_SLOTS, type FunctionOptions, type Handler, type JobContext } from './options.js';
 export { AttemptAborted } from './internal/run-job.js';

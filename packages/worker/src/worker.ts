@@ -37,6 +37,12 @@ export interface WorkerOptions {
    * delivery stays unacked past its `consumer_timeout`. Default {@link DEFAULT_ACK_LONG_RUNNING_AFTER_MS}.
    */
   ackLongRunningAfterMs?: number;
+  /**
+   * How long past the end of a job's lease (on this worker's clock) the worker keeps retrying the
+   * write of an outcome the handler already decided, while PostgreSQL is away. Default
+   * {@link DEFAULT_OUTCOME_GRACE_MS}; set it above the store's `restartGraceMs` if that is raised.
+   */
+  outcomeGraceMs?: number;
   /** Jitter source for retry delays. */
   random?: () => number;
 }
@@ -49,13 +55,21 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
  * they finish, as before, and only the rare long job takes the early ack.
  */
 export const DEFAULT_ACK_LONG_RUNNING_AFTER_MS = 5 * 60_000;
+/**
+ * 45 s: the store's DEFAULT_RESTART_GRACE_MS (30 s, how long after PostgreSQL starts the scheduler
+ * leaves leases that ended in the outage alone) plus 15 s for the database's own start and the
+ * outcome write's retry backoff (up to 5 s between tries), so a write retried this long has had
+ * its chance once the database is back, before the job can be taken back. Past it the job is
+ * taken back anyway, and a write that came later would only be refused by the grab token.
+ */
+export const DEFAULT_OUTCOME_GRACE_MS = 45_000;
 /** Below this the broker would be sent a stream of requeues for nothing; tests use a short bound. */
 const ACK_LONG_RUNNING_MIN_MS = 100;
 
 /** What a worker has done since it started. */
 export interface WorkerStats extends OutcomeCounts, DeliveryCounts {
   running: number;
-  /** Jobs fenced: their lease ran out without a renewal, so the handler was aborted and nothing written. */
+  /** Jobs fenced: their lease ran out without a renewal while the handler ran, so it was aborted and nothing written. */
   fenced: number;
   /** Lease-renewal statements sent (one per renewal pass and lease length, whatever the jobs). */
   renewals: number;
@@ -82,6 +96,8 @@ export class Worker {
     if (!Number.isInteger(ackAfterMs) || ackAfterMs < ACK_LONG_RUNNING_MIN_MS) {
       throw new ValidationError('ackLongRunningAfterMs', `must be a whole number of milliseconds, at least ${ACK_LONG_RUNNING_MIN_MS}`);
     }
+    const outcomeGraceMs = options.outcomeGraceMs ?? DEFAULT_OUTCOME_GRACE_MS;
+    if (!Number.isInteger(outcomeGraceMs) || outcomeGraceMs < 0) throw new ValidationError('outcomeGraceMs', 'must be a whole number of milliseconds, 0 or more');
     this.workerId = options.workerId ?? `worker-${nanoid(8)}`;
     this.#broker = options.broker;
     this.#logger = (options.logger ?? silentLogger).child({ workerId: this.workerId });
@@ -99,7 +115,7 @@ export class Worker {
       isRunning: () => this.#state === 'running',
       store: options.store,
       roundTrips,
-      run: { logger: this.#logger, leases: this.#leases, writer },
+      run: { logger: this.#logger, leases: this.#leases, writer, outcomeGraceMs },
       logger: this.#logger,
       counts: this.#counts,
       ackAfterMs,
@@ -136,7 +152,9 @@ export class Worker {
   /**
    * Stops consuming, waits up to the grace period for running jobs, then gives the rest back
    * (declined: not counted as failures) and returns unclaimed deliveries to their queues. A claim
-   * that returns after this began gives its job back unrun.
+   * that returns after this began gives its job back unrun; stop() waits for claims still in
+   * flight after the grace period (the store's query timeout bounds them) and for their give-backs,
+   * so that the caller may close the store once it resolves.
    */
   async stop(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
@@ -152,6 +170,8 @@ export class Worker {
     if (left.length > 0) this.#logger.warn({ jobs: left.map((r) => r.job.id) }, 'grace period over; giving running jobs back');
     left.forEach((r) => r.giveBack());
     await Promise.all(left.map((r) => r.done));
+    if (this.#loop.pending > 0) this.#logger.info({ pending: this.#loop.pending }, 'grace period over; waiting for claims in flight to give their jobs back');
+    await this.#loop.drained();
     await Promise.all(this.#subscriptions.map((s) => s.close()));
     this.#leases.close();
     this.#state = 'stopped';

@@ -46,27 +46,74 @@ describe('worker outcomes', () => {
     expect([nul, nulRetry, throws, replace].map((id) => runs.get(id!))).toEqual([1, 1, 1, 1]);
   });
 
-  it('gives back, unrun and without a failure, a job whose claim returned after stop() ended its grace period', async () => {
+  it('gives back, unrun and without a failure, a job whose claim returned after stop() ended its grace period, before stop() resolves', async () => {
     let runs = 0;
-    const worker = await h.startWorker({ functions: { 'o.race': () => (runs++, 'ran') }, shutdownGraceMs: 200 });
+    const logger = captureLogger();
+    // The worker's store, seen as its caller sees it: closed as soon as stop() resolves. (The
+    // namespace closes the pool itself after the file; closing it twice would throw.)
+    let closed = false;
+    const own = h.ns.createStore();
+    const store = new Proxy(own, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]): unknown => (closed ? Promise.reject(new Error('the store was closed')) : (value as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    const worker = await h.startWorker({ store, logger, functions: { 'o.race': () => (runs++, 'ran') }, shutdownGraceMs: 200 });
     const { id } = await h.ns.store.insert({ funcname: 'o.race' });
     // Another transaction holds the job's row, so the worker's claim waits for it.
     const holder = await h.ns.pool.connect();
+    let stopped = false;
+    let stopping: Promise<void> = Promise.resolve();
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT id FROM jobs WHERE id = $1 FOR UPDATE', [id]);
       await h.publish('o.race', id);
       const { rows } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       await waitFor(async () => (await h.ns.pool.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))', [rows[0]!.pid])).rowCount, { what: 'the claim to wait on the row lock' });
-      await worker.stop();
+      stopping = worker.stop().then(() => {
+        stopped = true;
+        closed = true;
+      });
+      // The grace period ends with the claim still blocked (or, without waiting for it, stop() resolves).
+      await waitFor(() => stopped || logger.lines.some((l) => l.message.startsWith('grace period over; waiting for claims')), { what: 'stop() to outlast its grace period' });
       await holder.query('COMMIT');
     } finally {
       holder.release();
     }
-    await waitFor(() => worker.stats().declined === 1, { what: 'the claimed job to be given back' });
+    await stopping;
     expect(await h.ns.store.getJob(id)).toMatchObject({ state: 'ready', failures: 0, attempts: 1, failureLog: [] });
     expect(worker.stats()).toMatchObject({ givenBack: 1, declined: 1 });
     expect(runs).toBe(0);
+  });
+
+  it('fails, at the function’s timeout, the siblings a handler left unsettled after completing its first job, and frees the slot', async () => {
+    await h.startWorker({
+      functions: {
+        'o.hang': {
+          coalesce: { max: 10 },
+          slots: 1,
+          timeoutMs: 1_000,
+          maxRetries: 0,
+          handler: async (job) => {
+            if (job.siblings.length === 0) return 'alone';
+            await job.complete('first');
+            // Never settles its siblings, and ignores its signal.
+            await new Promise(() => undefined);
+          },
+        },
+      },
+    });
+    const ids = await h.enqueue(...[1, 2, 3].map((n) => ({ funcname: 'o.hang', coalesce: 'hang.example', arg: n })));
+    const jobs = await Promise.all(ids.map((id) => waitFor(h.finished(id), { what: 'the first job and its siblings to be settled', timeoutMs: 20_000 })));
+    expect(jobs.filter((j) => j.state === 'completed').map((j) => j.result)).toEqual(['first']);
+    const failed = jobs.filter((j) => j.state === 'failed');
+    expect(failed).toHaveLength(2);
+    for (const j of failed) expect(j.failureLog.map((f) => f.error)).toEqual(['timed out after 1000 ms']);
+    // The one slot is free again: another job of the function runs.
+    const [other] = await h.enqueue({ funcname: 'o.hang' });
+    expect(await waitFor(h.finished(other!), { what: 'another job to get the slot' })).toMatchObject({ state: 'completed', result: 'alone' });
   });
 
   it('hands a coalescing function its siblings through the broker, each with its own outcome fenced on its own', async () => {
@@ -145,9 +192,10 @@ describe('worker outcomes', () => {
     expect(peak).toBe(1);
   });
 
-  it('rejects bad coalesce and ack options, naming the option', async () => {
+  it('rejects bad coalesce, ack and outcome grace options, naming the option', async () => {
     await expect(h.startWorker({ functions: { 'o.x': { handler: () => 1, coalesce: { max: 0 } } } })).rejects.toThrow(/functions\.o\.x\.coalesce\.max/);
     await expect(h.startWorker({ functions: { 'o.x': { handler: () => 1, coalesce: 5 as never } } })).rejects.toThrow(/functions\.o\.x\.coalesce/);
     await expect(h.startWorker({ functions: { 'o.x': () => 1 }, ackLongRunningAfterMs: 5 })).rejects.toThrow(/ackLongRunningAfterMs/);
+    await expect(h.startWorker({ functions: { 'o.x': () => 1 }, outcomeGraceMs: -1 })).rejects.toThrow(/outcomeGraceMs/);
   });
 });

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { reachable, waitFor } from '@drover/testing';
+import { captureLogger } from './capture-logger.js';
 import { useWorkerHarness } from './harness.js';
 
 const h = useWorkerHarness();
@@ -20,6 +21,13 @@ const LEASE_MS = 10_000;
  * renewal (retried every second) lands before the lease ends: an outage shorter than the lease.
  */
 const OUTAGE_MS = 5500;
+/**
+ * For the outage longer than the job's lease: a 3 s lease ends about 3 s after the handler
+ * finished, and the database is stopped 6 s, so back at about 8.5 s: well past the lease, well
+ * within the store's 30 s restart grace, during which the scheduler leaves that lease alone.
+ */
+const SHORT_LEASE_MS = 3_000;
+const LONG_OUTAGE_MS = 6_000;
 
 describe('worker across a PostgreSQL outage', () => {
   it('keeps renewing the lease of a job that finished during the outage, writes its outcome once the database is back, and never runs it again', async () => {
@@ -66,5 +74,54 @@ describe('worker across a PostgreSQL outage', () => {
     expect(job).toMatchObject({ state: 'completed', result: 'done during the outage', failures: 0, attempts: 1 });
     expect(runs).toBe(1);
     expect(worker.stats()).toMatchObject({ completed: 1, fenced: 0 });
+  });
+
+  it('keeps writing, past the end of its lease, the outcome of a job that finished before an outage longer than its lease, and never runs it again', async () => {
+    const logger = captureLogger();
+    let runs = 0;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const worker = await h.startWorker({
+      logger,
+      functions: {
+        'r.long': {
+          handler: async (job) => {
+            runs++;
+            await job.heartbeat();
+            started();
+            await finished;
+            return 'done before the lease ran out';
+          },
+          leaseMs: SHORT_LEASE_MS,
+        },
+      },
+    });
+    const [id] = await h.enqueue({ funcname: 'r.long' });
+    await running;
+    let finishedAt = 0;
+    try {
+      await cluster('stop');
+      finish();
+      finishedAt = performance.now();
+      await waitFor(() => performance.now() - finishedAt >= LONG_OUTAGE_MS, { what: 'the outage to last its length', intervalMs: 50 });
+    } finally {
+      await cluster('start').catch(() => undefined);
+      await waitFor(() => reachable(h.ns.databaseUrl, 5432), { what: 'PostgreSQL to accept connections', timeoutMs: 60_000 });
+    }
+    const backAt = performance.now();
+    // Long enough for the scheduler to take the job back after its 30 s restart grace, had the worker dropped the outcome.
+    const job = await waitFor(async () => {
+      await h.ns.store.expireLeases();
+      const j = await h.ns.store.getJob(id!);
+      return j && (j.state === 'completed' || j.failures > 0) ? j : null;
+    }, { what: 'the job to be completed or taken back', timeoutMs: 50_000, intervalMs: 100 });
+    process.stdout.write(`[measure] lease ${SHORT_LEASE_MS} ms; back ${Math.round(backAt - finishedAt)} ms after the handler finished; outcome written ${Math.round(performance.now() - backAt)} ms after that\n`);
+    expect(job).toMatchObject({ state: 'completed', result: 'done before the lease ran out', failures: 0, attempts: 1 });
+    expect(runs).toBe(1);
+    expect(worker.stats()).toMatchObject({ completed: 1, fenced: 0 });
+    // The lease did run out on the worker's clock during the outage, with the outcome unwritten.
+    expect(logger.lines.filter((l) => l.message.startsWith('lease ran out while the outcome was being written'))).toHaveLength(1);
   });
 });

@@ -18,6 +18,9 @@ import { runJob, type RunDeps, type RunningJob } from './run-job.js';
 import type { Claim, RoundTrips } from './round-trips.js';
 import type { Semaphore } from './semaphore.js';
 
+/** How often drained() looks again at deliveries waiting for a slot: short next to a shutdown, rare next to a busy loop. */
+const POLL_MS = 50;
+
 /** Counters the loop keeps for the worker's stats. */
 export interface DeliveryCounts {
   /** Deliveries dropped: not claimable, or not a Drover message. */
@@ -49,6 +52,8 @@ export class DeliveryLoop {
   readonly running = new Map<string, RunningJob>();
   /** Deliveries received but not yet claimed or settled: stop() waits for them. */
   pending = 0;
+  /** Claims in flight, with the give-back they may end in: {@link drained} waits for them. */
+  readonly #claims = new Set<Promise<unknown>>();
   #unwritten = 0;
 
   constructor(private readonly deps: DeliveryLoopDeps) {}
@@ -83,9 +88,12 @@ export class DeliveryLoop {
       return;
     }
     let running: RunningJob | null = null;
+    const claiming = this.#claimAndRun(delivery, fn, jobId);
+    this.#claims.add(claiming);
     try {
-      running = await this.#claimAndRun(delivery, fn, jobId);
+      running = await claiming;
     } finally {
+      this.#claims.delete(claiming);
       // Released below once the handler is done with the job; here only if nothing runs.
       if (!running) slots.release();
     }
@@ -118,6 +126,19 @@ export class DeliveryLoop {
       ack();
     }
     this.running.delete(running.job.id);
+  }
+
+  /**
+   * Resolves once no delivery is waiting for a slot or a claim, and every claim that came back
+   * after the worker began to stop has given its jobs back. Call it once the worker no longer
+   * runs: waiting deliveries then settle as soon as they get a slot, and claims are bounded by the
+   * store's query timeout (they stop retrying once the worker stops).
+   */
+  async drained(): Promise<void> {
+    while (this.pending > 0 || this.#claims.size > 0) {
+      // Polled as well as awaited: a delivery waiting for a slot has no promise to await here.
+      await Promise.race([...this.#claims, new Promise((resolve) => setTimeout(resolve, POLL_MS))]);
+    }
   }
 
   /** Claims the delivery's job and starts it; null (the delivery settled) when it does not run here. */

@@ -9,12 +9,14 @@
  * running jobs cost one statement per renewal period, not a hundred.
  *
  * When a deadline passes without a successful renewal (the worker is cut off from PostgreSQL, or
- * the database is away longer than the lease), the job is fenced: its holder is told at once, so
- * it aborts the handler and writes nothing. The scheduler may already be handing the job to
- * another worker; a late write would be refused by the grab token anyway, but stopping here also
- * stops the handler's side effects and frees the slot. Leases are kept until the outcome is
- * written, not only while the handler runs: a job that finished while the database was away must
- * not be taken back before its outcome can be written.
+ * the database is away longer than the lease), the holder is told at once. A job whose handler
+ * still runs is fenced: the handler is aborted (stopping its side effects, freeing the slot) and
+ * nothing is written, since the scheduler may be handing the job to another worker. A job whose
+ * outcome is already decided is not: its write goes on (see run-job), fenced by the grab token in
+ * PostgreSQL, because the scheduler leaves leases that ended in an outage alone for a grace period
+ * after the database starts. Leases are kept until the outcome is written, not only while the
+ * handler runs: a job that finished while the database was away must not be taken back before its
+ * outcome can be written.
  */
 import { performance } from 'node:perf_hooks';
 import type { Grab, JobStore, Logger } from '@drover/core';
@@ -30,7 +32,8 @@ interface Entry {
   /** Monotonic time the next renewal is due. */
   renewAt: number;
   inFlight: boolean;
-  onEnd: (end: LeaseEnd) => void;
+  /** Returns whether the holder fenced the job (stopped it and writes nothing); counted in `fenced`. */
+  onEnd: (end: LeaseEnd) => boolean;
 }
 
 /** What the keeper has done; tests and logs read it. */
@@ -39,7 +42,7 @@ export interface LeaseKeeperStats {
   passes: number;
   /** Heartbeat statements sent. */
   statements: number;
-  /** Jobs fenced because their lease ran out without a renewal. */
+  /** Jobs fenced because their lease ran out without a renewal (not those whose outcome was already being written). */
   fenced: number;
 }
 
@@ -78,9 +81,9 @@ export class LeaseKeeper {
 
   /**
    * Keeps `grab`'s lease (of `leaseMs`, claimed at monotonic `sentAt`) until the returned function
-   * is called; `onEnd` hears once if the lease ends first.
+   * is called; `onEnd` hears once if the lease ends first, and says whether it fenced the job.
    */
-  track(grab: Grab, leaseMs: number, sentAt: number, onEnd: (end: LeaseEnd) => void): () => void {
+  track(grab: Grab, leaseMs: number, sentAt: number, onEnd: (end: LeaseEnd) => boolean): () => void {
     const entry: Entry = { grab, leaseMs, deadline: sentAt + leaseMs, renewAt: sentAt + leaseMs / RENEW_FRACTION, inFlight: false, onEnd };
     this.#entries.set(grab.id, entry);
     this.#schedule();
@@ -178,7 +181,6 @@ export class LeaseKeeper {
   #end(entry: Entry, end: LeaseEnd): void {
     if (this.#entries.get(entry.grab.id) !== entry) return;
     this.#entries.delete(entry.grab.id);
-    if (end.kind === 'expired') this.#stats.fenced++;
-    entry.onEnd(end);
+    if (entry.onEnd(end) && end.kind === 'expired') this.#stats.fenced++;
   }
 }

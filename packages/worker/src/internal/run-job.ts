@@ -5,6 +5,7 @@
  * exactly one outcome per job. The first outcome wins; anything the handler does after it (say,
  * finishing after its timeout) is ignored, because the job is no longer its to settle.
  */
+import { performance } from 'node:perf_hooks';
 import { Decline, PermanentFailure, type ClaimedJob, type Logger } from '@drover/core';
 import type { JobContext, ResolvedFunction } from '../options.js';
 import type { LeaseEnd, LeaseKeeper } from './lease-keeper.js';
@@ -24,7 +25,10 @@ export class AttemptAborted extends Error {
 
 export interface RunningJob {
   job: ClaimedJob;
-  /** Resolves once the job has an outcome (the handler is finished with it), before it is written. */
+  /**
+   * Resolves once the job and every coalesced sibling have an outcome (the handler is finished
+   * with all of them), before they are written: the slot is held and the timeout runs until then.
+   */
   decided: Promise<void>;
   /** Settles once every outcome (the job's and its siblings') was written, refused, or fenced off. */
   done: Promise<void>;
@@ -36,6 +40,8 @@ export interface RunDeps {
   logger: Logger;
   leases: LeaseKeeper;
   writer: OutcomeWriter;
+  /** How long past the end of its lease (on this worker's clock) a decided outcome's write is retried; see WorkerOptions.outcomeGraceMs. */
+  outcomeGraceMs: number;
 }
 
 /** One claimed job's attempt: its signal, its lease, its one outcome. */
@@ -46,8 +52,10 @@ class Attempt {
   #resolveDecided!: () => void;
   #resolveDone!: () => void;
   #settled: Promise<void> | null = null;
-  /** The lease ran out or was refused: write nothing more. */
+  /** The lease was refused, or ran out while the handler ran: write nothing more. */
   #fenced = false;
+  /** Monotonic time the lease ran out on this worker's clock after the outcome was decided; its write goes on until the grace after it. */
+  #expiredAt: number | null = null;
   // Made on first use: most jobs log nothing, and a child logger per job is measurable at thousands per second.
   #child: Logger | undefined;
   readonly #untrack: () => void;
@@ -76,7 +84,7 @@ class Attempt {
     }
     this.#resolveDecided();
     this.#settled = this.deps.writer
-      .write(this.job, this.fn, outcome, this.log, () => !this.#fenced)
+      .write(this.job, this.fn, outcome, this.log, () => this.#keepWriting())
       .finally(() => {
         // The lease is kept until here, not only while the handler runs: see LeaseKeeper.
         this.#untrack();
@@ -99,7 +107,26 @@ class Attempt {
     if (!this.controller.signal.aborted) this.controller.abort(new AttemptAborted(reason, message));
   }
 
-  #leaseEnded(end: LeaseEnd): void {
+  /**
+   * Whether a failed outcome write is worth another try. Not once PostgreSQL refused the token.
+   * A lease that ran out on this worker's clock is no reason to stop: the grab token fences the
+   * write in the database (a job taken back has a new token), and the scheduler leaves a lease
+   * that ended during an outage alone until its restart grace has passed, so the write is retried
+   * until about then.
+   */
+  #keepWriting(): boolean {
+    if (this.#fenced) return false;
+    return this.#expiredAt === null || performance.now() < this.#expiredAt + this.deps.outcomeGraceMs;
+  }
+
+  /** Hears the lease keeper; returns whether the job was fenced (the handler stopped, nothing written). */
+  #leaseEnded(end: LeaseEnd): boolean {
+    if (end.kind === 'expired' && this.#settled) {
+      // Decided before the lease ran out: only the write is left, and the token fences it.
+      this.#expiredAt = performance.now();
+      this.log().warn({ lateMs: end.lateMs, retryForMs: this.deps.outcomeGraceMs }, 'lease ran out while the outcome was being written (PostgreSQL unreachable?); still writing it, fenced by the grab token');
+      return false;
+    }
     this.#fenced = true;
     if (end.kind === 'refused') {
       this.log().warn({}, 'lease lost (taken back or cancelled); abandoning the attempt');
@@ -109,8 +136,9 @@ class Attempt {
       this.abort('lease lost', `the lease ran out without a renewal (${end.lateMs} ms after its end on this worker's clock); the job may run elsewhere`);
     }
     if (!this.#settled) this.settleInBackground({ kind: 'lost' });
-    // A write already under way may hang with the connection; the slot is free all the same.
+    // Refused: a write already under way may hang with the connection; nothing waits for it.
     else this.#resolveDone();
+    return true;
   }
 
   context(siblings: readonly JobContext[]): JobContext {
@@ -184,8 +212,11 @@ export function runJob(claim: Claim, siblings: readonly Claim[], fn: ResolvedFun
       finish({ kind: 'fail', error: `timed out after ${timeoutMs} ms` });
     }, timeoutMs);
   }
-  // `decided` only ever resolves (it has no reject); the second handler satisfies the lint rule, never runs.
-  main.decided.then(() => clearTimeout(timer), () => clearTimeout(timer));
+  // The timeout bounds the whole attempt: a handler that settles its first job and then hangs on
+  // its siblings is stopped too, so no sibling is renewed forever nor holds the slot.
+  const decided = Promise.all(all.map((a) => a.decided)).then(() => undefined);
+  // `decided` only ever resolves (its parts have no reject); the second handler satisfies the lint rule, never runs.
+  decided.then(() => clearTimeout(timer), () => clearTimeout(timer));
 
   (async () => {
     try {
@@ -202,7 +233,7 @@ export function runJob(claim: Claim, siblings: readonly Claim[], fn: ResolvedFun
 
   return {
     job: claim.job,
-    decided: main.decided,
+    decided,
     done: Promise.all(all.map((a) => a.done)).then(() => undefined),
     giveBack: () => {
       abortAll('shutdown', 'the worker is shutting down');
