@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { ValidationError } from '@drover/core';
 import { createController } from '@drover/controller';
 import { createScheduler } from '@drover/scheduler';
-import { createWorker, type FunctionOptions, type Handler } from '@drover/worker';
+import { DEFAULT_OUTCOME_GRACE_MS, createWorker, type FunctionOptions, type Handler } from '@drover/worker';
 import { required, type Config } from '../config.js';
 import { SchemaNotReady, createLogger, createRuntime, onShutdown } from '../runtime.js';
 import { ServiceDown, needs, startWithRetry } from '../start-retry.js';
@@ -97,7 +97,7 @@ export async function runWorker(config: Config, modulePath: string): Promise<voi
         throw err instanceof SchemaNotReady ? new ServiceDown(`the schema of namespace ${config.DROVER_NAMESPACE}`, { cause: err }) : err;
       }),
     );
-    const worker = createWorker({ store: rt.store, broker: await rt.broker(), logger, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...handlers });
+    const worker = createWorker({ store: rt.store, broker: await rt.broker(), logger, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...outcomeGrace(config), ...handlers });
     await needs('RabbitMQ', () => worker.start());
     onClose(() => worker.stop());
     return { rt, worker };
@@ -109,3 +109,17 @@ export async function runWorker(config: Config, modulePath: string): Promise<voi
   await worker.stop();
   await rt.close();
 }
+
+/**
+ * A worker keeps writing a decided outcome past its lease for as long as the scheduler leaves such
+ * leases alone after a database restart, and a little more (the database's start and the write's
+ * retry backoff): when DROVER_RESTART_GRACE_MS is raised, the worker's grace follows it.
+ */
+function outcomeGrace(config: Config): { outcomeGraceMs?: number } {
+  const restartGraceMs = config.DROVER_RESTART_GRACE_MS;
+  if (restartGraceMs === undefined) return {};
+  return { outcomeGraceMs: Math.max(DEFAULT_OUTCOME_GRACE_MS, restartGraceMs + OUTCOME_GRACE_MARGIN_MS) };
+}
+
+/** The database's start and the outcome write's retry backoff (up to 5 s between tries), as in the worker's own default. */
+const OUTCOME_GRACE_MARGIN_MS = 15_000;
