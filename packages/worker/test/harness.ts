@@ -14,15 +14,15 @@ export interface WorkerHarness {
   ns: TestNamespace;
   readonly broker: AmqpBroker;
   /** Inserts jobs and publishes their ids, as the relay would. */
-  enqueue(...jobs: NewJob[]): Promise<string[]>;
+  enqueue: (...jobs: NewJob[]) => Promise<string[]>;
   /** Publishes existing jobs' ids again (as the relay would after they became ready again). */
-  publish(funcname: string, ...ids: string[]): Promise<void>;
+  publish: (funcname: string, ...ids: string[]) => Promise<void>;
   /** Starts a worker on the file's broker (and store, unless given), stopped after the file. */
-  startWorker(options: Omit<WorkerOptions, 'store' | 'broker'> & { store?: JobStore }): Promise<Worker>;
+  startWorker: (options: Omit<WorkerOptions, 'store' | 'broker'> & { store?: JobStore }) => Promise<Worker>;
   /** A waitFor condition: the job in a final state (completed, failed, cancelled). */
-  finished(id: string): () => Promise<JobWithFailures | null>;
+  finished: (id: string) => () => Promise<JobWithFailures | null>;
   /** The file's queue name of a function. */
-  queue(funcname: string): string;
+  queue: (funcname: string) => string;
 }
 
 export function useWorkerHarness(): WorkerHarness {
@@ -51,15 +51,15 @@ export function useWorkerHarness(): WorkerHarness {
       if (!broker) throw new Error('the broker is ready only inside tests');
       return broker;
     },
-    async enqueue(...jobs) {
+    enqueue: async (...jobs) => {
       const ids = (await ns.store.insertMany(jobs)).map((r) => r.id);
       await harness.broker.publish(jobs.map((j, i) => ({ funcname: j.funcname, jobId: ids[i]!, priority: j.priority ?? 0 })));
       return ids;
     },
-    async publish(funcname, ...ids) {
+    publish: async (funcname, ...ids) => {
       await harness.broker.publish(ids.map((jobId) => ({ funcname, jobId, priority: 0 })));
     },
-    async startWorker(options) {
+    startWorker: async (options) => {
       for (const f of Object.keys(options.functions)) funcnames.add(f);
       const worker = createWorker({ store: ns.store, broker: harness.broker, ...options });
       workers.push(worker);

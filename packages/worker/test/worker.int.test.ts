@@ -1,43 +1,13 @@
 import amqp from 'amqplib';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Decline, PermanentFailure, type NewJob } from '@drover/core';
-import { createAmqpBroker, exchangeName, queueName, type AmqpBroker } from '@drover/broker';
-import { useTestNamespace, waitFor } from '@drover/testing';
-import { createWorker, type Worker, type WorkerOptions } from '../src/index.js';
+import { describe, expect, inject, it } from 'vitest';
+import { Decline, PermanentFailure } from '@drover/core';
+import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
+import { useWorkerHarness } from './harness.js';
+import { waitFor } from '@drover/testing';
+import { createWorker } from '../src/index.js';
 
-const ns = useTestNamespace();
-let broker: AmqpBroker;
-const funcnames = new Set<string>();
-const workers: Worker[] = [];
-
-beforeAll(async () => {
-  broker = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `worker-test-${ns.namespace}` });
-});
-
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  const raw = await amqp.connect(inject('droverServices').amqpUrl);
-  const channel = await raw.createChannel();
-  for (const f of funcnames) await channel.deleteQueue(queueName(ns.namespace, f));
-  await channel.deleteExchange(exchangeName(ns.namespace));
-  await raw.close();
-  await broker.close();
-});
-
-/** Inserts jobs and publishes their ids, as the relay would. */
-async function enqueue(...jobs: NewJob[]): Promise<string[]> {
-  const ids = (await ns.store.insertMany(jobs)).map((r) => r.id);
-  await broker.publish(jobs.map((j, i) => ({ funcname: j.funcname, jobId: ids[i]!, priority: j.priority ?? 0 })));
-  return ids;
-}
-
-async function startWorker(options: Omit<WorkerOptions, 'store' | 'broker'>): Promise<Worker> {
-  for (const f of Object.keys(options.functions)) funcnames.add(f);
-  const worker = createWorker({ store: ns.store, broker, ...options });
-  workers.push(worker);
-  await worker.start();
-  return worker;
-}
+const h = useWorkerHarness();
+const { ns, enqueue, startWorker, finished } = h;
 
 /** A handler that takes 30 ms and records how many of its calls ran at once. */
 function concurrencyProbe(): { handler: () => Promise<void>; peak(): number } {
@@ -53,10 +23,6 @@ function concurrencyProbe(): { handler: () => Promise<void>; peak(): number } {
   };
 }
 
-const finished = (id: string) => async () => {
-  const job = await ns.store.getJob(id);
-  return job && ['completed', 'failed', 'cancelled'].includes(job.state) ? job : null;
-};
 
 describe('worker', () => {
   it('runs a handler and completes the job with its return value', async () => {
@@ -73,7 +39,7 @@ describe('worker', () => {
     // With a zero delay the job is ready again at once; republish each time, as the relay would.
     const job = await waitFor(async () => {
       const j = await ns.store.getJob(id!);
-      if (j?.state === 'ready') await broker.publish([{ funcname: 'w.flaky', jobId: id!, priority: 0 }]);
+      if (j?.state === 'ready') await h.broker.publish([{ funcname: 'w.flaky', jobId: id!, priority: 0 }]);
       return j?.state === 'failed' ? j : null;
     }, { what: 'the job to fail for good', intervalMs: 50 });
     expect(job.failures).toBe(3);
@@ -112,10 +78,10 @@ describe('worker', () => {
     let calls = 0;
     await startWorker({ functions: { 'w.dup': { handler: async () => { calls++; await new Promise((r) => setTimeout(r, 100)); return 'once'; }, slots: 4 } } });
     const [id] = await enqueue({ funcname: 'w.dup' });
-    await broker.publish([1, 2, 3].map(() => ({ funcname: 'w.dup', jobId: id!, priority: 0 })));
+    await h.broker.publish([1, 2, 3].map(() => ({ funcname: 'w.dup', jobId: id!, priority: 0 })));
     await waitFor(finished(id!), { what: 'the job to finish' });
     // Late duplicates arrive after completion: they must be dropped too.
-    await broker.publish([{ funcname: 'w.dup', jobId: id!, priority: 0 }]);
+    await h.broker.publish([{ funcname: 'w.dup', jobId: id!, priority: 0 }]);
     const [marker] = await enqueue({ funcname: 'w.dup' });
     await waitFor(finished(marker!), { what: 'a later job, proving the duplicates were consumed' });
     expect(calls).toBe(2);
@@ -130,7 +96,7 @@ describe('worker', () => {
     }
     await channel.waitForConfirms();
     await raw.close();
-    await broker.publish([{ funcname: 'w.garbage', jobId: '987654321', priority: 0 }]);
+    await h.broker.publish([{ funcname: 'w.garbage', jobId: '987654321', priority: 0 }]);
     const [id] = await enqueue({ funcname: 'w.garbage' });
     expect(await waitFor(finished(id!), { what: 'a real job after the garbage' })).toMatchObject({ state: 'completed', result: 'ok' });
     expect(worker.stats().dropped).toBeGreaterThanOrEqual(7);
@@ -218,9 +184,9 @@ describe('worker', () => {
   });
 
   it('rejects bad options, naming the option', () => {
-    expect(() => createWorker({ store: ns.store, broker, functions: { 'w.x': { handler: () => 1, slots: 0 } } })).toThrow(/functions\.w\.x\.slots/);
-    expect(() => createWorker({ store: ns.store, broker, functions: { 'bad name': () => 1 } })).toThrow(/functions\.bad name/);
-    expect(() => createWorker({ store: ns.store, broker, functions: { 'w.x': { handler: () => 1, group: 'nope' } } })).toThrow(/functions\.w\.x\.group/);
-    expect(() => createWorker({ store: ns.store, broker, functions: { 'w.x': { handler: () => 1, slotz: 3 } as never } })).toThrow(/functions\.w\.x\.slotz/);
+    expect(() => createWorker({ store: ns.store, broker: h.broker, functions: { 'w.x': { handler: () => 1, slots: 0 } } })).toThrow(/functions\.w\.x\.slots/);
+    expect(() => createWorker({ store: ns.store, broker: h.broker, functions: { 'bad name': () => 1 } })).toThrow(/functions\.bad name/);
+    expect(() => createWorker({ store: ns.store, broker: h.broker, functions: { 'w.x': { handler: () => 1, group: 'nope' } } })).toThrow(/functions\.w\.x\.group/);
+    expect(() => createWorker({ store: ns.store, broker: h.broker, functions: { 'w.x': { handler: () => 1, slotz: 3 } as never } })).toThrow(/functions\.w\.x\.slotz/);
   });
 });
