@@ -22,9 +22,20 @@ export interface TestNamespace {
   readonly pool: pg.Pool;
   /** A store on the namespace; more can be made with {@link TestNamespace.createStore}. */
   readonly store: PgJobStore;
-  /** A store with its own pool and options (an injected clock, say), closed after the file. */
+  /**
+   * A store with its own pool and options (an injected clock, say), closed after the file. Its
+   * restart grace is 0 unless given: see {@link TEST_STORE_DEFAULTS}.
+   */
   createStore(options?: SqlJobStoreOptions & { max?: number }): PgJobStore;
 }
+
+/**
+ * What test stores use unless a test says otherwise. The restart grace is 0 because the files run
+ * one after another on one PostgreSQL: after a file that restarts it, the store's default grace
+ * (30 s) would hold back every expired lease of the next file, whose tests expect them back. The
+ * tests of the grace itself give it explicitly.
+ */
+export const TEST_STORE_DEFAULTS = { restartGraceMs: 0 } as const satisfies SqlJobStoreOptions;
 
 /** A unique, sortable, valid namespace name: `test_` + time + randomness. */
 export function testNamespaceName(): string {
@@ -41,7 +52,8 @@ export function useTestNamespace(): TestNamespace {
   let store: PgJobStore | undefined;
 
   const createStore = (options: SqlJobStoreOptions & { max?: number } = {}): PgJobStore => {
-    const { max, ...storeOptions } = options;
+    const { max, ...given } = options;
+    const storeOptions = { ...TEST_STORE_DEFAULTS, ...given };
     if (embeddedCreate) return embeddedCreate(storeOptions);
     const own = createPgPool({ connectionString: databaseUrl, namespace, ...(max ? { max } : {}) });
     const made = new PgJobStore(own, { ...storeOptions, namespace, ownsPool: true });
@@ -67,7 +79,7 @@ export function useTestNamespace(): TestNamespace {
     closers.push(() => pool!.end());
     await migrate(pool, { namespace });
     await pool.query(`COMMENT ON SCHEMA ${namespace} IS 'drover test schema ${new Date().toISOString()}'`);
-    store = new PgJobStore(pool, { namespace });
+    store = new PgJobStore(pool, { ...TEST_STORE_DEFAULTS, namespace });
   });
 
   beforeEach(({ onTestFailed }) => {

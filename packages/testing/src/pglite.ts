@@ -13,7 +13,7 @@ export interface QueryPool {
 }
 
 export async function openPgliteNamespace(namespace: string): Promise<{ store: PgliteJobStore; pool: QueryPool; createStore(options?: SqlJobStoreOptions): PgliteJobStore; close(): Promise<void> }> {
-  const store = await createPgliteStore({ namespace });
+  const store = await createPgliteStore({ namespace, restartGraceMs: 0 });
   const pool: QueryPool = {
     async query(text, params) {
       if (params) return { rows: (await store.db.query(text, params)).rows };

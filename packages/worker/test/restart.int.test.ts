@@ -70,8 +70,10 @@ async function finishDuringOutage(funcname: string, leaseMs: number, outageMs: n
     await waitFor(() => reachable(h.ns.databaseUrl, 5432), { what: 'PostgreSQL to accept connections', timeoutMs: 60_000 });
   }
   const backAt = performance.now();
+  // The sweep of a production scheduler, with the store's default restart grace that these tests rely on.
+  const scheduler = h.ns.createStore({ restartGraceMs: 30_000 });
   const job = await waitFor(async () => {
-    await h.ns.store.expireLeases();
+    await scheduler.expireLeases();
     const j = await h.ns.store.getJob(id!);
     return j && (j.state === 'completed' || j.failures > 0) ? j : null;
   }, { what: 'the job to be completed or taken back', timeoutMs: options.sweepForMs, intervalMs: options.sweepEveryMs });
