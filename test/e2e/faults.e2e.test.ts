@@ -74,6 +74,8 @@ describe('faults', () => {
     const enqueue = async (batches: number): Promise<void> => {
       for (let b = 0; b < batches; b++) {
         ids.push(...(await drover.client.enqueueMany(Array.from({ length: 500 }, (_, i) => ({ funcname: 'e2e.double', arg: { n: i } })))).map((r) => r.id));
+        // Pacing, not waiting for an event: the stream spreads over time so that jobs are in
+        // flight at every stage of the outage. Nothing is asserted after it.
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };

@@ -58,7 +58,11 @@ export function describeBrokerConformance(name: string, makeHarness: () => Promi
       await waitFor(() => got.length === 3, { what: 'three deliveries' });
       expect(got.map((d) => d.body).sort()).toEqual(['1', '2', '3']);
       expect(got.every((d) => d.funcname === a && !d.redelivered)).toBe(true);
-      expect(other).toEqual([]);
+      // A marker for the other function, published after those were confirmed: a copy routed to it
+      // by mistake would wait in its queue ahead of the marker and arrive first.
+      await broker.publish([{ funcname: b, jobId: '4', priority: 0 }]);
+      await waitFor(() => other.length === 1, { what: "the other function's marker" });
+      expect(other.map((d) => d.body)).toEqual(['4']);
     });
 
     it('keeps a message published before any consumer exists', async () => {
@@ -78,13 +82,13 @@ export function describeBrokerConformance(name: string, makeHarness: () => Promi
       await broker.consume([f], 3, collect(got));
       await broker.publish(Array.from({ length: 10 }, (_, i) => ({ funcname: f, jobId: String(i + 1), priority: 0 })));
       await waitFor(() => got.length === 3, { what: 'three deliveries' });
-      // Give a misbehaving broker the chance to over-deliver before checking.
-      await broker.publish([]);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The witness that no more are coming: the other seven wait in the queue (a depth counts only
+      // messages not handed out), where a broker that over-delivered would have taken them from.
+      await waitFor(async () => (await broker.queueDepth(f)) === 7, { what: 'seven messages left waiting' });
       expect(got).toHaveLength(3);
       got[0]!.ack();
       await waitFor(() => got.length === 4, { what: 'a fourth delivery after an ack' });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await waitFor(async () => (await broker.queueDepth(f)) === 6, { what: 'six messages left waiting' });
       expect(got).toHaveLength(4);
     });
 
@@ -99,7 +103,8 @@ export function describeBrokerConformance(name: string, makeHarness: () => Promi
       const got: Delivery[] = [];
       await broker.consume([a, b], 4, collect(got));
       await waitFor(() => got.length === 4, { what: 'four deliveries' });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The other six wait in their queues, not handed out: the budget is shared, not per queue.
+      await waitFor(async () => (await broker.queueDepth(a)) + (await broker.queueDepth(b)) === 6, { what: 'six messages left waiting' });
       expect(got).toHaveLength(4);
     });
 
@@ -114,8 +119,11 @@ export function describeBrokerConformance(name: string, makeHarness: () => Promi
       });
       await broker.publish([{ funcname: f, jobId: '1', priority: 0 }, { funcname: f, jobId: '2', priority: 0 }]);
       await waitFor(() => got.some((d) => d.redelivered), { what: 'a redelivery' });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(got.map((d) => `${d.body}:${d.redelivered}`).sort()).toEqual(['1:false', '1:true', '2:false']);
+      // A marker published after both were settled: had the rejected one been requeued, it would be
+      // back in the queue ahead of the marker and delivered first. (The handler drops the marker too.)
+      await broker.publish([{ funcname: f, jobId: '3', priority: 0 }]);
+      await waitFor(() => got.some((d) => d.body === '3'), { what: 'the marker' });
+      expect(got.map((d) => `${d.body}:${d.redelivered}`).sort()).toEqual(['1:false', '1:true', '2:false', '3:false']);
     });
 
     it('gives what a closed consumer left unsettled to another consumer', async () => {
@@ -162,8 +170,12 @@ export function describeBrokerConformance(name: string, makeHarness: () => Promi
       await broker.consume([f], 5, collect(mine, 'ack'));
       await broker.publish([{ funcname: f, jobId: '9', priority: 0 }]);
       await waitFor(() => mine.length === 1, { what: 'the delivery in our namespace' });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(theirs).toEqual([]);
+      // The other namespace's own marker, published after ours was confirmed: a copy of ours routed
+      // to it would wait in its queue ahead of the marker and arrive first.
+      await stranger.publish([{ funcname: f, jobId: '10', priority: 0 }]);
+      await waitFor(() => theirs.length === 1, { what: "the other namespace's marker" });
+      expect(theirs.map((d) => d.body)).toEqual(['10']);
+      expect(mine.map((d) => d.body)).toEqual(['9']);
     });
 
     it('reports how many messages wait in a queue', async () => {

@@ -24,6 +24,7 @@ describe('configFromEnv', () => {
     [{ DROVER_PERSISTENT_MESSAGES: 'yes' }, 'DROVER_PERSISTENT_MESSAGES'],
     [{ DROVER_RELAY_MAX_IN_BROKER: '0' }, 'DROVER_RELAY_MAX_IN_BROKER'],
     [{ DROVER_RELAY_MAX_IN_BROKER: '1.5' }, 'DROVER_RELAY_MAX_IN_BROKER'],
+    [{ DROVER_SCHEDULER_TRIM_EVERY_MS: '999' }, 'DROVER_SCHEDULER_TRIM_EVERY_MS'],
   ])('names the variable in error: %o', (env, variable) => {
     expect(() => configFromEnv(env)).toThrow(expect.objectContaining({ field: variable }));
   });
@@ -36,6 +37,11 @@ describe('configFromEnv', () => {
   it('bounds what a function holds in the broker at 1,000 unless DROVER_RELAY_MAX_IN_BROKER says otherwise', () => {
     expect(configFromEnv({}).DROVER_RELAY_MAX_IN_BROKER).toBe(1_000);
     expect(configFromEnv({ DROVER_RELAY_MAX_IN_BROKER: '50' }).DROVER_RELAY_MAX_IN_BROKER).toBe(50);
+  });
+
+  it('trims once a minute unless DROVER_SCHEDULER_TRIM_EVERY_MS says otherwise', () => {
+    expect(configFromEnv({}).DROVER_SCHEDULER_TRIM_EVERY_MS).toBe(60_000);
+    expect(configFromEnv({ DROVER_SCHEDULER_TRIM_EVERY_MS: '3600000' }).DROVER_SCHEDULER_TRIM_EVERY_MS).toBe(3_600_000);
   });
 
   it('treats an empty variable as unset', () => {

@@ -48,6 +48,8 @@ const envSchema = z.object({
   /** A dispatched job unclaimed this long is published again if its queue has room below the bound (a lost message). */
   DROVER_REDISPATCH_AFTER_MS: intFrom(1_000, 86_400_000).default(300_000),
   DROVER_SCHEDULER_POLL_MS: intFrom(10, 3_600_000).default(1_000),
+  /** How often the scheduler trims finished jobs and expired idempotency keys (their retention is hours or days). */
+  DROVER_SCHEDULER_TRIM_EVERY_MS: intFrom(1_000, 86_400_000).default(60_000),
   /** PostgreSQL session timeouts (unset: the store's defaults; see packages/store/src/internal/timeouts.ts). */
   DROVER_PG_CONNECT_TIMEOUT_MS: intFrom(1, 3_600_000).optional(),
   DROVER_PG_QUERY_TIMEOUT_MS: intFrom(1, 86_400_000).optional(),

@@ -76,10 +76,15 @@ describe('worker', () => {
 
   it('runs the handler once for a duplicated message', async () => {
     let calls = 0;
-    await startWorker({ functions: { 'w.dup': { handler: async () => { calls++; await new Promise((r) => setTimeout(r, 100)); return 'once'; }, slots: 4 } } });
+    // The first run lasts until the three other copies have been dropped: they arrive while it runs.
+    const worker = await startWorker({
+      functions: {
+        'w.dup': { handler: async () => { if (++calls === 1) await waitFor(() => worker.stats().dropped >= 3, { what: 'the copies to be dropped' }); return 'once'; }, slots: 4 },
+      },
+    });
     const [id] = await enqueue({ funcname: 'w.dup' });
     await h.broker.publish([1, 2, 3].map(() => ({ funcname: 'w.dup', jobId: id!, priority: 0 })));
-    await waitFor(finished(id!), { what: 'the job to finish' });
+    expect(await waitFor(finished(id!), { what: 'the job to finish' })).toMatchObject({ state: 'completed', result: 'once' });
     // Late duplicates arrive after completion: they must be dropped too.
     await h.broker.publish([{ funcname: 'w.dup', jobId: id!, priority: 0 }]);
     const [marker] = await enqueue({ funcname: 'w.dup' });
@@ -152,12 +157,17 @@ describe('worker', () => {
   });
 
   it('renews the lease of a job that runs longer than the lease', async () => {
-    await startWorker({ functions: { 'w.long': { handler: async () => { await new Promise((r) => setTimeout(r, 2500)); return 'done'; }, leaseMs: 1000 } } });
+    // The handler runs until the test has seen its first lease pass.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await startWorker({ functions: { 'w.long': { handler: async () => { await released; return 'done'; }, leaseMs: 1000 } } });
     const [id] = await enqueue({ funcname: 'w.long' });
     const firstLease = (await waitFor(async () => { const j = await ns.store.getJob(id!); return j?.state === 'running' ? j.grabbedUntil : null; }, { what: 'the job to start' })).getTime();
+    // A real wait, and the claim's own subject: the first lease's end, on the clock the store uses.
     await waitFor(() => Date.now() > firstLease + 100, { what: 'the first lease to end', timeoutMs: 5_000 });
     // Past its first lease: a sweep now must find it alive.
     expect((await ns.store.expireLeases()).map((r) => r.id)).not.toContain(id);
+    release();
     expect(await waitFor(finished(id!), { what: 'the long job' })).toMatchObject({ state: 'completed', failures: 0 });
   });
 
@@ -169,16 +179,21 @@ describe('worker', () => {
   });
 
   it('on stop, lets a running job finish within the grace period and gives back one that cannot', async () => {
+    // The quick job finishes only once stop() has begun: it is running when the stop comes.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const worker = await startWorker({
       functions: {
-        'w.quick': async () => { await new Promise((r) => setTimeout(r, 200)); return 'finished'; },
+        'w.quick': async () => { await released; return 'finished'; },
         'w.stuck': () => new Promise(() => undefined),
       },
       shutdownGraceMs: 1000,
     });
     const [quick, stuck] = await enqueue({ funcname: 'w.quick' }, { funcname: 'w.stuck' });
     await waitFor(async () => (await ns.store.getJob(stuck!))?.state === 'running' && (await ns.store.getJob(quick!))?.state === 'running', { what: 'both jobs to start' });
-    await worker.stop();
+    const stopping = worker.stop();
+    release();
+    await stopping;
     expect(await ns.store.getJob(quick!)).toMatchObject({ state: 'completed', result: 'finished' });
     expect(await ns.store.getJob(stuck!)).toMatchObject({ state: 'ready', failures: 0, failureLog: [] });
   });

@@ -33,7 +33,7 @@
  * step in flight only for a bounded time.
  */
 import { randomUUID } from 'node:crypto';
-import { ValidationError, Waker, silentLogger, type Broker, type JobStore, type Leadership, type Logger } from '@drover/core';
+import { ValidationError, Waker, silentLogger, systemClock, type Broker, type Clock, type JobStore, type Leadership, type Logger } from '@drover/core';
 import { choosePublications, staleFunctions } from './choose-publications.js';
 
 /** Options of a {@link Relay}. */
@@ -41,6 +41,11 @@ export interface RelayOptions {
   store: JobStore;
   broker: Broker;
   logger?: Logger;
+  /**
+   * Decides when a step looks for stale jobs (once per `sweepMs`), so a test moves it by hand; give
+   * the store's clock, which decides what is stale.
+   */
+  clock?: Clock;
   /** Jobs per step. 500 amortises the confirm round trip while keeping row locks brief. */
   batchSize?: number;
   /** Sweep interval, ms: the longest a job waits for dispatch if every NOTIFY is lost. */
@@ -110,7 +115,9 @@ export class Relay {
   /** Ends a backoff pause early: stop() calls it. */
   #endPause: (() => void) | null = null;
   readonly #settleLooksMs: readonly number[];
-  #lastStaleLook = 0;
+  readonly #clock: Clock;
+  /** When the last look for stale jobs began, by the clock; null before the first. */
+  #lastStaleLook: number | null = null;
   /** Names this relay in sleeping_relays. */
   readonly #id = `relay-${randomUUID()}`;
   #listener: { close(): Promise<void> } | null = null;
@@ -141,6 +148,7 @@ export class Relay {
     this.#store = options.store;
     this.#broker = options.broker;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'relay' });
+    this.#clock = options.clock ?? systemClock;
     this.#batchSize = options.batchSize ?? DEFAULT_BATCH;
     this.#sweepMs = options.sweepMs ?? DEFAULT_SWEEP_MS;
     this.#staleMs = options.staleMs ?? DEFAULT_STALE_MS;
@@ -189,10 +197,17 @@ export class Relay {
    * dispatched jobs whose message seems lost. Returns how many jobs it marked dispatched: the
    * progress it made. A job published but left unmarked (changed or held by another session
    * meanwhile) is not progress, so a job that stays that way cannot keep the relay spinning.
+   *
+   * Only the look for stale jobs reads queue depths (a broker round trip each), and only for the
+   * functions it found stale jobs of: the ready jobs need none, since the store counts what each
+   * function has dispatched and reads no more than its bound allows. So a burst of steps costs one
+   * depth read per function per sweep interval, however many steps it takes.
    */
   async step(): Promise<number> {
-    const staleDue = performance.now() - this.#lastStaleLook >= this.#sweepMs;
-    if (staleDue) this.#lastStaleLook = performance.now();
+    const now = this.#clock.now().getTime();
+    // A wall clock set back must not stop the looks until it catches up.
+    const staleDue = this.#lastStaleLook === null || now - this.#lastStaleLook >= this.#sweepMs || now < this.#lastStaleLook;
+    if (staleDue) this.#lastStaleLook = now;
     const { published, republished, marked } = await this.#store.dispatch(
       this.#batchSize,
       async (jobs) => {

@@ -78,11 +78,13 @@ describe('relay', () => {
     try {
       await other.query('BEGIN');
       await other.query('SELECT id FROM jobs WHERE id = $1 FOR UPDATE', [held]);
-      await startRelay(broker, { sweepMs: 50 });
+      const relay = await startRelay(broker, { sweepMs: 50 });
       // Other work still flows past it.
       const { id } = await ns.store.insert({ funcname: 'relay.held-beside' });
       await waitFor(async () => (await broker.queueDepth('relay.held-beside')) === 1, { what: 'the other job' });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Several more steps, each of which read the ready jobs, and none published the held one.
+      const steps = relay.totals.steps;
+      await waitFor(() => relay.totals.steps >= steps + 5, { what: 'five more relay steps', intervalMs: 5 });
       expect(await broker.queueDepth('relay.held')).toBe(0);
       expect((await ns.store.getJob(id))?.state).toBe('dispatched');
     } finally {

@@ -4,7 +4,7 @@
  * Every task is safe to run from several schedulers at once (SKIP LOCKED, fenced writes), so
  * there is no leader to elect.
  */
-import { Waker, silentLogger, systemClock, type Clock, type JobStore, type Logger } from '@drover/core';
+import { ValidationError, Waker, silentLogger, systemClock, type Clock, type JobStore, type Logger } from '@drover/core';
 import { expireLeases } from './tasks/expire-leases.js';
 import { promoteDueJobs } from './tasks/promote-due.js';
 import { trimFinishedJobs } from './tasks/trim-finished.js';
@@ -17,13 +17,21 @@ export interface SchedulerOptions {
   clock?: Clock;
   /** Longest sleep between runs, ms: bounds the delay when a NOTIFY is lost. */
   pollMs?: number;
-  /** How often finished jobs are trimmed, ms. */
+  /**
+   * How often finished jobs and expired idempotency keys are trimmed, ms, by `clock` (see
+   * DEFAULT_TRIM_EVERY_MS). The first pass trims; later passes only once this much time has passed
+   * since the last trim that succeeded.
+   */
   trimEveryMs?: number;
 }
 
 /** A job due at T starts within about a second of T even if its NOTIFY was lost. */
 const DEFAULT_POLL_MS = 1_000;
-/** Trimming is housekeeping: once a minute keeps the finished table near its retention. */
+/**
+ * Trimming is housekeeping: what it deletes is kept for hours or days (exit statuses, idempotency
+ * keys), so a minute late costs nothing, while trimming on every one-second pass would cost two
+ * round trips a second that almost always delete nothing.
+ */
 const DEFAULT_TRIM_EVERY_MS = 60_000;
 /** After a failed run (database down), wait before trying again instead of spinning. */
 const ERROR_BACKOFF_MS = 1_000;
@@ -34,12 +42,17 @@ export class Scheduler {
   readonly #clock: Clock;
   readonly #pollMs: number;
   readonly #trimEveryMs: number;
-  #lastTrim = 0;
+  /** When the last trim succeeded, by `clock`; null before the first. */
+  #lastTrim: number | null = null;
   #listener: { close(): Promise<void> } | null = null;
   readonly #waker = new Waker();
   #loop: Promise<void> | null = null;
   #stopping = false;
-  readonly totals = { promoted: 0, expired: 0, trimmed: 0, keysTrimmed: 0, errors: 0 };
+  /**
+   * What this scheduler has done: passes completed; jobs promoted, leases taken back; finished jobs
+   * and idempotency keys trimmed, and trims run; failed passes.
+   */
+  readonly totals = { passes: 0, promoted: 0, expired: 0, trimmed: 0, keysTrimmed: 0, trims: 0, errors: 0 };
 
   constructor(options: SchedulerOptions) {
     this.#store = options.store;
@@ -47,6 +60,7 @@ export class Scheduler {
     this.#clock = options.clock ?? systemClock;
     this.#pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.#trimEveryMs = options.trimEveryMs ?? DEFAULT_TRIM_EVERY_MS;
+    if (!Number.isInteger(this.#trimEveryMs) || this.#trimEveryMs < 1) throw new ValidationError('trimEveryMs', 'must be a whole number of milliseconds, 1 or more');
   }
 
   async start(): Promise<void> {
@@ -56,19 +70,30 @@ export class Scheduler {
     this.#loop = this.#run();
   }
 
-  /** One pass over every task; returns how long to sleep before the next. */
+  /** One pass over every task (trimming only when its cadence is due); returns how long to sleep before the next. */
   async runOnce(): Promise<number> {
     this.totals.promoted += await promoteDueJobs(this.#store, this.#logger);
     this.totals.expired += await expireLeases(this.#store, this.#logger);
-    const now = this.#clock.now().getTime();
-    if (now - this.#lastTrim >= this.#trimEveryMs) {
+    if (this.#msToTrim() === 0) {
       this.totals.trimmed += await trimFinishedJobs(this.#store, this.#logger);
       this.totals.keysTrimmed += await trimIdempotencyKeys(this.#store, this.#logger);
-      this.#lastTrim = now;
+      // Only a trim that succeeded counts: one that failed is tried again on the next pass.
+      this.#lastTrim = this.#clock.now().getTime();
+      this.totals.trims++;
     }
     const { nextDue, nextLeaseEnd } = await this.#store.nextDue();
     const next = Math.min(nextDue?.getTime() ?? Infinity, nextLeaseEnd?.getTime() ?? Infinity);
-    return Math.max(0, Math.min(this.#pollMs, next - this.#clock.now().getTime()));
+    this.totals.passes++;
+    // A poll interval longer than the trim cadence must not stretch the cadence.
+    return Math.max(0, Math.min(this.#pollMs, next - this.#clock.now().getTime(), this.#msToTrim()));
+  }
+
+  /** How long until the next trim is due, by the clock: 0 when it is. */
+  #msToTrim(): number {
+    const now = this.#clock.now().getTime();
+    // A wall clock set back must not put off trimming until it catches up.
+    if (this.#lastTrim === null || now < this.#lastTrim) return 0;
+    return Math.max(0, this.#lastTrim + this.#trimEveryMs - now);
   }
 
   async #run(): Promise<void> {

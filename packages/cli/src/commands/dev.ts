@@ -60,7 +60,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
     broker = await createAmqpBroker({ url: config.AMQP_URL!, namespace: config.DROVER_NAMESPACE, queueType: config.DROVER_QUEUE_TYPE, persistentMessages: config.DROVER_PERSISTENT_MESSAGES, logger, connectionName: 'drover-dev' });
   }
 
-  const scheduler = createScheduler({ store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS });
+  const scheduler = createScheduler({ store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS, trimEveryMs: config.DROVER_SCHEDULER_TRIM_EVERY_MS });
   const controller = createController({ store, broker, logger, relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER }, http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT } });
   const worker = createWorker({ store, broker, logger, functions: demoFunctions, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS });
   await scheduler.start();

@@ -28,7 +28,7 @@ export async function runServices(config: Config, which: { controller: boolean; 
     onClose(() => rt.close());
     await needs('PostgreSQL', () => rt.migrate());
     const scheduler = which.scheduler
-      ? createScheduler({ store: rt.store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS })
+      ? createScheduler({ store: rt.store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS, trimEveryMs: config.DROVER_SCHEDULER_TRIM_EVERY_MS })
       : null;
     // The controller does not wait for RabbitMQ: its API takes jobs into PostgreSQL meanwhile, and
     // the relay publishes them once the broker's connection (retried in the background) is back.
