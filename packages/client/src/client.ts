@@ -7,6 +7,7 @@ import type pg from 'pg';
 import {
   DroverError,
   ValidationError,
+  type AdminStore,
   type FindJobsQuery,
   type InsertResult,
   type Job,
@@ -14,15 +15,32 @@ import {
   type JobWithFailures,
   type Json,
   type NewJob,
+  type ProducerStore,
   type RescheduleWhen,
 } from '@drover/core';
-import { createPgStore, type PgJobStore, type SqlJobStore } from '@drover/store';
+import { createPgStore, type PgJobStore } from '@drover/store';
 import { retryEnqueue, withIdempotencyKey, type EnqueueRetryOptions } from './enqueue-retry.js';
+
+/** What the client does with a store: enqueue, and read and administer jobs. */
+export type ClientStore = ProducerStore & AdminStore;
+
+/**
+ * A store that can run a producer's inserts on a connection the caller holds (PostgreSQL's
+ * `PgJobStore.withClient`): what enqueueing in the caller's transaction needs.
+ */
+interface CallerClientStore {
+  withClient<T>(client: pg.ClientBase, fn: (store: ProducerStore) => Promise<T>): Promise<T>;
+}
+
+function onCallerClients(store: ClientStore): store is ClientStore & CallerClientStore {
+  return typeof (store as Partial<CallerClientStore>).withClient === 'function';
+}
 
 export interface ClientOptions {
   /** A `postgres://` URL; or pass `store` to share one (a PostgreSQL or an embedded store). */
   databaseUrl?: string;
-  store?: SqlJobStore;
+  /** A store to share; the client never closes it. */
+  store?: ClientStore;
   namespace?: string;
   /**
    * Retries of an enqueue that failed for a reason that passes (a dropped connection, a database
@@ -63,19 +81,20 @@ const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 /** The client's facade over a store (or a database URL): enqueue, call, reads and admin. */
 export class Client {
-  readonly store: SqlJobStore;
-  readonly #ownsStore: boolean;
+  readonly store: ClientStore;
+  /** The store this client made from `databaseUrl`, closed with the client; null when it was given one. */
+  readonly #ownStore: PgJobStore | null;
   readonly #retries: EnqueueRetryOptions | false;
 
   constructor(options: ClientOptions) {
     this.#retries = options.retries ?? {};
     if (options.store) {
       this.store = options.store;
-      this.#ownsStore = false;
+      this.#ownStore = null;
     } else {
       if (!options.databaseUrl) throw new ValidationError('databaseUrl', 'is required when no store is given');
-      this.store = createPgStore({ connectionString: options.databaseUrl, ...(options.namespace ? { namespace: options.namespace } : {}) });
-      this.#ownsStore = true;
+      this.#ownStore = createPgStore({ connectionString: options.databaseUrl, ...(options.namespace ? { namespace: options.namespace } : {}) });
+      this.store = this.#ownStore;
     }
   }
 
@@ -97,9 +116,9 @@ export class Client {
   }
 
   /** Enqueueing in the caller's transaction needs a PostgreSQL store: an embedded one has no caller connections. */
-  #pgStore(): PgJobStore {
-    if (!('withClient' in this.store)) throw new ValidationError('tx', 'needs a PostgreSQL store; an embedded store has no connections of the caller');
-    return this.store as PgJobStore;
+  #pgStore(): CallerClientStore {
+    if (!onCallerClients(this.store)) throw new ValidationError('tx', 'needs a PostgreSQL store; an embedded store has no connections of the caller');
+    return this.store;
   }
 
   /**
@@ -153,7 +172,7 @@ export class Client {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsStore) await this.store.close();
+    await this.#ownStore?.close();
   }
 }
 

@@ -4,10 +4,10 @@
  * caller's input (400, 413, 415, …) becomes the same ValidationError, naming the same field, that
  * the store would have thrown, and a 409 a ConflictError.
  */
-import { ConflictError, DroverError, ValidationError, type FindJobsQuery, type InsertResult, type Job, type JobCount, type JobStore, type JobWithFailures, type NewJob, type RescheduleWhen } from '@drover/core';
+import { ConflictError, DroverError, ValidationError, type FindJobsQuery, type AdminStore, type InsertResult, type Job, type JobCount, type JobWithFailures, type NewJob, type ProducerStore, type RescheduleWhen } from '@drover/core';
 
 /** What an operator does with jobs; the store and the HTTP API both provide it. */
-export type JobApi = Pick<JobStore, 'insert' | 'getJob' | 'findJobs' | 'counts' | 'retry' | 'cancel' | 'reschedule'>;
+export type JobApi = Pick<ProducerStore, 'insert'> & AdminStore;
 
 const DATE_FIELDS = ['runAfter', 'grabbedUntil', 'createdAt', 'finishedAt'] as const;
 

@@ -15,5 +15,5 @@
  * ```
  */
 export { HttpJobApi, type JobApi } from './http-api.js';
-export { CallTimeoutError, Client, JobFailedError, createClient, type ClientOptions, type EnqueueOptions } from './client.js';
+export { CallTimeoutError, Client, JobFailedError, createClient, type ClientOptions, type ClientStore, type EnqueueOptions } from './client.js';
 export type { EnqueueRetryOptions } from './enqueue-retry.js';

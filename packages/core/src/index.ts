@@ -1,6 +1,7 @@
 /**
  * @drover/core — the leaf of Drover: job types and states, validation, the retry policy, the
- * clock, the error taxonomy, the logger interface and the ports (job store, broker). No I/O.
+ * clock, the error taxonomy, the logger interface and the ports (the job store's role ports and
+ * their union `JobStore`; the broker). No I/O.
  *
  * @example
  * ```ts
@@ -72,6 +73,7 @@ export {
   type JobFilter,
 } from './input.js';
 export type {
+  AdminStore,
   Broker,
   ClaimOptions,
   CompleteAndClaimInput,
@@ -82,6 +84,7 @@ export type {
   DispatchCandidate,
   DispatchOptions,
   DispatchResult,
+  Election,
   FailInput,
   FailResult,
   FindJobsQuery,
@@ -92,6 +95,11 @@ export type {
   LeadOptions,
   Leadership,
   OutcomeResult,
+  ProducerStore,
+  RelayStore,
   RescheduleWhen,
+  SchedulerStore,
   Subscription,
+  WakeSource,
+  WorkerStore,
 } from './ports.js';

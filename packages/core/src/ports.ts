@@ -1,7 +1,9 @@
 /**
- * The ports: what the rest of Drover needs from a job store and from a broker. Adapters live in
- * their own packages (`@drover/store` for PostgreSQL; `@drover/broker` for RabbitMQ and
- * in-memory, which pass one shared conformance suite).
+ * The ports: what the rest of Drover needs from a job store and from a broker. The job store is
+ * split into one port per role (producer, worker, relay, scheduler, admin, election, wake-ups);
+ * `JobStore` is their union. Adapters live in their own packages (`@drover/store` for PostgreSQL,
+ * `@drover/store-pglite` for embedded PGlite, which pass one conformance suite; `@drover/broker`
+ * for RabbitMQ and in-memory, which pass another).
  */
 import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from './job.js';
 
@@ -38,7 +40,7 @@ export interface CompleteInput extends Grab {
   keepForMs?: number;
 }
 
-/** A worker's round trip: what it finished and what it was sent (see {@link JobStore.completeAndClaim}). */
+/** A worker's round trip: what it finished and what it was sent (see {@link WorkerStore.completeAndClaim}). */
 export interface CompleteAndClaimInput {
   completions?: readonly CompleteInput[];
   /** Jobs to claim, each with its lease length in ms. */
@@ -65,7 +67,7 @@ export interface DeclineInput extends Grab {
 /** When a rescheduled job may run: `never`, `+N` seconds from now, or an absolute time (Garivini). */
 export type RescheduleWhen = 'never' | `+${number}` | Date;
 
-/** Filters for {@link JobStore.findJobs}; every filter is optional and they combine with AND. */
+/** Filters for {@link AdminStore.findJobs}; every filter is optional and they combine with AND. */
 export interface FindJobsQuery {
   states?: JobState[];
   funcname?: string;
@@ -77,7 +79,7 @@ export interface FindJobsQuery {
   limit?: number;
 }
 
-/** One row of {@link JobStore.counts}. */
+/** One row of {@link AdminStore.counts}. */
 export interface JobCount {
   funcname: string;
   state: JobState;
@@ -93,7 +95,7 @@ export interface DispatchCandidate {
   state: 'ready' | 'dispatched';
 }
 
-/** Options of {@link JobStore.dispatch}. */
+/** Options of {@link RelayStore.dispatch}. */
 export interface DispatchOptions {
   /** Also read dispatched jobs unclaimed this long, ms: their message may be lost. */
   staleMs?: number;
@@ -114,7 +116,7 @@ export interface DispatchResult {
   marked: number;
 }
 
-/** This process's part in a leader election; see {@link JobStore.lead}. */
+/** This process's part in a leader election; see {@link Election.lead}. */
 export interface Leadership {
   /** Whether this process leads now. */
   readonly leading: boolean;
@@ -122,7 +124,7 @@ export interface Leadership {
   close(): Promise<void>;
 }
 
-/** Options of {@link JobStore.lead}. */
+/** Options of {@link Election.lead}. */
 export interface LeadOptions {
   onChange?: (leading: boolean) => void;
   /** How often a follower tries to take the lead (and a leader checks it still holds it), ms. */
@@ -135,14 +137,25 @@ export interface ClaimOptions {
   leaseMs: number;
 }
 
-/**
- * The job store: every operation on a job, each one statement or one transaction. Outcome writes
- * are fenced by the grab token and report whether they took effect.
+/*
+ * The job store, split by role: each port holds what one part of Drover may do to jobs, so a
+ * reader of a role's port sees all that role may do, and a component typed by its roles cannot
+ * reach past them (a worker cannot cancel, the API cannot claim). Every operation is one statement
+ * or one transaction. Outcome writes are fenced by the grab token and report whether they took
+ * effect. An adapter implements {@link JobStore}, the union, and passes one conformance suite
+ * (packages/store/test, on PostgreSQL and on PGlite).
  */
-export interface JobStore {
-  insert(job: NewJob): Promise<InsertResult>;
-  insertMany(jobs: readonly NewJob[]): Promise<InsertResult[]>;
 
+/** A producer's part: enqueue jobs. */
+export interface ProducerStore {
+  /** Inserts one job; a duplicate (its uniqkey live, or its idempotency key known) returns the existing job's id instead. */
+  insert(job: NewJob): Promise<InsertResult>;
+  /** Inserts a batch atomically, duplicates resolved as in {@link ProducerStore.insert}; one result per job, in order. */
+  insertMany(jobs: readonly NewJob[]): Promise<InsertResult[]>;
+}
+
+/** A worker's part: claim jobs, keep their leases, and write their outcomes, each fenced by the claim's grab token. */
+export interface WorkerStore {
   /** Claims the given jobs where still claimable; the result holds only the ones claimed, each with a fresh grab token. */
   claim(ids: readonly string[], options: ClaimOptions): Promise<ClaimedJob[]>;
   /** Claims up to `limit` ready jobs of a function, highest priority first. */
@@ -156,7 +169,7 @@ export interface JobStore {
   completeMany(inputs: readonly CompleteInput[]): Promise<OutcomeResult[]>;
   /**
    * Completes and claims in one statement and one commit: a worker's usual round trip. Each
-   * completion is fenced as in {@link JobStore.complete}, each claim is as in {@link JobStore.claim};
+   * completion is fenced as in {@link WorkerStore.complete}, each claim is as in {@link WorkerStore.claim};
    * `claimed` holds only the jobs claimed.
    */
   completeAndClaim(input: CompleteAndClaimInput): Promise<{ completed: OutcomeResult[]; claimed: ClaimedJob[] }>;
@@ -168,14 +181,29 @@ export interface JobStore {
   decline(input: DeclineInput): Promise<OutcomeResult>;
   /** Completes the job and inserts its replacements atomically: all of it happens, or none. */
   replaceWith(grab: Grab, jobs: readonly NewJob[], options?: { keepForMs?: number }): Promise<{ accepted: boolean; inserted: InsertResult[] }>;
+}
 
-  /** Moves a live job that is not running to a new time. Null when no such job. */
-  reschedule(id: string, when: RescheduleWhen): Promise<Job | null>;
-  /** Cancels a live job (a running one too: its worker's outcome will be refused). False when not live. */
-  cancel(id: string): Promise<boolean>;
-  /** Puts a failed or cancelled job back to ready with its failure count reset. Null when no such job. */
-  retry(id: string): Promise<Job | null>;
+/** The outbox relay's part: move ready jobs to the broker, and recover from lost messages. */
+export interface RelayStore {
+  /**
+   * The relay's step: read up to about `limit` ready jobs, shared fairly among functions and at most
+   * `maxInBrokerPerFunction` dispatched per function (and, with `staleMs`, dispatched jobs unclaimed
+   * for that long, oldest first, shared among functions), hand them to `publish`, and mark them
+   * dispatched only once it resolved: all of them, or only the ids it returns. No row is locked
+   * meanwhile, so one relay should run it at a time (see {@link Election.lead}); the mark skips any
+   * job that changed since it was read. If publish throws, nothing is marked.
+   */
+  dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<readonly string[] | void>, options?: DispatchOptions): Promise<DispatchResult>;
+  /** Gives dispatched jobs back to ready (of these functions, or of all): their messages were lost. Returns how many. */
+  requeueDispatched(funcnames?: readonly string[]): Promise<number>;
+  /** Functions with jobs waiting for a worker (ready or dispatched). */
+  claimableFuncnames(): Promise<string[]>;
+  /** A relay announces it is about to sleep (inserts then NOTIFY it), or that it is awake again. */
+  announceSleep(relayId: string, asleep: boolean): Promise<void>;
+}
 
+/** The scheduler's part: time and housekeeping. Every operation is safe to run from several schedulers at once. */
+export interface SchedulerStore {
   /** Promotes scheduled jobs that are due to ready; returns how many. */
   promoteDue(limit?: number): Promise<number>;
   /** Takes back jobs whose lease ended, counting a failed attempt (`lease expired`). Returns what happened to each. */
@@ -184,20 +212,29 @@ export interface JobStore {
   trimFinished(limit?: number): Promise<number>;
   /** Deletes idempotency keys past their retention (a later insert with one creates a new job); returns how many. */
   trimIdempotencyKeys(limit?: number): Promise<number>;
+  /** When the scheduler next has work to do. */
+  nextDue(): Promise<{ nextDue: Date | null; nextLeaseEnd: Date | null }>;
+}
 
-  /**
-   * The relay's step: read up to about `limit` ready jobs, shared fairly among functions and at most
-   * `maxInBrokerPerFunction` dispatched per function (and, with `staleMs`, dispatched jobs unclaimed
-   * for that long, oldest first, shared among functions), hand them to `publish`, and mark them
-   * dispatched only once it resolved: all of them, or only the ids it returns. No row is locked
-   * meanwhile, so one relay should run it at a time (see {@link JobStore.lead}); the mark skips any
-   * job that changed since it was read. If publish throws, nothing is marked.
-   */
-  dispatch(limit: number, publish: (jobs: DispatchCandidate[]) => Promise<readonly string[] | void>, options?: DispatchOptions): Promise<DispatchResult>;
-  /** Gives dispatched jobs back to ready (of these functions, or of all): their messages were lost. Returns how many. */
-  requeueDispatched(funcnames?: readonly string[]): Promise<number>;
-  /** Functions with jobs waiting for a worker (ready or dispatched). */
-  claimableFuncnames(): Promise<string[]>;
+/** An operator's part: read jobs, and move, cancel or retry one. */
+export interface AdminStore {
+  /** Moves a live job that is not running to a new time. Null when no such job. */
+  reschedule(id: string, when: RescheduleWhen): Promise<Job | null>;
+  /** Cancels a live job (a running one too: its worker's outcome will be refused). False when not live. */
+  cancel(id: string): Promise<boolean>;
+  /** Puts a failed or cancelled job back to ready with its failure count reset. Null when no such job. */
+  retry(id: string): Promise<Job | null>;
+
+  /** One job, live or finished, with its failure log. Null when no such job (a finished one may have been trimmed). */
+  getJob(id: string): Promise<JobWithFailures | null>;
+  /** A page of jobs, live or finished, matching the query, newest first. */
+  findJobs(query?: FindJobsQuery): Promise<Job[]>;
+  /** How many jobs each function has in each state. */
+  counts(): Promise<JobCount[]>;
+}
+
+/** Leader election among the processes that share a store. */
+export interface Election {
   /**
    * Takes part in electing one leader for `name` among every process on this store; `onChange`
    * hears when this process starts or stops leading, and a follower tries to take over every
@@ -205,20 +242,24 @@ export interface JobStore {
    * publish duplicate messages.
    */
   lead(name: string, options?: LeadOptions): Promise<Leadership>;
-  /** A relay announces it is about to sleep (inserts then NOTIFY it), or that it is awake again. */
-  announceSleep(relayId: string, asleep: boolean): Promise<void>;
-  /** When the scheduler next has work to do. */
-  nextDue(): Promise<{ nextDue: Date | null; nextLeaseEnd: Date | null }>;
+}
+
+/** Wake-ups from the store (LISTEN/NOTIFY on PostgreSQL). */
+export interface WakeSource {
   /**
    * Calls `onWake` when jobs became ready (`ready`) or were scheduled (`scheduled`). Only a latency
    * hint: notifications can be lost across reconnects, so callers also poll.
    */
   listen(onWake: (what: 'ready' | 'scheduled') => void): Promise<{ close(): Promise<void> }>;
+}
 
-  getJob(id: string): Promise<JobWithFailures | null>;
-  findJobs(query?: FindJobsQuery): Promise<Job[]>;
-  counts(): Promise<JobCount[]>;
-
+/**
+ * The whole job store: every role's port, and `close()`. Adapters implement this one interface;
+ * components take only the roles they use (a worker a {@link WorkerStore}, the relay a
+ * `RelayStore & Election & WakeSource`), and only a composition root holds a `JobStore`.
+ */
+export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource {
+  /** Closes what the store owns (its pool, its embedded database); the store is unusable afterwards. */
   close(): Promise<void>;
 }
 

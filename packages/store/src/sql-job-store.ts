@@ -48,7 +48,7 @@ import * as reads from './internal/reads.js';
 
 export { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, type Retention, type SqlJobStoreOptions } from './internal/options.js';
 
-/** The job store over a SQL executor; see {@link JobStore} for each operation's contract. */
+/** The job store over a SQL executor: it implements every role port of {@link JobStore}, where each operation's contract is. */
 export class SqlJobStore implements JobStore {
   readonly #ctx: StoreContext;
   readonly #clock: Clock | undefined;

@@ -1,6 +1,6 @@
 /**
- * The store on a client the caller holds: PostgreSQL only (an embedded store has no separate
- * client connections).
+ * No role port: `PgJobStore.onClient`, a producer's and a worker's operations on a client the
+ * caller holds. PostgreSQL only (an embedded store has no separate client connections).
  */
 import { describe, expect, it } from 'vitest';
 import { useTestNamespace } from '@drover/testing';

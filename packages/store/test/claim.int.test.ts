@@ -1,3 +1,7 @@
+/**
+ * Role: WorkerStore — the claims (`claim`, `claimNext`, `claimCoalesced`, the claim half of
+ * `completeAndClaim`) and `heartbeat`. Runs on both adapters.
+ */
 import { describe, expect, it } from 'vitest';
 import { useTestNamespace } from '@drover/testing';
 import { insertAndClaim } from './helpers.js';

@@ -1,3 +1,7 @@
+/**
+ * Role: RelayStore — `dispatch`, `requeueDispatched`, `claimableFuncnames`, `announceSleep`; then
+ * SchedulerStore's `nextDue` and WakeSource's `listen` (their own describes). Runs on both adapters.
+ */
 import { describe, expect, it } from 'vitest';
 import { ManualClock, type DispatchCandidate } from '@drover/core';
 import { useTestNamespace, waitFor } from '@drover/testing';

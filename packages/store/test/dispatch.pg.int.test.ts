@@ -1,6 +1,6 @@
 /**
- * The relay's mark and other sessions' row locks: PostgreSQL only (the embedded store has one
- * session, so nothing else can hold a lock).
+ * Role: RelayStore — `dispatch`: the relay's mark and other sessions' row locks. PostgreSQL only
+ * (the embedded store has one session, so nothing else can hold a lock).
  */
 import { describe, expect, it } from 'vitest';
 import { useTestNamespace } from '@drover/testing';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ClaimedJob, JobStore, NewJob } from '@drover/core';
+import type { ClaimedJob, NewJob, ProducerStore, WorkerStore } from '@drover/core';
 
 /** Counts rows of a store table in the pool's namespace. */
 export async function countRows(pool: pg.Pool, table: 'jobs' | 'finished_jobs' | 'job_failures'): Promise<number> {
@@ -13,8 +13,8 @@ export async function liveRow(pool: pg.Pool, id: string): Promise<Record<string,
   return rows[0] as Record<string, unknown> | undefined;
 }
 
-/** Inserts one job and claims it. */
-export async function insertAndClaim(store: JobStore, job: NewJob, leaseMs = 30_000): Promise<ClaimedJob> {
+/** Inserts one job and claims it: a producer's step, then a worker's. */
+export async function insertAndClaim(store: ProducerStore & WorkerStore, job: NewJob, leaseMs = 30_000): Promise<ClaimedJob> {
   const { id } = await store.insert(job);
   const [claimed] = await store.claim([id], { leaseMs });
   if (!claimed) throw new Error(`job ${id} could not be claimed`);

@@ -1,3 +1,7 @@
+/**
+ * Role: ProducerStore — inserts with idempotency keys; and SchedulerStore's `trimIdempotencyKeys`,
+ * which ends a key's retention. Runs on both adapters.
+ */
 import { describe, expect, it } from 'vitest';
 import { ManualClock, ValidationError } from '@drover/core';
 import { useTestNamespace } from '@drover/testing';

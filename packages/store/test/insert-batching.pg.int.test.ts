@@ -1,6 +1,6 @@
 /**
- * Concurrent single inserts on a pool share statements: PostgreSQL only (the embedded store has
- * one session and does not coalesce).
+ * Role: ProducerStore — `insert`: concurrent single inserts on a pool share statements.
+ * PostgreSQL only (the embedded store has one session and does not coalesce).
  */
 import { describe, expect, it } from 'vitest';
 import { useTestNamespace } from '@drover/testing';

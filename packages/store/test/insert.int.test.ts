@@ -1,3 +1,7 @@
+/**
+ * Role: ProducerStore — `insert`, `insertMany`, uniqkeys. The last describe, namespaces, is about
+ * the adapter (one schema per namespace), not a role. Runs on both adapters.
+ */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@drover/core';
 import { useTestNamespace } from '@drover/testing';

@@ -1,6 +1,6 @@
 /**
- * Leader election among processes: PostgreSQL only (an embedded store is one process and always
- * leads).
+ * Role: Election — `lead`, leader election among processes. PostgreSQL only (an embedded store is
+ * one process and always leads).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Leadership } from '@drover/core';

@@ -1,3 +1,6 @@
+/**
+ * Role: SchedulerStore — `promoteDue`, `expireLeases`, `trimFinished`. Runs on both adapters.
+ */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@drover/core';
 import { useTestNamespace } from '@drover/testing';

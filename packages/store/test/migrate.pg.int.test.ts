@@ -1,3 +1,6 @@
+/**
+ * No role port: the migrator (its ledger, checksums, concurrent migrations). PostgreSQL only.
+ */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type pg from 'pg';
 import { testNamespaceName } from '@drover/testing';

@@ -1,3 +1,7 @@
+/**
+ * No role port: how an adapter maps a namespace to its schema (SQL keywords, reserved schemas).
+ * Runs on both adapters.
+ */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ValidationError } from '@drover/core';
 import { createPgliteStore, type PgliteJobStore } from '@drover/store-pglite';

@@ -1,3 +1,8 @@
+/**
+ * Role: WorkerStore — the outcome writes (`complete`, `completeMany`, `fail`, `failMany`,
+ * `permanentFailure`, `decline`, `replaceWith`), each fenced by its grab token; and AdminStore —
+ * `reschedule`, `cancel`, `retry` (the last two describes). Runs on both adapters.
+ */
 import { describe, expect, it } from 'vitest';
 import { ConflictError, DEFAULT_RETRY_POLICY, ManualClock, backoffDelayMs } from '@drover/core';
 import { useTestNamespace } from '@drover/testing';

@@ -1,3 +1,7 @@
+/**
+ * Role: AdminStore — the reads `getJob`, `findJobs`, `counts` (and the adapter's own `countLive`).
+ * Runs on both adapters.
+ */
 import { describe, expect, it } from 'vitest';
 import { useTestNamespace } from '@drover/testing';
 import { insertAndClaim } from './helpers.js';

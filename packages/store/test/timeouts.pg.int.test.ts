@@ -1,3 +1,7 @@
+/**
+ * No role port: the PostgreSQL adapter's timeouts on a silent connection (its pool, and the LISTEN
+ * session behind WakeSource). PostgreSQL only.
+ */
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRetryableInfrastructureError, silentLogger, type Logger } from '@drover/core';
 import { startTcpProxy, useTestNamespace, waitFor, type TcpProxy } from '@drover/testing';

@@ -11,7 +11,7 @@
  * gives the rest back without counting a failure.
  */
 import { nanoid } from 'nanoid';
-import { ValidationError, decodeJobId, silentLogger, type Broker, type Delivery, type JobStore, type Logger, type Subscription } from '@drover/core';
+import { ValidationError, decodeJobId, silentLogger, type Broker, type Delivery, type Logger, type Subscription, type WorkerStore } from '@drover/core';
 import { DeliveryLoop, type DeliveryCounts } from './internal/delivery-loop.js';
 import { LeaseKeeper } from './internal/lease-keeper.js';
 import { OutcomeWriter, type OutcomeCounts } from './internal/outcome-writer.js';
@@ -20,7 +20,8 @@ import { Semaphore } from './internal/semaphore.js';
 import { resolveFunctions, type FunctionOptions, type Handler, type ResolvedFunction } from './options.js';
 
 export interface WorkerOptions {
-  store: JobStore;
+  /** The store's worker port (claims, leases, outcomes): a worker needs nothing else of it. */
+  store: WorkerStore;
   broker: Broker;
   /** Handlers by funcname: a function, or options with a `handler`. */
   functions: Record<string, Handler | FunctionOptions>;

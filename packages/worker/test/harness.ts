@@ -5,7 +5,7 @@
  */
 import amqp from 'amqplib';
 import { afterAll, beforeAll, inject } from 'vitest';
-import type { JobStore, JobWithFailures, NewJob } from '@drover/core';
+import type { JobWithFailures, NewJob, WorkerStore } from '@drover/core';
 import { createAmqpBroker, exchangeName, queueName, type AmqpBroker } from '@drover/broker';
 import { useTestNamespace, type TestNamespace } from '@drover/testing';
 import { createWorker, type Worker, type WorkerOptions } from '../src/index.js';
@@ -18,7 +18,7 @@ export interface WorkerHarness {
   /** Publishes existing jobs' ids again (as the relay would after they became ready again). */
   publish: (funcname: string, ...ids: string[]) => Promise<void>;
   /** Starts a worker on the file's broker (and store, unless given), stopped after the file. */
-  startWorker: (options: Omit<WorkerOptions, 'store' | 'broker'> & { store?: JobStore }) => Promise<Worker>;
+  startWorker: (options: Omit<WorkerOptions, 'store' | 'broker'> & { store?: WorkerStore }) => Promise<Worker>;
   /** A waitFor condition: the job in a final state (completed, failed, cancelled). */
   finished: (id: string) => () => Promise<JobWithFailures | null>;
   /** The file's queue name of a function. */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import amqp from 'amqplib';
 import { describe, expect, inject, it } from 'vitest';
-import type { JobStore } from '@drover/core';
+import type { WorkerStore } from '@drover/core';
 import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
 import { PgJobStore, createPgPool } from '@drover/store';
 import { startTcpProxy, waitFor } from '@drover/testing';
@@ -101,7 +101,7 @@ describe('worker leases', () => {
       get(target, prop) {
         const value = Reflect.get(target, prop, target) as unknown;
         if (prop === 'heartbeat') {
-          return (grabs: Parameters<JobStore['heartbeat']>[0], options: Parameters<JobStore['heartbeat']>[1]) => {
+          return (grabs: Parameters<WorkerStore['heartbeat']>[0], options: Parameters<WorkerStore['heartbeat']>[1]) => {
             batches.push(grabs.length);
             return target.heartbeat(grabs, options);
           };

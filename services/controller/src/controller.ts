@@ -2,13 +2,14 @@
  * The controller: the relay plus the HTTP API. Starts the relay first so jobs flow as soon as the
  * API accepts them; stops in reverse: the API stops taking jobs, then the relay finishes its step.
  */
-import { silentLogger, type Broker, type JobStore, type Logger } from '@drover/core';
+import { silentLogger, type Broker, type Logger } from '@drover/core';
 import type { FastifyInstance } from 'fastify';
-import { createHttpApi } from './http.js';
+import { createHttpApi, type ApiStore } from './http.js';
 import { Relay, type RelayOptions } from './relay.js';
 
 export interface ControllerOptions {
-  store: JobStore;
+  /** What the relay and the API need of the store (see {@link RelayOptions} and {@link ApiStore}). */
+  store: RelayOptions['store'] & ApiStore;
   broker: Broker;
   logger?: Logger;
   relay?: Omit<RelayOptions, 'store' | 'broker' | 'logger'>;

@@ -15,14 +15,23 @@ import {
   parseJobFilters,
   parseJobId,
   parseRescheduleWhen,
-  type JobStore,
+  type AdminStore,
   type Logger,
   type NewJob,
+  type ProducerStore,
+  type SchedulerStore,
 } from '@drover/core';
 import { clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
 
+/**
+ * What the API needs of the store: a producer's inserts, an operator's reads and changes, and
+ * `nextDue` for `/health`, which asks it only to learn whether the database answers (two index
+ * lookups on the live table; `counts` would scan).
+ */
+export type ApiStore = ProducerStore & AdminStore & Pick<SchedulerStore, 'nextDue'>;
+
 export interface HttpOptions {
-  store: JobStore;
+  store: ApiStore;
   logger: Logger;
   /** Extra health facts (relay totals, broker state). */
   health?: () => Record<string, unknown>;

@@ -12,4 +12,4 @@
  */
 export { Controller, createController, type ControllerOptions } from './controller.js';
 export { DEFAULT_MAX_IN_BROKER, Relay, type RelayOptions } from './relay.js';
-export { createHttpApi, type HttpOptions } from './http.js';
+export { createHttpApi, type ApiStore, type HttpOptions } from './http.js';

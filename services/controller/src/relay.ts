@@ -33,12 +33,13 @@
  * step in flight only for a bounded time.
  */
 import { randomUUID } from 'node:crypto';
-import { ValidationError, Waker, silentLogger, systemClock, type Broker, type Clock, type JobStore, type Leadership, type Logger } from '@drover/core';
+import { ValidationError, Waker, silentLogger, systemClock, type Broker, type Clock, type Election, type Leadership, type Logger, type RelayStore, type WakeSource } from '@drover/core';
 import { choosePublications, staleFunctions } from './choose-publications.js';
 
 /** Options of a {@link Relay}. */
 export interface RelayOptions {
-  store: JobStore;
+  /** The store's relay port, an election (one relay leads), and wake-ups (a NOTIFY when jobs became ready while it slept). */
+  store: RelayStore & Election & WakeSource;
   broker: Broker;
   logger?: Logger;
   /**
@@ -101,7 +102,7 @@ const DEFAULT_STOP_WAIT_MS = 5_000;
  * The outbox relay: one per controller; the elected leader publishes. See the module comment.
  */
 export class Relay {
-  readonly #store: JobStore;
+  readonly #store: RelayStore & Election & WakeSource;
   readonly #broker: Broker;
   readonly #logger: Logger;
   readonly #batchSize: number;

@@ -4,14 +4,15 @@
  * Every task is safe to run from several schedulers at once (SKIP LOCKED, fenced writes), so
  * there is no leader to elect.
  */
-import { ValidationError, Waker, silentLogger, systemClock, type Clock, type JobStore, type Logger } from '@drover/core';
+import { ValidationError, Waker, silentLogger, systemClock, type Clock, type Logger, type SchedulerStore, type WakeSource } from '@drover/core';
 import { expireLeases } from './tasks/expire-leases.js';
 import { promoteDueJobs } from './tasks/promote-due.js';
 import { trimFinishedJobs } from './tasks/trim-finished.js';
 import { trimIdempotencyKeys } from './tasks/trim-idempotency-keys.js';
 
 export interface SchedulerOptions {
-  store: JobStore;
+  /** The store's scheduler port, and its wake-ups (a NOTIFY when a sooner job is scheduled). */
+  store: SchedulerStore & WakeSource;
   logger?: Logger;
   /** For computing how long to sleep; the store's own clock decides what is due. */
   clock?: Clock;
@@ -37,7 +38,7 @@ const DEFAULT_TRIM_EVERY_MS = 60_000;
 const ERROR_BACKOFF_MS = 1_000;
 
 export class Scheduler {
-  readonly #store: JobStore;
+  readonly #store: SchedulerStore & WakeSource;
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #pollMs: number;

@@ -6,12 +6,12 @@
  * `drover enqueue`, `drover jobs` and `drover stats` until Ctrl-C. Run again, it goes on where it was.
  */
 import { resolve } from 'node:path';
-import { ValidationError, type Broker, type JobState } from '@drover/core';
+import { ValidationError, type Broker, type JobState, type JobStore } from '@drover/core';
 import { MemoryBroker, createAmqpBroker } from '@drover/broker';
 import { createClient } from '@drover/client';
 import { createController } from '@drover/controller';
 import { createScheduler } from '@drover/scheduler';
-import { createPgStore, migrate, type SqlJobStore } from '@drover/store';
+import { createPgStore, migrate } from '@drover/store';
 import { createPgliteStore } from '@drover/store-pglite';
 import { createWorker } from '@drover/worker';
 import type { Config } from '../config.js';
@@ -43,7 +43,8 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
   // Whatever this process creates from here (PGlite's files, instance.json, demo.json) is its owner's alone.
   if (embedded) process.umask(PRIVATE_UMASK);
   const unlock = embedded ? lockDataDir(dataDir) : () => undefined;
-  let store: SqlJobStore;
+  // The composition root: one store, every role handed to the part that plays it.
+  let store: JobStore;
   let broker: Broker;
   if (embedded) {
     say(`Embedded mode: PostgreSQL (PGlite) in ${resolve(dataDir, 'pgdata')}, in-memory broker.`);

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JobStore, Json } from '@drover/core';
+import type { Json, NewJob, ProducerStore } from '@drover/core';
 import type { FunctionOptions, Handler } from '@drover/worker';
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -61,10 +61,10 @@ export interface DemoState {
 const DELAY_MS = 3000;
 
 /** The demo's jobs: enqueued now, or read back from a previous run of this data folder. */
-export async function demoJobs(store: Pick<JobStore, 'insertMany'>, dataDir: string): Promise<{ state: DemoState; resumed: boolean }> {
+export async function demoJobs(store: Pick<ProducerStore, 'insertMany'>, dataDir: string): Promise<{ state: DemoState; resumed: boolean }> {
   const file = join(dataDir, 'demo.json');
   if (existsSync(file)) return { state: JSON.parse(readFileSync(file, 'utf8')) as DemoState, resumed: true };
-  const plan: { label: string; job: Parameters<JobStore['insertMany']>[0][number] }[] = [
+  const plan: { label: string; job: NewJob }[] = [
     { label: 'succeeds', job: { funcname: 'demo.greet', arg: { name: 'Drover' } } },
     { label: 'fails twice, then succeeds', job: { funcname: 'demo.flaky' } },
     { label: `delayed ${DELAY_MS / 1000} s`, job: { funcname: 'demo.greet', arg: { name: 'later' }, runAfter: new Date(Date.now() + DELAY_MS) } },

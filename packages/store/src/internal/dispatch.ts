@@ -16,7 +16,7 @@ const REQUEUE_BATCH = 1000;
 /** Ten million jobs in batches: more than any backlog a queue should hold, and still a bound. */
 const REQUEUE_ROUNDS_MAX = 10_000;
 
-/** One dispatch round; see JobStore.dispatch. */
+/** One dispatch round; see RelayStore.dispatch. */
 export async function dispatch(ctx: StoreContext, limit: number, publish: (jobs: DispatchCandidate[]) => Promise<readonly string[] | void>, options: DispatchOptions): Promise<DispatchResult> {
   checkLimit(limit, DISPATCH_LIMIT_MAX);
   const staleMs = options.staleMs ?? null;

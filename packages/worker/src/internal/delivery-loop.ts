@@ -11,7 +11,7 @@
  * and goes back to its queue if it waited `ackAfterMs` too, so that no delivery times out either.
  */
 import { performance } from 'node:perf_hooks';
-import type { Delivery, JobStore, Logger } from '@drover/core';
+import type { Delivery, Logger, WorkerStore } from '@drover/core';
 import type { ResolvedFunction } from '../options.js';
 import { retrying } from './retrying.js';
 import { runJob, type RunDeps, type RunningJob } from './run-job.js';
@@ -37,7 +37,7 @@ export interface DeliveryLoopDeps {
   slotsOf(fn: ResolvedFunction): Semaphore;
   /** Whether the worker still takes new work. A function property: it is handed on to retries as a callback. */
   isRunning: () => boolean;
-  store: JobStore;
+  store: WorkerStore;
   roundTrips: RoundTrips;
   run: RunDeps;
   logger: Logger;

@@ -19,7 +19,7 @@
  * outcome can be written.
  */
 import { performance } from 'node:perf_hooks';
-import type { Grab, JobStore, Logger } from '@drover/core';
+import type { Grab, Logger, WorkerStore } from '@drover/core';
 
 /** Why a job's lease ended for this worker. `refused`: PostgreSQL says the grab token no longer holds (taken back or cancelled). */
 export type LeaseEnd = { kind: 'refused' } | { kind: 'expired'; lateMs: number };
@@ -61,7 +61,7 @@ const RETRY_FRACTION = 10;
 const RETRY_MAX_MS = 1_000;
 
 export class LeaseKeeper {
-  readonly #store: Pick<JobStore, 'heartbeat'>;
+  readonly #store: Pick<WorkerStore, 'heartbeat'>;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
@@ -69,7 +69,7 @@ export class LeaseKeeper {
   #timerAt = Number.POSITIVE_INFINITY;
   readonly #stats: LeaseKeeperStats = { passes: 0, statements: 0, fenced: 0 };
 
-  constructor(store: Pick<JobStore, 'heartbeat'>, logger: Logger, now: () => number = () => performance.now()) {
+  constructor(store: Pick<WorkerStore, 'heartbeat'>, logger: Logger, now: () => number = () => performance.now()) {
     this.#store = store;
     this.#logger = logger;
     this.#now = now;

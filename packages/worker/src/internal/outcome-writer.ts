@@ -5,7 +5,7 @@
  * error naming the field, never left to the lease, which would run the finished job again after
  * every expiry.
  */
-import { ValidationError, backoffDelayMs, type ClaimedJob, type JobStore, type Logger, type NewJob } from '@drover/core';
+import { ValidationError, backoffDelayMs, type ClaimedJob, type Logger, type NewJob, type WorkerStore } from '@drover/core';
 import type { ResolvedFunction } from '../options.js';
 import { retrying } from './retrying.js';
 import type { RoundTrips } from './round-trips.js';
@@ -54,7 +54,7 @@ function isBadOutcome(err: unknown): err is Error {
 
 export class OutcomeWriter {
   constructor(
-    private readonly store: JobStore,
+    private readonly store: WorkerStore,
     private readonly roundTrips: RoundTrips,
     private readonly logger: Logger,
     private readonly random: () => number,

@@ -4,7 +4,7 @@
  * costs the database and this process half of two.
  */
 import { performance } from 'node:perf_hooks';
-import { Batcher, isRetryableInfrastructureError, type ClaimedJob, type CompleteInput, type JobStore, type Logger, type OutcomeResult } from '@drover/core';
+import { Batcher, isRetryableInfrastructureError, type ClaimedJob, type CompleteInput, type Logger, type OutcomeResult, type WorkerStore } from '@drover/core';
 import { retrying } from './retrying.js';
 
 /** Claims and completions per statement: big enough to amortise a round trip, small enough to keep locks short. */
@@ -28,11 +28,11 @@ export interface Claim {
 
 /** The worker's batched round trips to the store. */
 export class RoundTrips {
-  readonly #store: JobStore;
+  readonly #store: WorkerStore;
   readonly #logger: Logger;
   readonly #batcher: Batcher<Op, Result>;
 
-  constructor(store: JobStore, logger: Logger) {
+  constructor(store: WorkerStore, logger: Logger) {
     this.#store = store;
     this.#logger = logger;
     this.#batcher = new Batcher((ops) => this.#roundTrip(ops), MAX_BATCH, BATCHES_IN_FLIGHT);

@@ -3,10 +3,10 @@
  * with the reason `lease expired` and backs off, or fails for good if it was its last. Fenced by
  * the grab token, so with several schedulers each lease is taken back exactly once.
  */
-import type { JobStore, Logger } from '@drover/core';
+import type { Logger, SchedulerStore } from '@drover/core';
 import { drain } from './drain.js';
 
-export async function expireLeases(store: JobStore, logger: Logger, batch = 1000): Promise<number> {
+export async function expireLeases(store: SchedulerStore, logger: Logger, batch = 1000): Promise<number> {
   let taken = 0;
   await drain(async (n) => {
     const results = await store.expireLeases(n);
