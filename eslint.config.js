@@ -9,13 +9,14 @@ import tseslint from 'typescript-eslint';
 const BOUNDARIES = {
   'packages/core': [],
   'packages/store': ['core'],
+  'packages/store-pglite': ['core', 'store'],
   'packages/broker': ['core'],
   'packages/worker': ['core'],
   'packages/client': ['core', 'store'],
   'services/controller': ['core'],
   'services/scheduler': ['core'],
 };
-const ALL_PACKAGES = ['core', 'store', 'broker', 'worker', 'client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
+const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'worker', 'client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
 
 function boundaryRules(dir, allowed) {
   const self = dir.split('/')[1];
