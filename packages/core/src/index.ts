@@ -71,8 +71,22 @@ export {
   parseWholeNumber,
   type JobFilter,
 } from './input.js';
+export {
+  CLIENT_NAME_PATTERN,
+  GENERATED_TOKEN_PREFIX,
+  authorizes,
+  credentialOf,
+  validateCertificateCn,
+  validateClientName,
+  validateScopePatterns,
+  type ClientScope,
+} from './clients.js';
 export type {
+  ApiClient,
   Broker,
+  ClientStore,
+  IssuedToken,
+  NewApiClient,
   ClaimOptions,
   CompleteAndClaimInput,
   CompleteInput,
