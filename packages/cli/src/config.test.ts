@@ -24,6 +24,10 @@ describe('configFromEnv', () => {
     [{ DROVER_PERSISTENT_MESSAGES: 'yes' }, 'DROVER_PERSISTENT_MESSAGES'],
     [{ DROVER_RELAY_MAX_IN_BROKER: '0' }, 'DROVER_RELAY_MAX_IN_BROKER'],
     [{ DROVER_RELAY_MAX_IN_BROKER: '1.5' }, 'DROVER_RELAY_MAX_IN_BROKER'],
+    [{ DROVER_HTTP_ALLOWED_HOSTS: 'a.example, b.example' }, 'DROVER_HTTP_ALLOWED_HOSTS'],
+    [{ DROVER_HTTP_ALLOWED_HOSTS: 'a.example,' }, 'DROVER_HTTP_ALLOWED_HOSTS'],
+    [{ DROVER_TOKEN: 'short' }, 'DROVER_TOKEN'],
+    [{ DROVER_TOKEN: 'has a space in it' }, 'DROVER_TOKEN'],
   ])('names the variable in error: %o', (env, variable) => {
     expect(() => configFromEnv(env)).toThrow(expect.objectContaining({ field: variable }));
   });
@@ -36,6 +40,12 @@ describe('configFromEnv', () => {
   it('bounds what a function holds in the broker at 1,000 unless DROVER_RELAY_MAX_IN_BROKER says otherwise', () => {
     expect(configFromEnv({}).DROVER_RELAY_MAX_IN_BROKER).toBe(1_000);
     expect(configFromEnv({ DROVER_RELAY_MAX_IN_BROKER: '50' }).DROVER_RELAY_MAX_IN_BROKER).toBe(50);
+  });
+
+  it('reads the allowed hosts as a list, and a token as given', () => {
+    expect(configFromEnv({ DROVER_HTTP_ALLOWED_HOSTS: 'drover.internal,api.example.com' }).DROVER_HTTP_ALLOWED_HOSTS).toEqual(['drover.internal', 'api.example.com']);
+    expect(configFromEnv({}).DROVER_HTTP_ALLOWED_HOSTS).toBeUndefined();
+    expect(configFromEnv({ DROVER_TOKEN: 'legacy:jobcenter-secret' }).DROVER_TOKEN).toBe('legacy:jobcenter-secret');
   });
 
   it('treats an empty variable as unset', () => {
