@@ -94,9 +94,13 @@ function checkEmptyBody(body: unknown): void {
   if (extra !== undefined) throw new ValidationError(extra, 'is not a field of this request, whose body is {}');
 }
 
-/** Refuses a client that may not call `funcname` (and is no admin). */
-function requireCall(request: FastifyRequest, funcname: string, what: string): void {
-  if (!authorizes(clientOf(request), 'call', funcname)) throw new HttpRefusal(403, `this client may not ${what} (no call scope matches function ${funcname})`);
+/**
+ * Refuses a client that may not call `funcname` (and is no admin). The function is named only
+ * when the caller named it: a job's function is not told to a client that may not read the job.
+ */
+function requireCall(request: FastifyRequest, funcname: string, what: string, callerNamedIt = true): void {
+  if (authorizes(clientOf(request), 'call', funcname)) return;
+  throw new HttpRefusal(403, callerNamedIt ? `this client may not ${what} (no call scope matches function ${funcname})` : `this client may not ${what}`);
 }
 
 /** `{ "when": … }` and nothing else. */
@@ -135,7 +139,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   const requireJobScope = async (request: FastifyRequest, id: string, what: string): Promise<void> => {
     if (authorizes(clientOf(request), 'admin')) return;
     const job = await store.getJob(id);
-    if (job) requireCall(request, job.funcname, `${what} job ${id}`);
+    if (job) requireCall(request, job.funcname, `${what} job ${id}`, false);
   };
 
   app.post('/jobs', async (request, reply) => {
@@ -151,7 +155,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => {
     const id = parseJobId(request.params.id);
     const job = await store.getJob(id);
-    if (job) requireCall(request, job.funcname, `read job ${id}`);
+    if (job) requireCall(request, job.funcname, `read job ${id}`, false);
     return job ?? reply.code(404).send(errorBody(`no job ${id}`));
   });
 

@@ -4,10 +4,13 @@
  * and repeated failures from one address answered 429. Every refusal writes nothing.
  */
 import { request as httpRequest } from 'node:http';
+import { isIP } from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBroker } from '@drover/broker';
+import { silentLogger } from '@drover/core';
 import { useTestNamespace } from '@drover/testing';
-import { FailureThrottle, createAuthenticator, createController, type Controller } from '../src/index.js';
+import { FailureThrottle, createAuthenticator, createController, createHttpApi, type Controller } from '../src/index.js';
 
 const ns = useTestNamespace();
 let controller: Controller;
@@ -213,5 +216,50 @@ describe('repeated failures', () => {
     expect(blocked).toMatchObject({ ok: false, retryAfterMs: expect.any(Number) });
     expect(await authenticate({ who: 'reporter', method: 'password', token: reporter, address: 'b' })).toMatchObject({ ok: true, client: { who: 'reporter', call: ['report.*'] } });
     expect(await authenticate({ who: 'reporter', method: 'kerberos', token: reporter, address: 'b' })).toMatchObject({ ok: false, reason: expect.stringContaining('method') });
+  });
+});
+
+describe('generated bad credentials, hosts and origins', () => {
+  it('are all refused, naming what was wrong, and change nothing', async () => {
+    const app = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger, authenticate: createAuthenticator(ns.store.clients, new FailureThrottle({ failures: 1_000_000 })) });
+    await app.ready();
+    try {
+      const before = await snapshot();
+      const post = (headers: Record<string, string>) =>
+        app.inject({ method: 'POST', url: '/jobs', headers: { host: '127.0.0.1', 'content-type': 'application/json', authorization: `Bearer ${admin}`, ...headers }, payload: '{"funcname":"report.fuzz"}' });
+      const credential = fc.oneof(
+        fc.string({ maxLength: 80 }),
+        fc.stringMatching(/^drv_[a-z]{1,8}_[0-9a-f]{64}$/),
+        fc.tuple(fc.constantFrom('reporter', 'auth-admin', 'nobody'), fc.string({ minLength: 1, maxLength: 40 })).map(([who, token]) => `${who}:${token}`),
+      ).filter((c) => c !== admin && c !== reporter);
+      await fc.assert(
+        fc.asyncProperty(credential, async (c) => {
+          const answer = await post({ authorization: `Bearer ${c}` });
+          expect(answer.statusCode).toBe(401);
+          expect(answer.json()).toMatchObject({ error: { field: 'authorization' } });
+        }),
+        { numRuns: 60 },
+      );
+      const foreignHost = fc.stringMatching(/^[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){1,3}$/).filter((h) => h !== 'drover.internal' && isIP(h) === 0);
+      await fc.assert(
+        fc.asyncProperty(foreignHost, fc.option(fc.integer({ min: 1, max: 65_535 })), async (host, p) => {
+          const answer = await post({ host: p === null ? host : `${host}:${p}` });
+          expect(answer.statusCode).toBe(421);
+          expect(answer.json()).toMatchObject({ error: { field: 'host' } });
+        }),
+        { numRuns: 200 },
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.webUrl().filter((u) => !u.startsWith('http://127.0.0.1')), async (origin) => {
+          const answer = await post({ origin });
+          expect(answer.statusCode).toBe(403);
+          expect(answer.json()).toMatchObject({ error: { field: 'origin' } });
+        }),
+        { numRuns: 200 },
+      );
+      expect(await snapshot()).toBe(before);
+    } finally {
+      await app.close();
+    }
   });
 });
