@@ -116,7 +116,10 @@ describe('HTTP API scopes', () => {
     const own = await ns.store.insert({ funcname: 'report.weekly', runAfter: '2040-01-01T00:00:00Z' });
     const other = await ns.store.insert({ funcname: 'billing.charge', runAfter: '2040-01-01T00:00:00Z' });
     expect((await send('GET', `/jobs/${own.id}`, { token: reporter })).status).toBe(200);
-    expect((await send('GET', `/jobs/${other.id}`, { token: reporter })).status).toBe(403);
+    const hidden = await send('GET', `/jobs/${other.id}`, { token: reporter });
+    expect(hidden.status).toBe(403);
+    // Nor is the job's function told to a client that may not read it.
+    expect(JSON.stringify(hidden.json)).not.toContain('billing');
     expect((await send('POST', `/jobs/${other.id}/cancel`, { token: reporter, body: '{}' })).status).toBe(403);
     expect((await send('POST', `/jobs/${other.id}/reschedule`, { token: reporter, body: '{"when":"never"}' })).status).toBe(403);
     expect((await ns.store.getJob(other.id))?.state).toBe('scheduled');
