@@ -20,6 +20,12 @@ describe('authorizes', () => {
     expect(authorizes(c, 'call', 'render.a')).toBe(false);
     expect(authorizes(c, 'admin')).toBe(false);
     expect(authorizes(c, 'call')).toBe(false);
+    // `.` and `..` are function names, not path segments.
+    expect(authorizes(client(['*']), 'call', '.')).toBe(true);
+    expect(authorizes(client(['*']), 'call', '..')).toBe(true);
+    expect(authorizes(client(['.*']), 'call', '..')).toBe(true);
+    expect(authorizes(client(['[^x]*']), 'call', 'abc')).toBe(true);
+    expect(authorizes(client(['[^x]*']), 'call', 'xyz')).toBe(false);
   });
 
   it('lets * match every function name, and an admin do anything', () => {
@@ -48,6 +54,8 @@ describe('validation of client fields', () => {
     expect(() => validateScopePatterns(['ok.*', '[oops'], 'call')).toThrow(/^call\[1\]: /);
     expect(() => validateScopePatterns(['a/b'], 'work')).toThrow(/^work\[0\]: /);
     expect(() => validateScopePatterns('*', 'call')).toThrow(/^call: /);
+    expect(() => validateScopePatterns(['!secret.*'], 'call')).toThrow(/^call\[0\]: .*no negation/);
+    expect(validateScopePatterns(['[^x]*'], 'call')).toEqual(['[^x]*']);
     expect(validateScopePatterns(['a.*', 'a.*', 'b'], 'call')).toEqual(['a.*', 'b']);
     expect(() => validateCertificateCn('bad\ncn')).toThrow(/^certificateCn: /);
     expect(validateCertificateCn('worker-1.example')).toBe('worker-1.example');

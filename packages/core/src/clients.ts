@@ -1,7 +1,7 @@
 /**
  * What an API client may do, and the shape of what names it: its `who`, its scope patterns and
  * its certificate CN. Patterns are globs on function names, matched by picomatch (`*` and `?`
- * within a name, `{a,b}` alternatives, `[a-z]` classes); function names hold no `/`, so `*`
+ * within a name, `{a,b}` alternatives, `[a-z]` and `[^a-z]` classes); function names hold no `/`, so `*`
  * spans a whole name, dots included: `report.*` matches `report.daily`, `*` matches everything.
  */
 import picomatch from 'picomatch';
@@ -11,8 +11,12 @@ import type { ApiClient } from './ports.js';
 /** A client's name: it is the first part of a generated token and of `who:token`, so no `:` and no spaces. */
 export const CLIENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-/** A scope pattern: the characters of a function name, plus glob syntax. */
-const SCOPE_PATTERN = /^[A-Za-z0-9_.:*?{},[\]!-]{1,200}$/;
+/**
+ * A scope pattern: the characters of a function name, plus glob syntax (`[^a-c]` negates a
+ * class). No `!`: picomatch reads a leading one as negating the whole pattern, and a scope lists
+ * what a client may do; "all but" would silently grant every function added later.
+ */
+const SCOPE_PATTERN = /^[A-Za-z0-9_.:*?{},[\]^-]{1,200}$/;
 
 /** A CN is free text in a certificate; 64 characters is X.520's upper bound for a common name. */
 const CN_MAX = 64;
@@ -25,12 +29,20 @@ const matchers = new Map<string, (name: string) => boolean>();
 /** Enough for every pattern of a large registry; the cache is cleared rather than grown past it. */
 const MATCHER_CACHE_MAX = 10_000;
 
+/**
+ * picomatch matches paths: even with `dot`, `*` never matches the segments `.` and `..`, which
+ * are valid function names. Pattern and name are both matched with this letter in front, so
+ * that no name is a path segment of its own.
+ */
+const ANCHOR = 'f';
+
 function matcher(pattern: string): (name: string) => boolean {
   let match = matchers.get(pattern);
   if (!match) {
     if (matchers.size >= MATCHER_CACHE_MAX) matchers.clear();
     // `dot`: a name starting with a dot is still a name; `*` must not skip it as a hidden file.
-    match = picomatch(pattern, { dot: true });
+    const compiled = picomatch(ANCHOR + pattern, { dot: true });
+    match = (name) => compiled(ANCHOR + name);
     matchers.set(pattern, match);
   }
   return match;
@@ -59,7 +71,7 @@ export function validateScopePatterns(patterns: unknown, field: string): string[
   if (!Array.isArray(patterns)) throw new ValidationError(field, 'must be an array of patterns');
   patterns.forEach((pattern: unknown, i) => {
     if (typeof pattern !== 'string' || !SCOPE_PATTERN.test(pattern)) {
-      throw new ValidationError(`${field}[${i}]`, 'must be a glob on function names: 1 to 200 characters of A-Z, a-z, 0-9, _ . : - and * ? { } , [ ] !');
+      throw new ValidationError(`${field}[${i}]`, 'must be a glob on function names: 1 to 200 characters of A-Z, a-z, 0-9, _ . : - and * ? { } , [ ] ^ (no negation with !: list what the client may use)');
     }
     try {
       picomatch.makeRe(pattern, { dot: true, strictBrackets: true });

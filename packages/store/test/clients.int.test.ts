@@ -93,7 +93,7 @@ describe('API clients', () => {
   it('refuses any generated bad name or pattern, naming the field, with no change', async () => {
     const before = await clientRows();
     const badName = fc.string({ maxLength: 80 }).filter((s) => !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(s));
-    const badPattern = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => /[^A-Za-z0-9_.:*?{},[\]!-]/.test(s));
+    const badPattern = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => /[^A-Za-z0-9_.:*?{},[\]^-]/.test(s));
     await fc.assert(
       fc.asyncProperty(fc.oneof(badName.map((who) => ({ input: { who }, field: 'who' })), badPattern.map((p) => ({ input: { who: 'fuzz', call: [p] }, field: 'call[0]' }))), async ({ input, field }) => {
         const err = await ns.store.clients.add(input).then(() => null, (e: unknown) => e);
