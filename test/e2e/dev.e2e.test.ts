@@ -2,7 +2,7 @@
  * `drover dev`, the one-command start: no service URLs, an embedded database in a folder, the demo,
  * and the other commands talking to it. Also killed mid-demo and started again.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,14 @@ describe('drover dev', () => {
     const stats = JSON.parse((await processes.run(['stats', '--json'], env)).stdout) as { funcname: string; state: string; count: number }[];
     expect(stats.find((s) => s.funcname === 'demo.greet' && s.state === 'completed')?.count).toBe(4);
 
+    // Those commands needed no token from the user: dev keeps its local admin's in the data folder, owner-only.
+    const tokenFile = join(dataDir, 'token');
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const { url } = JSON.parse(readFileSync(join(dataDir, 'instance.json'), 'utf8')) as { url: string };
+    expect((await fetch(`${url}/jobs`)).status).toBe(401);
+    expect((await fetch(`${url}/jobs`, { headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` } })).status).toBe(200);
+    expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: 'ok' });
+
     dev.kill('SIGTERM');
     expect(await dev.exited).toBe(0);
     expect(existsSync(join(dataDir, 'instance.json'))).toBe(false);
@@ -93,5 +101,46 @@ describe('drover dev', () => {
     expect(jobs.some((j) => j.funcname === 'demo.slow' && j.failures === 1)).toBe(true);
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('manages API clients through the embedded instance, with the local token or a client of its own', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'drover-dev-'));
+    const env = embeddedEnv(dataDir);
+    const dev = processes.start(['dev', '--no-demo'], env);
+    await waitFor(() => existsSync(join(dataDir, 'instance.json')), { what: 'drover dev to be up', timeoutMs: 90_000, intervalMs: 100 });
+
+    const added = await processes.run(['clients', 'add', 'greeter', '--call', 'demo.greet', '--json'], env);
+    expect(added.code, added.stderr).toBe(0);
+    const { token } = JSON.parse(added.stdout) as { token: string };
+    const listed = JSON.parse((await processes.run(['clients', 'list', '--json'], env)).stdout) as { who: string; admin: boolean }[];
+    expect(listed.map((c) => [c.who, c.admin])).toEqual([['greeter', false], ['local-admin', true]]);
+
+    // DROVER_TOKEN takes the place of the local admin's token, with its scopes.
+    const asGreeter = { ...env, DROVER_TOKEN: token };
+    const enqueued = await processes.run(['enqueue', 'demo.greet', '{"name":"scoped"}', '--json'], asGreeter);
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    const refused = await processes.run(['enqueue', 'demo.add', '{"a":1,"b":2}'], asGreeter);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/403 .*demo\.add/);
+    expect((await processes.run(['clients', 'list'], asGreeter)).stderr).toMatch(/403/);
+
+    const rotated = await processes.run(['clients', 'rotate', 'greeter', '--json'], env);
+    const fresh = (JSON.parse(rotated.stdout) as { token: string }).token;
+    expect((await processes.run(['stats'], asGreeter)).stderr).toMatch(/401/);
+    expect((await processes.run(['enqueue', 'demo.greet', '{}'], { ...env, DROVER_TOKEN: fresh })).code).toBe(0);
+    expect((await processes.run(['clients', 'add', 'greeter'], env)).stderr).toMatch(/^drover: <name>: a client named greeter exists already/);
+    expect((await processes.run(['clients', 'rm', 'greeter'], env)).code).toBe(0);
+    expect((await processes.run(['enqueue', 'demo.greet', '{}'], { ...env, DROVER_TOKEN: fresh })).stderr).toMatch(/401/);
+
+    // Started again on the same folder, dev keeps the token it wrote.
+    const before = readFileSync(join(dataDir, 'token'), 'utf8');
+    dev.kill('SIGTERM');
+    expect(await dev.exited).toBe(0);
+    const again = processes.start(['dev', '--no-demo'], env);
+    await waitFor(() => existsSync(join(dataDir, 'instance.json')), { what: 'drover dev to be up again', timeoutMs: 90_000, intervalMs: 100 });
+    expect(readFileSync(join(dataDir, 'token'), 'utf8')).toBe(before);
+    expect((await processes.run(['stats'], env)).code).toBe(0);
+    again.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
   });
 });

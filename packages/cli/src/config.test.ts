@@ -25,6 +25,10 @@ describe('configFromEnv', () => {
     [{ DROVER_RELAY_MAX_IN_BROKER: '0' }, 'DROVER_RELAY_MAX_IN_BROKER'],
     [{ DROVER_RELAY_MAX_IN_BROKER: '1.5' }, 'DROVER_RELAY_MAX_IN_BROKER'],
     [{ DROVER_SCHEDULER_TRIM_EVERY_MS: '999' }, 'DROVER_SCHEDULER_TRIM_EVERY_MS'],
+    [{ DROVER_HTTP_ALLOWED_HOSTS: 'a.example, b.example' }, 'DROVER_HTTP_ALLOWED_HOSTS'],
+    [{ DROVER_HTTP_ALLOWED_HOSTS: 'a.example,' }, 'DROVER_HTTP_ALLOWED_HOSTS'],
+    [{ DROVER_TOKEN: 'short' }, 'DROVER_TOKEN'],
+    [{ DROVER_TOKEN: 'has a space in it' }, 'DROVER_TOKEN'],
   ])('names the variable in error: %o', (env, variable) => {
     expect(() => configFromEnv(env)).toThrow(expect.objectContaining({ field: variable }));
   });
@@ -42,6 +46,12 @@ describe('configFromEnv', () => {
   it('trims once a minute unless DROVER_SCHEDULER_TRIM_EVERY_MS says otherwise', () => {
     expect(configFromEnv({}).DROVER_SCHEDULER_TRIM_EVERY_MS).toBe(60_000);
     expect(configFromEnv({ DROVER_SCHEDULER_TRIM_EVERY_MS: '3600000' }).DROVER_SCHEDULER_TRIM_EVERY_MS).toBe(3_600_000);
+  });
+
+  it('reads the allowed hosts as a list, and a token as given', () => {
+    expect(configFromEnv({ DROVER_HTTP_ALLOWED_HOSTS: 'drover.internal,api.example.com' }).DROVER_HTTP_ALLOWED_HOSTS).toEqual(['drover.internal', 'api.example.com']);
+    expect(configFromEnv({}).DROVER_HTTP_ALLOWED_HOSTS).toBeUndefined();
+    expect(configFromEnv({ DROVER_TOKEN: 'legacy:jobcenter-secret' }).DROVER_TOKEN).toBe('legacy:jobcenter-secret');
   });
 
   it('treats an empty variable as unset', () => {

@@ -31,6 +31,18 @@ const envSchema = z.object({
   /** Messages that survive a broker restart; off, the relay publishes again what a restart lost. */
   DROVER_PERSISTENT_MESSAGES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
   DROVER_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Host names the HTTP API answers to besides localhost, loopback and IP addresses and the bound
+   * host, comma-separated (a request with any other Host is refused, against DNS rebinding).
+   */
+  DROVER_HTTP_ALLOWED_HOSTS: z.string().regex(/^[A-Za-z0-9.\-[\]:]+(,[A-Za-z0-9.\-[\]:]+)*$/, { error: 'must be host names separated by commas, e.g. drover.internal,api.example.com' })
+    .transform((v) => v.split(','))
+    .optional(),
+  /**
+   * The API client token the commands send to a controller's HTTP API. Unset against a local
+   * `drover dev`, the one it keeps in its data folder is used.
+   */
+  DROVER_TOKEN: z.string().regex(/^\S{8,1024}$/, { error: 'must be 8 to 1024 characters with no spaces (a token from `drover clients add`, or <who>:<token>)' }).optional(),
   DROVER_HTTP_PORT: intFrom(0, 65_535).default(8080),
   /**
    * First delay of the backoff after a lease expires (the scheduler has no function's policy at

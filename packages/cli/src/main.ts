@@ -8,6 +8,7 @@ import { ValidationError } from '@drover/core';
 import { configFromEnv, type Config } from './config.js';
 import { cancelCommand, enqueueCommand, jobsCommand, type EnqueueFlags, type JobsFlags, migrateCommand, rescheduleCommand, retryCommand, showCommand, statsCommand } from './commands/jobs.js';
 import { benchCommand } from './commands/bench.js';
+import { addClientCommand, listClientsCommand, removeClientCommand, rotateClientCommand, type AddClientFlags } from './commands/clients.js';
 import { devCommand } from './commands/dev.js';
 import { runServices, runWorker } from './commands/services.js';
 
@@ -55,6 +56,22 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
     .action(async (id: string, o: { json?: boolean }) => setExit(await cancelCommand(config(), id, Boolean(o.json))));
   cmd.command('stats').description('count jobs per function and state').option('--json', 'machine output')
     .action((o: { json?: boolean }) => statsCommand(config(), Boolean(o.json)));
+  const clients = cmd.command('clients').description('manage the API clients (who may call, work or administer through the API)');
+  const collect = (value: string, previous: string[]): string[] => [...previous, value];
+  clients.command('add').description('add a client and print its token, once').argument('<name>')
+    .option('--token <token>', 'accept this token instead of generating one (e.g. one a JobCenter client already uses)')
+    .option('--call <pattern>', 'functions it may call (a glob, e.g. report.*); repeatable', collect, [])
+    .option('--work <pattern>', 'functions it may work as a remote worker; repeatable', collect, [])
+    .option('--admin', 'it may administer: every job, the counts, the clients').option('--cn <cn>', 'a client certificate with this CN authenticates as it')
+    .option('--json', 'machine output')
+    .action((who: string, o: AddClientFlags) => addClientCommand(config(), who, o));
+  clients.command('list').description('list the clients and their scopes (never their tokens)').option('--json', 'machine output')
+    .action((o: { json?: boolean }) => listClientsCommand(config(), Boolean(o.json)));
+  clients.command('rm').description('remove a client; its token stops working').argument('<name>').option('--json', 'machine output')
+    .action(async (who: string, o: { json?: boolean }) => setExit(await removeClientCommand(config(), who, Boolean(o.json))));
+  clients.command('rotate').description('give a client a new token and print it, once; the old one stops working').argument('<name>')
+    .option('--token <token>', 'use this token instead of generating one').option('--json', 'machine output')
+    .action(async (who: string, o: { token?: string; json?: boolean }) => setExit(await rotateClientCommand(config(), who, o)));
   return cmd;
 }
 

@@ -13,18 +13,22 @@ import { JOB_STATES, silentLogger } from '@drover/core';
 import { createHttpApi } from '@drover/controller';
 import { useTestNamespace } from '@drover/testing';
 import { main } from '../src/main.js';
-import { writeInstance } from '../src/dev/instance.js';
+import { writeInstance, writeLocalToken } from '../src/dev/instance.js';
 
 const ns = useTestNamespace();
 let app: FastifyInstance;
 let dataDir = '';
 let waitingId = '';
+/** The token the CLI finds in the data folder, as `drover dev` leaves it there. */
+let token = '';
 
 beforeAll(async () => {
-  app = createHttpApi({ store: ns.store, logger: silentLogger });
+  token = (await ns.store.clients.add({ who: 'cli-admin', admin: true })).token;
+  app = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   dataDir = mkdtempSync(join(tmpdir(), 'drover-cli-prop-'));
   writeInstance({ pid: process.pid, url, namespace: ns.namespace, dataDir, startedAt: new Date().toISOString() });
+  writeLocalToken(dataDir, token);
   waitingId = (await ns.store.insert({ funcname: 'cli.waiting', runAfter: '2040-01-01T00:00:00Z' })).id;
 });
 afterAll(async () => {
@@ -111,10 +115,11 @@ describe('drover CLI, property-based', () => {
     const before = await snapshot();
     // Everything the CLI can check it checks first; a body over the server's limit only the server
     // can refuse, and that refusal (413) is bad input too.
-    const small = createHttpApi({ store: ns.store, logger: silentLogger, bodyLimit: 64 });
+    const small = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger, bodyLimit: 64 });
     const url = await small.listen({ host: '127.0.0.1', port: 0 });
     const dir = mkdtempSync(join(tmpdir(), 'drover-cli-small-'));
     writeInstance({ pid: process.pid, url, namespace: ns.namespace, dataDir: dir, startedAt: new Date().toISOString() });
+    writeLocalToken(dir, token);
     try {
       let stderr = '';
       const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));

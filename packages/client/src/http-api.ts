@@ -2,12 +2,53 @@
  * The job operations over a controller's HTTP API, for callers without database credentials and
  * for the CLI against an embedded instance. Dates come back as Date objects; a refusal of the
  * caller's input (400, 413, 415, …) becomes the same ValidationError, naming the same field, that
- * the store would have thrown, and a 409 a ConflictError.
+ * the store would have thrown, and a 409 a ConflictError. A refused token (401), a scope the client
+ * lacks (403) or too many failures (429) is an {@link ApiAccessError}.
  */
-import { ConflictError, DroverError, ValidationError, type FindJobsQuery, type AdminStore, type InsertResult, type Job, type JobCount, type JobWithFailures, type NewJob, type ProducerStore, type RescheduleWhen } from '@drover/core';
+import {
+  ConflictError,
+  DroverError,
+  ValidationError,
+  type ApiClient,
+  type ApiClientStore,
+  type FindJobsQuery,
+  type InsertResult,
+  type IssuedToken,
+  type Job,
+  type JobCount,
+  type AdminStore,
+  type ProducerStore,
+  type JobWithFailures,
+  type NewApiClient,
+  type NewJob,
+  type RescheduleWhen,
+} from '@drover/core';
 
 /** What an operator does with jobs; the store and the HTTP API both provide it. */
 export type JobApi = Pick<ProducerStore, 'insert'> & AdminStore;
+
+/** What an administrator does with API clients; the client store and the HTTP API both provide it. */
+export type ClientAdmin = Pick<ApiClientStore, 'add' | 'list' | 'remove' | 'rotate'>;
+
+/** The API refused the caller: no or a wrong token (401), a scope it lacks (403), or too many failures (429). */
+export class ApiAccessError extends DroverError {
+  override name = 'ApiAccessError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How to reach a controller's API. */
+export interface HttpApiOptions {
+  /**
+   * The client's token, sent as `Authorization: Bearer …`: a generated token as printed by
+   * `drover clients add`, or `<who>:<token>` for a chosen one.
+   */
+  token?: string;
+}
 
 const DATE_FIELDS = ['runAfter', 'grabbedUntil', 'createdAt', 'finishedAt'] as const;
 
@@ -18,35 +59,49 @@ function reviveJob<T extends Job>(raw: T): T {
   return job as T;
 }
 
-export class HttpJobApi implements JobApi {
-  constructor(private readonly baseUrl: string) {}
+/** One request to the API, its answer parsed and its refusals turned into errors. */
+async function request<T>(baseUrl: string, options: HttpApiOptions, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  let response: Response;
+  // Every request that changes something is JSON, even with nothing to say: the API refuses any
+  // other type there, so that no HTML form can post to it.
+  const payload = body ?? (method === 'GET' ? undefined : {});
+  const headers: Record<string, string> = {};
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  if (payload !== undefined) headers['content-type'] = 'application/json';
+  try {
+    response = await fetch(`${baseUrl}${path}`, { method, headers, ...(payload === undefined ? {} : { body: JSON.stringify(payload) }) });
+  } catch (err) {
+    throw new DroverError(`cannot reach the Drover API at ${baseUrl}: ${(err as Error).message}`, { cause: err });
+  }
+  let json: T & { error?: { field?: string; message: string } };
+  try {
+    json = (await response.json()) as typeof json;
+  } catch (err) {
+    throw new DroverError(`Drover API ${method} ${path}: ${response.status}, and the answer is not JSON`, { cause: err });
+  }
+  if (response.status === 401 || response.status === 403 || response.status === 429) {
+    throw new ApiAccessError(response.status, `Drover API ${method} ${path}: ${response.status} ${json.error?.message ?? ''}`.trim());
+  }
+  if (response.status === 409) throw new ConflictError(json.error?.message ?? `Drover API ${method} ${path}: conflict`);
+  if (response.status >= 400 && response.status < 500 && response.status !== 404 && json.error) {
+    // Every other 4xx refuses the request as sent: bad input, named as the server named it.
+    const field = json.error.field ?? 'request';
+    throw new ValidationError(field, json.error.message.replace(`${field}: `, ''));
+  }
+  if (response.status >= 400 && response.status !== 404) {
+    throw new DroverError(`Drover API ${method} ${path}: ${response.status} ${json.error?.message ?? ''}`.trim());
+  }
+  return { status: response.status, json };
+}
 
-  async #request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      });
-    } catch (err) {
-      throw new DroverError(`cannot reach the Drover API at ${this.baseUrl}: ${(err as Error).message}`, { cause: err });
-    }
-    let json: T & { error?: { field?: string; message: string } };
-    try {
-      json = (await response.json()) as typeof json;
-    } catch (err) {
-      throw new DroverError(`Drover API ${method} ${path}: ${response.status}, and the answer is not JSON`, { cause: err });
-    }
-    if (response.status === 409) throw new ConflictError(json.error?.message ?? `Drover API ${method} ${path}: conflict`);
-    if (response.status >= 400 && response.status < 500 && response.status !== 404 && json.error) {
-      // Every other 4xx refuses the request as sent: bad input, named as the server named it.
-      const field = json.error.field ?? 'request';
-      throw new ValidationError(field, json.error.message.replace(`${field}: `, ''));
-    }
-    if (response.status >= 400 && response.status !== 404) {
-      throw new DroverError(`Drover API ${method} ${path}: ${response.status} ${json.error?.message ?? ''}`.trim());
-    }
-    return { status: response.status, json };
+export class HttpJobApi implements JobApi {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly options: HttpApiOptions = {},
+  ) {}
+
+  #request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+    return request<T>(this.baseUrl, this.options, method, path, body);
   }
 
   async insert(job: NewJob): Promise<InsertResult> {
@@ -84,5 +139,35 @@ export class HttpJobApi implements JobApi {
   async reschedule(id: string, when: RescheduleWhen): Promise<Job | null> {
     const { status, json } = await this.#request<Job>('POST', `/jobs/${encodeURIComponent(id)}/reschedule`, { when: when instanceof Date ? when.toISOString() : when });
     return status === 404 ? null : reviveJob(json);
+  }
+}
+
+function reviveClient(raw: ApiClient): ApiClient {
+  return { ...raw, createdAt: new Date(raw.createdAt), rotatedAt: raw.rotatedAt === null ? null : new Date(raw.rotatedAt) };
+}
+
+/** The client registry over a controller's HTTP API (the token must have the admin scope). */
+export class HttpClientAdmin implements ClientAdmin {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly options: HttpApiOptions = {},
+  ) {}
+
+  async add(input: NewApiClient): Promise<IssuedToken> {
+    const { json } = await request<IssuedToken>(this.baseUrl, this.options, 'POST', '/clients', input);
+    return { client: reviveClient(json.client), token: json.token };
+  }
+
+  async list(): Promise<ApiClient[]> {
+    return (await request<ApiClient[]>(this.baseUrl, this.options, 'GET', '/clients')).json.map(reviveClient);
+  }
+
+  async remove(who: string): Promise<boolean> {
+    return (await request(this.baseUrl, this.options, 'DELETE', `/clients/${encodeURIComponent(who)}`)).status === 200;
+  }
+
+  async rotate(who: string, token?: string): Promise<IssuedToken | null> {
+    const { status, json } = await request<IssuedToken>(this.baseUrl, this.options, 'POST', `/clients/${encodeURIComponent(who)}/rotate`, token === undefined ? {} : { token });
+    return status === 404 ? null : { client: reviveClient(json.client), token: json.token };
   }
 }

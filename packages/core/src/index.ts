@@ -72,9 +72,23 @@ export {
   parseWholeNumber,
   type JobFilter,
 } from './input.js';
+export {
+  CLIENT_NAME_PATTERN,
+  GENERATED_TOKEN_PREFIX,
+  authorizes,
+  credentialOf,
+  validateCertificateCn,
+  validateClientName,
+  validateScopePatterns,
+  type ClientScope,
+} from './clients.js';
 export type {
   AdminStore,
+  ApiClient,
   Broker,
+  ApiClientStore,
+  IssuedToken,
+  NewApiClient,
   ClaimOptions,
   CompleteAndClaimInput,
   CompleteInput,

@@ -45,11 +45,14 @@ import * as maintenance from './internal/maintenance.js';
 import { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, type Retention, type SqlJobStoreOptions } from './internal/options.js';
 import * as outcomes from './internal/outcomes.js';
 import * as reads from './internal/reads.js';
+import { SqlClientStore } from './sql-client-store.js';
 
 export { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, type Retention, type SqlJobStoreOptions } from './internal/options.js';
 
 /** The job store over a SQL executor: it implements every role port of {@link JobStore}, where each operation's contract is. */
 export class SqlJobStore implements JobStore {
+  /** The namespace's API clients, on the same executor and clock. */
+  readonly clients: SqlClientStore;
   readonly #ctx: StoreContext;
   readonly #clock: Clock | undefined;
   readonly #defaultMaxRetries: number | undefined;
@@ -81,6 +84,7 @@ export class SqlJobStore implements JobStore {
       restartLookbackMs,
     };
     this.#inserter = options.batchInserts ? createInsertBatcher(this.#ctx) : null;
+    this.clients = new SqlClientStore(db, () => (clock ? clock.now() : null));
   }
 
   /** The same store, running its statements through another executor (a transaction, a caller's client). */

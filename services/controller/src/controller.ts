@@ -2,8 +2,10 @@
  * The controller: the relay plus the HTTP API. Starts the relay first so jobs flow as soon as the
  * API accepts them; stops in reverse: the API stops taking jobs, then the relay finishes its step.
  */
-import { silentLogger, type Broker, type Logger } from '@drover/core';
+import { silentLogger, type Broker, type ApiClientStore, type Logger } from '@drover/core';
 import type { FastifyInstance } from 'fastify';
+import { createAuthenticator, type Authenticate } from './auth/authenticate.js';
+import { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { createHttpApi, type ApiStore } from './http.js';
 import { Relay, type RelayOptions } from './relay.js';
 
@@ -11,14 +13,26 @@ export interface ControllerOptions {
   /** What the relay and the API need of the store (see {@link RelayOptions} and {@link ApiStore}). */
   store: RelayOptions['store'] & ApiStore;
   broker: Broker;
+  /** The namespace's API clients: every API request authenticates against them. */
+  clients: ApiClientStore;
   logger?: Logger;
   relay?: Omit<RelayOptions, 'store' | 'broker' | 'logger'>;
-  /** Where the API listens; 127.0.0.1 unless configured otherwise (the API has no authentication yet). Port 0 picks a free one. */
-  http?: { host?: string; port?: number } | false;
+  /**
+   * Where the API listens (127.0.0.1 unless configured otherwise; port 0 picks a free one), and
+   * the host names it answers to besides loopback names, IP addresses and the bound host.
+   */
+  http?: { host?: string; port?: number; allowedHosts?: readonly string[] } | false;
+  /** How repeated authentication failures from one address slow down. */
+  throttle?: ThrottleOptions;
 }
 
 export class Controller {
   readonly relay: Relay;
+  /**
+   * Checks credentials for every entry point of the API (the HTTP API uses it; the JSON-RPC
+   * `hello` is meant to), counting failures per address in one throttle.
+   */
+  readonly authenticate: Authenticate;
   readonly #http: FastifyInstance | null;
   readonly #options: ControllerOptions;
   readonly #logger: Logger;
@@ -29,7 +43,18 @@ export class Controller {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.relay = new Relay({ store: options.store, broker: options.broker, logger: this.#logger, ...options.relay });
-    this.#http = options.http === false ? null : createHttpApi({ store: options.store, logger: this.#logger, health: () => ({ relay: { ...this.relay.totals, leading: this.relay.leading } }) });
+    this.authenticate = createAuthenticator(options.clients, new FailureThrottle(options.throttle));
+    const http = options.http === false ? null : (options.http ?? {});
+    this.#http = http
+      ? createHttpApi({
+          store: options.store,
+          clients: options.clients,
+          authenticate: this.authenticate,
+          logger: this.#logger,
+          allowedHosts: [...(http.allowedHosts ?? []), ...(http.host ? [http.host] : [])],
+          health: () => ({ relay: { ...this.relay.totals, leading: this.relay.leading } }),
+        })
+      : null;
   }
 
   async start(): Promise<void> {

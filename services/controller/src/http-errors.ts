@@ -19,6 +19,18 @@ export function errorBody(message: string, field?: string): ErrorBody {
   return { error: field === undefined ? { message } : { field, message } };
 }
 
+/** A route's refusal with a status of its own, such as 403 for a client acting outside its scopes. */
+export class HttpRefusal extends Error {
+  override name = 'HttpRefusal';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The SQLSTATE of a PostgreSQL error anywhere in the cause chain. */
 function sqlState(err: unknown): string | null {
   for (let e: unknown = err, depth = 0; e instanceof Object && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
@@ -50,6 +62,7 @@ export function createErrorHandler(log: Logger) {
   return (err: FastifyError | Error, _request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (err instanceof ValidationError) return reply.code(400).send(errorBody(err.message.replace(`${err.field}: `, ''), err.field));
     if (err instanceof ConflictError) return reply.code(409).send(errorBody(err.message));
+    if (err instanceof HttpRefusal) return reply.code(err.status).send(errorBody(err.message, err.field));
     const state = sqlState(err);
     if (state?.startsWith('22')) {
       log.warn({ err: err.message, sqlState: state }, 'the database refused a value that validation let through');

@@ -3,25 +3,38 @@
  * for the CLI against an embedded instance, whose database only its own process can open):
  *   POST /jobs                 one job, or { "jobs": [...] }        GET /jobs/:id      one job with its failure log
  *   GET  /jobs?state=&funcname=&arg=&limit=&before=                 GET /stats         counts per function and state
- *   POST /jobs/:id/retry | /cancel | /reschedule { "when": … }      GET /health        whether the database answers
+ *   POST /jobs/:id/retry | /cancel | /reschedule { "when": … }      GET /health        ok or not, nothing more
+ *   GET  /status               health with the relay's figures      /clients…          the client registry (http-clients.ts)
+ * Every request but /health carries a client's token (see http-guard.ts), and each route checks
+ * the client's scopes: enqueueing needs `call` on each job's function; reading, retrying,
+ * cancelling or rescheduling a job needs `call` on that job's function; listing jobs needs a
+ * `funcname` filter the client may call; the counts, /status and the clients need `admin`, which
+ * may also do everything else.
  * Every input is parsed before the store sees it (`@drover/core`'s input parsers, shared with the
  * CLI): bad input is a 400 naming the field as the caller sent it, and nothing is written. Every
  * refusal has one shape, `{ error: { field?, message } }` (see http-errors.ts).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
   ConflictError,
   ValidationError,
+  authorizes,
   parseJobFilters,
   parseJobId,
   parseRescheduleWhen,
   type AdminStore,
+  type ApiClientStore,
   type Logger,
   type NewJob,
   type ProducerStore,
   type SchedulerStore,
 } from '@drover/core';
-import { clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
+import type { Authenticate } from './auth/authenticate.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import { FailureThrottle } from './auth/throttle.js';
+import { clientRoutes } from './http-clients.js';
+import { HttpRefusal, clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
+import { clientOf, installGuard } from './http-guard.js';
 
 /**
  * What the API needs of the store: a producer's inserts, an operator's reads and changes, and
@@ -32,8 +45,14 @@ export type ApiStore = ProducerStore & AdminStore & Pick<SchedulerStore, 'nextDu
 
 export interface HttpOptions {
   store: ApiStore;
+  /** The namespace's API clients: every request but /health authenticates against them. */
+  clients: ApiClientStore;
   logger: Logger;
-  /** Extra health facts (relay totals, broker state). */
+  /** How credentials are checked; by default against `clients`, with a fresh {@link FailureThrottle}. */
+  authenticate?: Authenticate;
+  /** Host names the API answers to besides loopback names and IP addresses (see http-guard.ts). */
+  allowedHosts?: readonly string[];
+  /** Figures for /status (relay totals, broker state); /health never shows them. */
   health?: () => Record<string, unknown>;
   /** Request bodies above this are refused; a batch of 1,000 small jobs fits well inside 10 MiB. */
   bodyLimit?: number;
@@ -76,6 +95,23 @@ function parseInsertBody(body: unknown): { one: NewJob } | { many: NewJob[] } {
   return { many: body.jobs as NewJob[] };
 }
 
+/** A retry or a cancel says nothing: its body is `{}` (a JSON body, so that no HTML form can send it). */
+function checkEmptyBody(body: unknown): void {
+  if (body === undefined || body === null) return;
+  if (!isObject(body)) throw new ValidationError('body', 'must be {}');
+  const extra = Object.keys(body)[0];
+  if (extra !== undefined) throw new ValidationError(extra, 'is not a field of this request, whose body is {}');
+}
+
+/**
+ * Refuses a client that may not call `funcname` (and is no admin). The function is named only
+ * when the caller named it: a job's function is not told to a client that may not read the job.
+ */
+function requireCall(request: FastifyRequest, funcname: string, what: string, callerNamedIt = true): void {
+  if (authorizes(clientOf(request), 'call', funcname)) return;
+  throw new HttpRefusal(403, callerNamedIt ? `this client may not ${what} (no call scope matches function ${funcname})` : `this client may not ${what}`);
+}
+
 /** `{ "when": … }` and nothing else. */
 function parseRescheduleBody(body: unknown): ReturnType<typeof parseRescheduleWhen> {
   if (body === undefined || body === null) throw new ValidationError('when', "is required: { \"when\": \"never\" | \"+N\" | \"<ISO 8601 date-time>\" }");
@@ -102,12 +138,25 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   });
   const log = options.logger.child({ component: 'http' });
   const store = options.store;
+  const authenticate = options.authenticate ?? createAuthenticator(options.clients, new FailureThrottle());
 
   app.setErrorHandler(createErrorHandler(log));
   app.setNotFoundHandler(notFound);
+  installGuard(app, { authenticate, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
+
+  /** A job's function decides who may act on it; an unknown job goes on to the route's own 404. */
+  const requireJobScope = async (request: FastifyRequest, id: string, what: string): Promise<void> => {
+    if (authorizes(clientOf(request), 'admin')) return;
+    const job = await store.getJob(id);
+    if (job) requireCall(request, job.funcname, `${what} job ${id}`, false);
+  };
 
   app.post('/jobs', async (request, reply) => {
     const body = parseInsertBody(request.body);
+    // A funcname that is not a string is left to the store's validation, which names the field.
+    for (const job of 'many' in body ? body.many : [body.one]) {
+      if (isObject(job) && typeof job.funcname === 'string') requireCall(request, job.funcname, 'enqueue');
+    }
     if ('many' in body) return reply.code(201).send({ jobs: await store.insertMany(body.many) });
     return reply.code(201).send(await store.insert(body.one));
   });
@@ -115,15 +164,28 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => {
     const id = parseJobId(request.params.id);
     const job = await store.getJob(id);
+    if (job) requireCall(request, job.funcname, `read job ${id}`, false);
     return job ?? reply.code(404).send(errorBody(`no job ${id}`));
   });
 
-  app.get('/jobs', async (request) => store.findJobs(parseJobFilters(request.query as Record<string, unknown>)));
+  app.get('/jobs', async (request) => {
+    const query = parseJobFilters(request.query as Record<string, unknown>);
+    if (!authorizes(clientOf(request), 'admin')) {
+      if (query.funcname === undefined) throw new HttpRefusal(403, 'a client without the admin scope lists jobs of one function: give funcname', 'funcname');
+      requireCall(request, query.funcname, 'list jobs');
+    }
+    return store.findJobs(query);
+  });
 
-  app.get('/stats', async () => store.counts());
+  app.get('/stats', async (request) => {
+    if (!authorizes(clientOf(request), 'admin')) throw new HttpRefusal(403, 'only a client with the admin scope may read the counts');
+    return store.counts();
+  });
 
   app.post<{ Params: { id: string } }>('/jobs/:id/retry', async (request, reply) => {
     const id = parseJobId(request.params.id);
+    checkEmptyBody(request.body);
+    await requireJobScope(request, id, 'retry');
     const job = await store.retry(id);
     if (job) return job;
     const current = await store.getJob(id);
@@ -133,24 +195,42 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
 
   app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (request, reply) => {
     const id = parseJobId(request.params.id);
+    checkEmptyBody(request.body);
+    await requireJobScope(request, id, 'cancel');
     const cancelled = await store.cancel(id);
     return cancelled ? { id, cancelled } : reply.code(404).send(errorBody(`job ${id} is not live`));
   });
 
   app.post<{ Params: { id: string } }>('/jobs/:id/reschedule', async (request, reply) => {
     const id = parseJobId(request.params.id);
-    const job = await store.reschedule(id, parseRescheduleBody(request.body));
+    const when = parseRescheduleBody(request.body);
+    await requireJobScope(request, id, 'reschedule');
+    const job = await store.reschedule(id, when);
     return job ?? reply.code(404).send(errorBody(`job ${id} is not waiting`));
   });
 
+  // Open to anyone who reaches the port (a load balancer's probe has no token): ok or not, and
+  // not why, which would name the database's host or its error.
   app.get('/health', async (_request, reply) => {
+    try {
+      await store.nextDue();
+      return { status: 'ok' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+
+  app.get('/status', async (request, reply) => {
+    if (!authorizes(clientOf(request), 'admin')) throw new HttpRefusal(403, 'only a client with the admin scope may read the status');
     try {
       await store.nextDue();
       return { status: 'ok', ...options.health?.() };
     } catch (err) {
-      return reply.code(503).send({ status: 'unavailable', error: (err as Error).message });
+      return reply.code(503).send({ status: 'unavailable', error: (err as Error).message, ...options.health?.() });
     }
   });
+
+  clientRoutes(app, options.clients);
 
   return app;
 }

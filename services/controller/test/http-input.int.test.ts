@@ -7,9 +7,12 @@ import { createHttpApi } from '../src/index.js';
 
 const ns = useTestNamespace();
 let app: FastifyInstance;
+/** Every request but /health carries a token: these tests are about input, so an admin's. */
+let auth: { authorization: string };
 
 beforeAll(async () => {
-  app = createHttpApi({ store: ns.store, logger: silentLogger });
+  auth = { authorization: `Bearer ${(await ns.store.clients.add({ who: 'input-admin', admin: true })).token}` };
+  app = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger });
   await app.ready();
 });
 afterAll(async () => {
@@ -23,7 +26,9 @@ interface Answer {
 
 /** Sends a raw JSON text, so a test can say exactly what is on the wire (lone surrogates, `__proto__`). */
 async function send(method: 'GET' | 'POST', url: string, payload?: string, contentType = 'application/json'): Promise<Answer> {
-  const response = await app.inject({ method, url, ...(payload === undefined ? {} : { payload, headers: { 'content-type': contentType } }) });
+  // A POST is JSON even when it says nothing (a retry, a cancel): `{}`.
+  const body = payload ?? (method === 'POST' ? '{}' : undefined);
+  const response = await app.inject({ method, url, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': contentType }) }, ...(body === undefined ? {} : { payload: body }) });
   return { status: response.statusCode, json: response.json() };
 }
 
@@ -116,9 +121,9 @@ describe('HTTP API: one error shape for what the framework refuses', () => {
     expect(await send('POST', '/jobs', 'funcname=x', 'application/x-www-form-urlencoded')).toMatchObject({ status: 415, json: { error: { field: 'content-type' } } });
     expect(await send('POST', '/jobs', '{"funcname":')).toMatchObject({ status: 400, json: { error: { field: 'body' } } });
     expect(await send('POST', '/jobs', '')).toMatchObject({ status: 400, json: { error: { field: 'body' } } });
-    const small = createHttpApi({ store: ns.store, logger: silentLogger, bodyLimit: 100 });
+    const small = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger, bodyLimit: 100 });
     try {
-      const response = await small.inject({ method: 'POST', url: '/jobs', payload: JSON.stringify({ funcname: 'in.big', arg: 'x'.repeat(200) }), headers: { 'content-type': 'application/json' } });
+      const response = await small.inject({ method: 'POST', url: '/jobs', payload: JSON.stringify({ funcname: 'in.big', arg: 'x'.repeat(200) }), headers: { ...auth, 'content-type': 'application/json' } });
       expect({ status: response.statusCode, json: response.json<unknown>() }).toMatchObject({ status: 413, json: { error: { field: 'body' } } });
     } finally {
       await small.close();
@@ -143,9 +148,9 @@ describe('HTTP API: conflicts and data errors', () => {
     if (!(dataError instanceof Error)) throw new Error('the cast was expected to fail', { cause: dataError });
     expect((dataError as { code?: string }).code).toBe('22P02');
     const failing: JobStore = Object.create(ns.store, { getJob: { value: () => Promise.reject(dataError) } }) as JobStore;
-    const api = createHttpApi({ store: failing, logger: silentLogger });
+    const api = createHttpApi({ store: failing, clients: ns.store.clients, logger: silentLogger });
     try {
-      const response = await api.inject({ method: 'GET', url: '/jobs/1' });
+      const response = await api.inject({ method: 'GET', url: '/jobs/1', headers: auth });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ error: { message: expect.stringContaining('database refused') } });
     } finally {
@@ -158,7 +163,7 @@ describe('HTTP API over a socket: slow and malformed requests', () => {
   let server: FastifyInstance;
   let port = 0;
   beforeAll(async () => {
-    server = createHttpApi({ store: ns.store, logger: silentLogger, requestTimeoutMs: 1_000, headersTimeoutMs: 1_000 });
+    server = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger, requestTimeoutMs: 1_000, headersTimeoutMs: 1_000 });
     const url = await server.listen({ host: '127.0.0.1', port: 0 });
     port = Number(new URL(url).port);
   });
@@ -178,14 +183,14 @@ describe('HTTP API over a socket: slow and malformed requests', () => {
   }
 
   it('times out a connection that sent part of a body, with a 408 in the error shape', async () => {
-    const conn = raw('POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"funcname":');
+    const conn = raw(`POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth.authorization}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"funcname":`);
     await conn.closed;
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408/);
     expect(JSON.parse(conn.received().split('\r\n\r\n')[1]!)).toMatchObject({ error: { message: expect.any(String) } });
   });
 
   it('answers headers too large with 431 in the error shape', async () => {
-    const conn = raw(`GET /jobs?funcname=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const conn = raw(`GET /jobs?funcname=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
     await waitFor(() => conn.received().includes('\r\n\r\n{'), { timeoutMs: 5_000 });
     expect(conn.received()).toMatch(/^HTTP\/1\.1 431/);
     expect(JSON.parse(conn.received().split('\r\n\r\n')[1]!)).toMatchObject({ error: { message: expect.any(String) } });

@@ -15,8 +15,12 @@ const ns = useTestNamespace();
 let app: FastifyInstance;
 let waitingId = '';
 
+/** These tests are about input, so the requests carry an admin's token. */
+let auth: { authorization: string };
+
 beforeAll(async () => {
-  app = createHttpApi({ store: ns.store, logger: silentLogger });
+  auth = { authorization: `Bearer ${(await ns.store.clients.add({ who: 'property-admin', admin: true })).token}` };
+  app = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger });
   await app.ready();
   waitingId = (await ns.store.insert({ funcname: 'prop.waiting', runAfter: '2040-01-01T00:00:00Z' })).id;
 });
@@ -30,7 +34,8 @@ interface Answer {
 }
 
 async function request(method: 'GET' | 'POST', url: string, payload?: string, contentType = 'application/json'): Promise<Answer> {
-  const r = await app.inject({ method, url, ...(payload === undefined ? {} : { payload, headers: { 'content-type': contentType } }) });
+  const body = payload ?? (method === 'POST' ? '{}' : undefined);
+  const r = await app.inject({ method, url, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': contentType }) }, ...(body === undefined ? {} : { payload: body }) });
   return { status: r.statusCode, json: r.json() };
 }
 

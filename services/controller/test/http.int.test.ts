@@ -5,9 +5,12 @@ import { createController, type Controller } from '../src/index.js';
 
 const ns = useTestNamespace();
 let controller: Controller;
+/** An admin's credentials: these tests are about the routes; http-auth.int.test.ts is about who may use them. */
+let auth: { authorization: string };
 
 beforeAll(async () => {
-  controller = createController({ store: ns.store, broker: new MemoryBroker(), http: { port: 0 } });
+  auth = { authorization: `Bearer ${(await ns.store.clients.add({ who: 'http-admin', admin: true })).token}` };
+  controller = createController({ store: ns.store, clients: ns.store.clients, broker: new MemoryBroker(), http: { port: 0 } });
   await controller.start();
 });
 afterAll(async () => {
@@ -15,7 +18,7 @@ afterAll(async () => {
 });
 
 async function post(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${controller.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${controller.url}/jobs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
@@ -28,7 +31,7 @@ describe('HTTP API', () => {
     const { status, json } = await post({ funcname: 'http.one', arg: { n: 1 }, runAfter: '2040-01-01T00:00:00Z' });
     expect(status).toBe(201);
     expect(json.inserted).toBe(true);
-    const response = await fetch(`${controller.url}/jobs/${json.id as string}`);
+    const response = await fetch(`${controller.url}/jobs/${json.id as string}`, { headers: auth });
     expect(await response.json()).toMatchObject({ id: json.id, funcname: 'http.one', arg: { n: 1 }, state: 'scheduled', runAfter: '2040-01-01T00:00:00.000Z' });
   });
 
@@ -49,14 +52,14 @@ describe('HTTP API', () => {
   });
 
   it('answers 404 for an unknown job and 400 for a malformed id', async () => {
-    expect((await fetch(`${controller.url}/jobs/987654321`)).status).toBe(404);
-    const bad = await fetch(`${controller.url}/jobs/abc`);
+    expect((await fetch(`${controller.url}/jobs/987654321`, { headers: auth })).status).toBe(404);
+    const bad = await fetch(`${controller.url}/jobs/abc`, { headers: auth });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { field: 'id' } });
   });
 
-  it('reports health with the relay totals and whether this relay leads', async () => {
-    const response = await fetch(`${controller.url}/health`);
+  it('reports the status with the relay totals and whether this relay leads, to an admin', async () => {
+    const response = await fetch(`${controller.url}/status`, { headers: auth });
     expect(response.status).toBe(200);
     // The only controller on this namespace: it leads.
     expect(await response.json()).toMatchObject({ status: 'ok', relay: { published: expect.any(Number), leading: true } });
@@ -65,7 +68,8 @@ describe('HTTP API', () => {
 
 describe('HTTP API for operators', () => {
   const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
-    const response = await fetch(`${controller.url}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    const payload = body ?? (method === 'GET' ? undefined : {});
+    const response = await fetch(`${controller.url}${path}`, { method, headers: { ...auth, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, ...(payload === undefined ? {} : { body: JSON.stringify(payload) }) });
     return { status: response.status, json: await response.json() };
   };
 

@@ -6,7 +6,7 @@
  * `drover enqueue`, `drover jobs` and `drover stats` until Ctrl-C. Run again, it goes on where it was.
  */
 import { resolve } from 'node:path';
-import { ValidationError, type Broker, type JobState, type JobStore } from '@drover/core';
+import { ValidationError, type Broker, type JobState, type JobStore, type ApiClientStore } from '@drover/core';
 import { MemoryBroker, createAmqpBroker } from '@drover/broker';
 import { createClient } from '@drover/client';
 import { createController } from '@drover/controller';
@@ -17,6 +17,7 @@ import { createWorker } from '@drover/worker';
 import type { Config } from '../config.js';
 import { demoFunctions, demoJobs, type CallOutcome } from '../dev/demo.js';
 import { lockDataDir, writeInstance } from '../dev/instance.js';
+import { ensureLocalClient } from '../dev/local-client.js';
 import { LiveView } from '../dev/live-view.js';
 import { formatTable } from '@drover/core';
 import { printJson } from '../output.js';
@@ -44,7 +45,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
   if (embedded) process.umask(PRIVATE_UMASK);
   const unlock = embedded ? lockDataDir(dataDir) : () => undefined;
   // The composition root: one store, every role handed to the part that plays it.
-  let store: JobStore;
+  let store: JobStore & { readonly clients: ApiClientStore };
   let broker: Broker;
   if (embedded) {
     say(`Embedded mode: PostgreSQL (PGlite) in ${resolve(dataDir, 'pgdata')}, in-memory broker.`);
@@ -61,14 +62,23 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
     broker = await createAmqpBroker({ url: config.AMQP_URL!, namespace: config.DROVER_NAMESPACE, queueType: config.DROVER_QUEUE_TYPE, persistentMessages: config.DROVER_PERSISTENT_MESSAGES, logger, connectionName: 'drover-dev' });
   }
 
+  // The API takes tokens only: the other commands on this machine use the local admin's, kept in the data folder.
+  await ensureLocalClient(store.clients, dataDir);
   const scheduler = createScheduler({ store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS, trimEveryMs: config.DROVER_SCHEDULER_TRIM_EVERY_MS });
-  const controller = createController({ store, broker, logger, relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER }, http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT } });
+  const controller = createController({
+    store,
+    broker,
+    clients: store.clients,
+    logger,
+    relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
+    http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT, ...(config.DROVER_HTTP_ALLOWED_HOSTS ? { allowedHosts: config.DROVER_HTTP_ALLOWED_HOSTS } : {}) },
+  });
   const worker = createWorker({ store, broker, logger, functions: demoFunctions, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS });
   await scheduler.start();
   await controller.start();
   await worker.start();
   const removeInstance = writeInstance({ pid: process.pid, url: controller.url!, namespace: config.DROVER_NAMESPACE, dataDir, startedAt: new Date().toISOString() });
-  say(`API: ${controller.url}  (POST /jobs, GET /jobs, GET /stats, GET /health)`);
+  say(`API: ${controller.url}  (POST /jobs, GET /jobs, GET /stats, GET /health); its admin token is in ${resolve(dataDir, 'token')}`);
 
   let stopped = false;
   const stop = async (): Promise<void> => {

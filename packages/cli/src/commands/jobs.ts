@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { ValidationError, parseJobFilters, parseJobId, parseJsonText, parseRescheduleWhen, parseWholeNumber, validateNewJob, type NewJob } from '@drover/core';
 import { HttpJobApi, type JobApi } from '@drover/client';
 import type { Config } from '../config.js';
-import { readInstance } from '../dev/instance.js';
+import { readInstance, readLocalToken } from '../dev/instance.js';
 import { jobDetails, jobsTable, printJson, statsTable } from '../output.js';
 import { createRuntime } from '../runtime.js';
 
@@ -18,11 +18,8 @@ import { createRuntime } from '../runtime.js';
  */
 async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Promise<T> {
   if (!config.DATABASE_URL) {
-    const instance = readInstance(config.DROVER_DATA_DIR);
-    if (!instance) {
-      throw new ValidationError('DATABASE_URL', `is not set, and no \`drover dev\` is running on ${resolve(config.DROVER_DATA_DIR)}; set DATABASE_URL, or start one with \`npm start\``);
-    }
-    return fn(new HttpJobApi(instance.url));
+    const { url, token } = embeddedApi(config);
+    return fn(new HttpJobApi(url, token === undefined ? {} : { token }));
   }
   const rt = createRuntime(config, 'cli');
   try {
@@ -31,6 +28,19 @@ async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Prom
   } finally {
     await rt.close();
   }
+}
+
+/**
+ * Where the embedded instance on DROVER_DATA_DIR listens, and the token to use there: DROVER_TOKEN,
+ * or the local admin's that `drover dev` keeps in the data folder.
+ */
+export function embeddedApi(config: Config): { url: string; token?: string } {
+  const instance = readInstance(config.DROVER_DATA_DIR);
+  if (!instance) {
+    throw new ValidationError('DATABASE_URL', `is not set, and no \`drover dev\` is running on ${resolve(config.DROVER_DATA_DIR)}; set DATABASE_URL, or start one with \`npm start\``);
+  }
+  const token = config.DROVER_TOKEN ?? readLocalToken(config.DROVER_DATA_DIR) ?? undefined;
+  return { url: instance.url, ...(token === undefined ? {} : { token }) };
 }
 
 /** Integer options of enqueue; their range is checked with the rest of the job (validateNewJob). */

@@ -36,9 +36,10 @@ export async function runServices(config: Config, which: { controller: boolean; 
       ? createController({
           store: rt.store,
           broker: await rt.broker(),
+          clients: rt.store.clients,
           logger,
           relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
-          http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT },
+          http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT, ...(config.DROVER_HTTP_ALLOWED_HOSTS ? { allowedHosts: config.DROVER_HTTP_ALLOWED_HOSTS } : {}) },
         })
       : null;
     if (scheduler) {

@@ -1,9 +1,10 @@
 /**
  * An embedded instance's footprint in its data folder: a lock (one process per PGlite data folder;
- * two would corrupt it) and instance.json, which tells the other `drover` commands where its API
- * listens, since they cannot open the database themselves.
+ * two would corrupt it), instance.json, which tells the other `drover` commands where its API
+ * listens, since they cannot open the database themselves, and `token`, the local admin client's
+ * token they authenticate with (readable by the folder's owner only).
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DroverError } from '@drover/core';
 
@@ -87,4 +88,32 @@ export function readInstance(dataDir: string): InstanceInfo | null {
   } catch {
     return null;
   }
+}
+
+/** The local admin client's token, beside instance.json. */
+const TOKEN_FILE = 'token';
+
+/** The token `drover dev` keeps for the other commands, or null when there is none. */
+export function readLocalToken(dataDir: string): string | null {
+  try {
+    const token = readFileSync(join(resolve(dataDir), TOKEN_FILE), 'utf8').trim();
+    return token === '' ? null : token;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Keeps the local admin client's token for the other commands: owner-only (0600) from its first
+ * byte, written whole (a temporary file renamed over the old one), in a folder made private.
+ */
+export function writeLocalToken(dataDir: string, token: string): void {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const file = join(dir, TOKEN_FILE);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${token}\n`, { mode: PRIVATE_FILE_MODE, flag: 'w' });
+  // A file left by an older run with a wider mode would keep it through writeFileSync: set it.
+  chmodSync(temporary, PRIVATE_FILE_MODE);
+  renameSync(temporary, file);
 }

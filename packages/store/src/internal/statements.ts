@@ -68,4 +68,10 @@ export const SQL = {
   findIdempotencyKeys: get('find-idempotency-keys'),
   repointIdempotencyKeys: get('repoint-idempotency-keys'),
   trimIdempotencyKeys: get('trim-idempotency-keys'),
+  insertClient: get('insert-client'),
+  listClients: get('list-clients'),
+  deleteClient: get('delete-client'),
+  rotateClient: get('rotate-client'),
+  clientByWho: get('client-by-who'),
+  clientByCn: get('client-by-cn'),
 } as const;
