@@ -177,7 +177,8 @@ export class Peer {
     if (message.jsonrpc !== '2.0') return this.#sendError(id, RpcErrorCode.InvalidRequest, 'invalid request: jsonrpc must be "2.0"');
     if (typeof message.method !== 'string') return this.#sendError(id, RpcErrorCode.InvalidRequest, 'invalid request: method must be a string');
     const method = message.method;
-    const params = message.params ?? {};
+    // Absent params are none; present, they must be an object (null is not).
+    const params = Object.hasOwn(message, 'params') ? message.params : {};
     const respond = id !== null;
     if (!isObject(params)) {
       if (respond) this.#sendError(id, RpcErrorCode.InvalidParams, `${method}: params must be an object`);
