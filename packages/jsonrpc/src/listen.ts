@@ -107,6 +107,10 @@ function bind(server: Server, options: ListenOptions): Promise<RpcListener> {
     server.once('error', reject);
     server.listen({ host, port: options.port }, () => {
       server.off('error', reject);
+      // After listening, an error is a failed accept (e.g. out of file descriptors): logged, and the
+      // server keeps listening; unheard, it would crash the process.
+      const log = (options.logger ?? silentLogger).child({ transport: 'listener', port: options.port });
+      server.on('error', (err) => log.error({ err }, 'accepting a connection failed'));
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;
       resolve({

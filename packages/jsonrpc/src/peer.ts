@@ -115,13 +115,19 @@ export class Peer {
     if (this.#closedReason !== null) return Promise.reject(new CallFailedError(`${method}: the connection is closed (${this.#closedReason})`));
     const id = String(this.#nextId++);
     const timeoutMs = options.timeoutMs ?? this.#callTimeoutMs;
+    let text: string;
+    try {
+      text = JSON.stringify({ jsonrpc: '2.0', method, params, id });
+    } catch (err) {
+      return Promise.reject(new CallFailedError(`${method}: params are not JSON`, { cause: err }));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new CallFailedError(`${method}: no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
-      this.channel.send(JSON.stringify({ jsonrpc: '2.0', method, params, id })).catch((err: unknown) => {
+      this.channel.send(text).catch((err: unknown) => {
         clearTimeout(timer);
         this.#pending.delete(id);
         reject(new CallFailedError(`${method}: could not be sent`, { cause: err }));
@@ -206,7 +212,8 @@ export class Peer {
       } catch (err) {
         const { code, text } = this.#errorFor(call.method, err);
         reply = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message: text } });
-        if (!call.expectsReply) this.#log.warn({ method: call.method, code, err: text }, 'a notification failed');
+        // Nobody hears a notification's error; debug, since a client can send any number of them.
+        if (!call.expectsReply) this.#log.debug({ method: call.method, code, err: text }, 'a notification failed');
       }
       if (call.expectsReply) await this.channel.send(reply).catch(() => undefined);
       for (const fn of after) fn();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { MemoryBroker } from '@drover/broker';
 import { useTestNamespace, waitFor } from '@drover/testing';
 import { ValidationError } from '@drover/core';
@@ -196,6 +197,19 @@ describe('JSON-RPC over WebSocket', () => {
     conn.send('{not json');
     expectError(await conn.next(), -32700);
     conn.close();
+  });
+
+  it('closes a WebSocket that sends a binary message or one over the size limit', async () => {
+    const url = `${controller.url!.replace(/^http/, 'ws')}/rpc`;
+    const binary = new WebSocket(url);
+    const binaryClosed = new Promise<number>((resolve) => binary.on('close', (code) => resolve(code)));
+    binary.on('open', () => binary.send(Buffer.from('{"jsonrpc":"2.0","method":"ping","params":{},"id":1}')));
+    expect(await binaryClosed).toBe(1003);
+    const big = new WebSocket(url);
+    const bigClosed = new Promise<number>((resolve) => big.on('close', (code) => resolve(code)));
+    big.on('error', () => undefined);
+    big.on('open', () => big.send('x'.repeat(1024 * 1024 + 1)));
+    expect(await bigClosed).toBe(1009);
   });
 
   it('refuses an upgrade on any other path, and the HTTP API still answers', async () => {

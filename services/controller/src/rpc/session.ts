@@ -157,6 +157,8 @@ export class RpcSession<T> {
   /** Pings the peer every interval; one that does not answer in time is dropped. Any answer, even an error, shows it is alive. */
   #startPings(): void {
     const { pingIntervalMs, pingTimeoutMs } = this.#options;
+    // The connection may have closed while the authenticator was thinking: then nothing would clear the timer.
+    if (this.peer.closed) return;
     this.#pingTimer = setInterval(() => {
       if (this.#pinging || this.peer.closed) return;
       this.#pinging = true;
