@@ -187,7 +187,7 @@ export class Peer {
     const params = Object.hasOwn(message, 'params') ? message.params : {};
     const respond = id !== null;
     if (!isObject(params)) {
-      if (respond) this.#sendError(id, RpcErrorCode.InvalidParams, `${method}: params must be an object`);
+      if (respond) this.#sendError(id, RpcErrorCode.InvalidParams, `${method.slice(0, 100)}: params must be an object`);
       return;
     }
     const handler = this.#methods(method);

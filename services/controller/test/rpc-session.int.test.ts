@@ -41,7 +41,7 @@ beforeAll(async () => {
       // The throttle has its own test below; here failures must not pile up across tests.
       helloThrottle: { maxFailures: 1_000 },
       methods: {
-        whoami: (_params, session) => ({ who: session.who, client: session.client, transport: session.transport }),
+        whoami: (_params, session) => ({ who: session.who, client: session.client, transport: session.transport, certificateCn: session.certificateCn ?? null }),
         nothing: () => undefined,
         needs_job_id: (params) => {
           if (typeof params.job_id !== 'number') throw new ValidationError('job_id', 'must be a number');
@@ -89,7 +89,7 @@ describe('JSON-RPC session over TCP', () => {
   it('lets a good hello in: methods run with the authenticated client, unknown ones answer -32601, null results are sent as null', async () => {
     const conn = await greeted(await connectTcpClient(tcpPort(), { answerPings: true }));
     await helloAlice(conn);
-    expect((await conn.call('whoami')).result).toEqual({ who: 'alice', client: { name: 'alice' }, transport: 'tcp' });
+    expect((await conn.call('whoami')).result).toEqual({ who: 'alice', client: { name: 'alice' }, transport: 'tcp', certificateCn: null });
     const nothing = await conn.call('nothing');
     expect(nothing).toMatchObject({ result: null });
     expect(conn.texts.some((t) => t.includes(`"id":"${String(nothing.id)}"`) && t.includes('"result":null'))).toBe(true);
@@ -166,7 +166,7 @@ describe('JSON-RPC over TLS', () => {
     const reply = await conn.call('hello', { who: 'worker-1', method: 'clientcert', token: '' });
     expect(reply.result).toEqual([true, expect.stringContaining('worker-1')]);
     expect(seen.at(-1)).toMatchObject({ who: 'worker-1', certificateCn: 'worker-1' });
-    expect((await conn.call('whoami')).result).toMatchObject({ who: 'worker-1', transport: 'tls' });
+    expect((await conn.call('whoami')).result).toMatchObject({ who: 'worker-1', transport: 'tls', certificateCn: 'worker-1' });
     conn.close();
   });
 

@@ -33,6 +33,8 @@ export interface Session<TClient> {
   readonly who: string;
   readonly address: string;
   readonly transport: TransportKind;
+  /** The CN of the client certificate the configured client CA verified (TLS only). */
+  readonly certificateCn: string | undefined;
   /** The connection: methods call and notify the client through it (`job_done`, `task_ready`). */
   readonly peer: Peer;
 }
@@ -140,7 +142,7 @@ export class RpcSession<T> {
       return this.#refuse(call, verdict.reason, 'refused');
     }
     const channel = this.#options.channel;
-    const session: Session<T> = { client: verdict.client, who: credentials.who, address, transport: channel.transport, peer: this.peer };
+    const session: Session<T> = { client: verdict.client, who: credentials.who, address, transport: channel.transport, certificateCn: channel.certificateCn, peer: this.peer };
     this.#state = { kind: 'ready', session };
     this.#log.info({ who: credentials.who, method: credentials.method }, 'hello');
     this.#startPings();
