@@ -19,6 +19,7 @@ let controller: Controller<TestClient>;
 /** alice's token is "secret"; a `clientcert` hello is let in when a verified certificate names the client. */
 async function authenticate(credentials: Credentials): Promise<{ ok: true; client: TestClient } | { ok: false; reason: string }> {
   seen.push(credentials);
+  if (credentials.who === 'boom') throw new Error('the client store is down: postgres://internal');
   if (credentials.method === 'clientcert') {
     return credentials.certificateCn === credentials.who ? { ok: true, client: { name: credentials.who } } : { ok: false, reason: 'no verified certificate for this client' };
   }
@@ -106,6 +107,13 @@ describe('JSON-RPC session over TCP', () => {
     const conn = await greeted(await connectTcpClient(tcpPort()));
     const reply = await conn.call('hello', { who: 'alice', method: 'password', token: 'wrong' });
     expect(reply.result).toEqual([false, 'wrong who or token']);
+    await conn.closed;
+  });
+
+  it('answers an authenticator that fails with [false, …] that leaks nothing, and closes', async () => {
+    const conn = await greeted(await connectTcpClient(tcpPort()));
+    const reply = await conn.call('hello', { who: 'boom', token: 'x' });
+    expect(reply.result).toEqual([false, 'authentication is unavailable; try again later']);
     await conn.closed;
   });
 

@@ -124,8 +124,8 @@ export class RpcSession<T> {
     const credentials = parseHello(params, this.#options.channel);
     if (this.#state.kind !== 'new') throw new RpcError(RpcErrorCode.BadParameter, helloRepeated(this.#state.kind));
     // Set before the first await, so a second hello sent meanwhile is refused, not checked twice.
+    // The hello timer runs on: an authenticator that hangs does not keep the connection open.
     this.#state = { kind: 'authenticating' };
-    clearTimeout(this.#helloTimer);
     const address = credentials.address;
     const waitMs = await this.#options.throttle.waitMs(address);
     if (waitMs > 0) return this.#refuse(call, `too many failed hellos from ${address}; try again in ${Math.ceil(waitMs / 1000)} s`, 'throttled');
@@ -144,6 +144,7 @@ export class RpcSession<T> {
     const channel = this.#options.channel;
     const session: Session<T> = { client: verdict.client, who: credentials.who, address, transport: channel.transport, certificateCn: channel.certificateCn, peer: this.peer };
     this.#state = { kind: 'ready', session };
+    clearTimeout(this.#helloTimer);
     this.#log.info({ who: credentials.who, method: credentials.method }, 'hello');
     this.#startPings();
     return [true, `welcome to ${this.#options.serverName}, ${credentials.who}`];
