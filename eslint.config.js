@@ -13,10 +13,11 @@ const BOUNDARIES = {
   'packages/broker': ['core'],
   'packages/worker': ['core'],
   'packages/client': ['core', 'store'],
-  'services/controller': ['core'],
+  'packages/jsonrpc': ['core'],
+  'services/controller': ['core', 'jsonrpc'],
   'services/scheduler': ['core'],
 };
-const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'worker', 'client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
+const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'worker', 'client', 'jsonrpc', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
 
 function boundaryRules(dir, allowed) {
   const self = dir.split('/')[1];

@@ -35,7 +35,7 @@ export function createRunContext(prefix: string): RunContext {
     DATABASE_URL,
     AMQP_URL,
     DROVER_NAMESPACE: namespace,
-    DROVER_HTTP_PORT: '0',
+    DROVER_HTTP_PORT: '0', DROVER_RPC_PORT: '0',
     // A job taken back after its lease retries after ~200 ms, and the scheduler looks every 200 ms:
     // recovery is measured in seconds, not the production defaults' minutes.
     DROVER_RETRY_BASE_MS: '200',

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@drover/testing';
+import { connectTcpClient } from '../../services/controller/test/rpc-client.js';
 import { useDrover } from './harness.js';
 
 const drover = useDrover();
@@ -67,7 +68,7 @@ describe('drover clients on PostgreSQL', () => {
     expect(await drover.ns.store.clients.list()).toEqual(before);
   });
 
-  it('the controller takes the tokens these commands issue, within their scopes, and no other', async () => {
+  it('the controller takes the tokens these commands issue, over HTTP within their scopes and in a JSON-RPC hello, and no other', async () => {
     const issued = JSON.parse((await clients(['add', 'e2e-http', '--call', 'e2e.double', '--json'])).stdout) as Issued;
     const controller = drover.processes.start(['controller'], drover.env({ LOG_LEVEL: 'info' }));
     const url = await waitFor(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(controller.output())?.[1], { what: 'the controller API', timeoutMs: 30_000, intervalMs: 100 });
@@ -80,6 +81,18 @@ describe('drover clients on PostgreSQL', () => {
     const fresh = (JSON.parse((await clients(['rotate', 'e2e-http', '--json'])).stdout) as Issued).token;
     expect((await post(issued.token, 'e2e.double')).status).toBe(401);
     expect((await post(fresh, 'e2e.double')).status).toBe(201);
+
+    // The same clients say hello over JSON-RPC (JobCenter's protocol), on the port the controller logged.
+    const rpcPort = Number(await waitFor(() => /"tcp":\{"host":"[^"]+","port":(\d+)\}/.exec(controller.output())?.[1], { what: 'the JSON-RPC listener', timeoutMs: 30_000, intervalMs: 100 }));
+    const hello = async (token: string): Promise<unknown> => {
+      const conn = await connectTcpClient(rpcPort);
+      expect(await conn.next()).toMatchObject({ method: 'greetings', params: { version: '1.1' } });
+      const reply = (await conn.call('hello', { who: 'e2e-http', method: 'password', token })).result;
+      conn.close();
+      return reply;
+    };
+    expect(await hello(issued.token)).toEqual([false, 'who or token is wrong']);
+    expect(await hello(fresh)).toEqual([true, expect.stringContaining('welcome')]);
     controller.kill('SIGTERM');
     expect(await controller.exited).toBe(0);
   });

@@ -12,7 +12,7 @@ const processes = useDroverProcesses();
 
 /** No service URLs, whatever the test runner's environment holds: embedded mode. */
 function embeddedEnv(dataDir: string): Record<string, string> {
-  return { DATABASE_URL: '', AMQP_URL: '', DROVER_DATA_DIR: dataDir, DROVER_HTTP_PORT: '0', LOG_LEVEL: 'warn', DROVER_NAMESPACE: 'drover' };
+  return { DATABASE_URL: '', AMQP_URL: '', DROVER_DATA_DIR: dataDir, DROVER_HTTP_PORT: '0', DROVER_RPC_PORT: '0', LOG_LEVEL: 'warn', DROVER_NAMESPACE: 'drover' };
 }
 
 interface JobJson {

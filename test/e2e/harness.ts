@@ -44,7 +44,7 @@ export function useDrover() {
     DATABASE_URL: inject('droverServices').databaseUrl,
     AMQP_URL: inject('droverServices').amqpUrl,
     DROVER_NAMESPACE: ns.namespace,
-    DROVER_HTTP_PORT: '0',
+    DROVER_HTTP_PORT: '0', DROVER_RPC_PORT: '0',
     LOG_LEVEL: 'warn',
     E2E_RUN_LOG: runLog,
     ...extra,

@@ -44,6 +44,14 @@ const envSchema = z.object({
    */
   DROVER_TOKEN: z.string().regex(/^\S{8,1024}$/, { error: 'must be 8 to 1024 characters with no spaces (a token from `drover clients add`, or <who>:<token>)' }).optional(),
   DROVER_HTTP_PORT: intFrom(0, 65_535).default(8080),
+  /** JSON-RPC over TCP (JobCenter's protocol), bound to DROVER_HTTP_HOST like the HTTP API; 0 picks a free port. */
+  DROVER_RPC_PORT: intFrom(0, 65_535).default(6522),
+  /** JSON-RPC inside TLS on its own port: unset, none. Needs DROVER_TLS_CERT and DROVER_TLS_KEY. */
+  DROVER_RPC_TLS_PORT: intFrom(0, 65_535).optional(),
+  /** PEM files: the server's certificate chain and key, and optionally the CA that signs client certificates. */
+  DROVER_TLS_CERT: z.string().min(1).optional(),
+  DROVER_TLS_KEY: z.string().min(1).optional(),
+  DROVER_TLS_CLIENT_CA: z.string().min(1).optional(),
   /**
    * First delay of the backoff after a lease expires (the scheduler has no function's policy at
    * hand). Unset: 2 minutes for services, 1 second for `drover dev`, so a demo interrupted mid-job

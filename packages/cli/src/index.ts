@@ -11,4 +11,5 @@
  */
 export { main } from './main.js';
 export { configFromEnv, type Config } from './config.js';
+export { rpcListenOptions, type RpcListenOptions } from './rpc-config.js';
 export { loadHandlers } from './commands/services.js';

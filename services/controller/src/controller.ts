@@ -1,13 +1,15 @@
 /**
- * The controller: the relay plus the HTTP API. Starts the relay first so jobs flow as soon as the
- * API accepts them; stops in reverse: the API stops taking jobs, then the relay finishes its step.
+ * The controller: the relay, the HTTP API and, when an authenticator is given, the JSON-RPC API.
+ * Starts the relay first so jobs flow as soon as the APIs accept them; stops in reverse: the
+ * JSON-RPC connections close, the HTTP API stops taking jobs, then the relay finishes its step.
  */
-import { silentLogger, type Broker, type ApiClientStore, type Logger } from '@drover/core';
+import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type Logger } from '@drover/core';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticate } from './auth/authenticate.js';
 import { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { createHttpApi, type ApiStore } from './http.js';
 import { Relay, type RelayOptions } from './relay.js';
+import { RpcServer, type RpcAddresses, type RpcOptions } from './rpc/rpc-server.js';
 
 export interface ControllerOptions {
   /** What the relay and the API need of the store (see {@link RelayOptions} and {@link ApiStore}). */
@@ -24,16 +26,23 @@ export interface ControllerOptions {
   http?: { host?: string; port?: number; allowedHosts?: readonly string[] } | false;
   /** How repeated authentication failures from one address slow down. */
   throttle?: ThrottleOptions;
+  /**
+   * The JSON-RPC API (JobCenter's protocol): served when given. Every connection says hello,
+   * checked by this controller's authenticator unless another is given; `methods` are what an
+   * authenticated session may call. The WebSocket transport shares the HTTP API's port.
+   */
+  rpc?: Omit<RpcOptions<ApiClient>, 'authenticate'> & { authenticate?: Authenticate };
 }
 
 export class Controller {
   readonly relay: Relay;
   /**
-   * Checks credentials for every entry point of the API (the HTTP API uses it; the JSON-RPC
-   * `hello` is meant to), counting failures per address in one throttle.
+   * Checks credentials for every entry point of the API (the HTTP API's tokens, the JSON-RPC
+   * `hello`), counting failures per address in one throttle.
    */
   readonly authenticate: Authenticate;
   readonly #http: FastifyInstance | null;
+  readonly #rpc: RpcServer<ApiClient> | null;
   readonly #options: ControllerOptions;
   readonly #logger: Logger;
   /** The API's address once started, e.g. http://127.0.0.1:8080. */
@@ -55,6 +64,12 @@ export class Controller {
           health: () => ({ relay: { ...this.relay.totals, leading: this.relay.leading } }),
         })
       : null;
+    this.#rpc = options.rpc ? new RpcServer({ ...options.rpc, authenticate: options.rpc.authenticate ?? this.authenticate }, this.#logger) : null;
+  }
+
+  /** Where the JSON-RPC API listens once started; null when it is not served. */
+  get rpcAddresses(): RpcAddresses | null {
+    return this.#rpc?.addresses ?? null;
   }
 
   async start(): Promise<void> {
@@ -64,9 +79,11 @@ export class Controller {
       this.url = await this.#http.listen({ host, port });
       this.#logger.info({ url: this.url }, 'controller API listening');
     }
+    await this.#rpc?.start(this.#http && this.url ? this.#http.server : null);
   }
 
   async stop(): Promise<void> {
+    await this.#rpc?.stop();
     await this.#http?.close();
     await this.relay.stop();
   }

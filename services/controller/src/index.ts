@@ -1,6 +1,7 @@
 /**
  * @drover/controller — relays ready jobs from PostgreSQL to the broker (publish, confirm, then mark
- * dispatched), and takes jobs over HTTP for producers without database credentials.
+ * dispatched), takes jobs over HTTP for producers without database credentials, and serves
+ * JobCenter's JSON-RPC protocol (TCP, TLS, WebSocket) to authenticated clients.
  *
  * @example
  * ```ts
@@ -10,6 +11,9 @@
  * await controller.start();
  * // POST http://127.0.0.1:8080/jobs {"funcname":"email.send","arg":{...}}
  * // with Authorization: Bearer <a token from `drover clients add`>
+ *
+ * // With JSON-RPC (JobCenter's protocol on port 6522): every connection says hello with a client's token.
+ * const api = createController({ store, broker, clients: store.clients, rpc: { methods: {} } });
  * ```
  */
 export { Controller, createController, type ControllerOptions } from './controller.js';
@@ -17,3 +21,15 @@ export { DEFAULT_MAX_IN_BROKER, Relay, type RelayOptions } from './relay.js';
 export { createHttpApi, type ApiStore, type HttpOptions } from './http.js';
 export { createAuthenticator, type AuthResult, type Authenticate, type Credentials } from './auth/authenticate.js';
 export { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
+export {
+  DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PING_TIMEOUT_MS,
+  DEFAULT_RPC_PORT,
+  DEFAULT_STOP_GRACE_MS,
+  DEFAULT_WEBSOCKET_PATH,
+  RpcServer,
+  type RpcAddresses,
+  type RpcOptions,
+} from './rpc/rpc-server.js';
+export { PROTOCOL_VERSION, type Session, type SessionMethod } from './rpc/session.js';

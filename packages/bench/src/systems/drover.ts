@@ -59,7 +59,7 @@ export const system: BenchSystem = {
     await migrate(pool, { namespace: NAMESPACE });
     await pool.end();
     const child = spawn(process.execPath, [...process.execArgv, CLI, 'controller'], {
-      env: { ...process.env, DATABASE_URL: servers.databaseUrl, AMQP_URL: servers.amqpUrl, DROVER_NAMESPACE: NAMESPACE, DROVER_HTTP_PORT: '0', LOG_LEVEL: 'info' },
+      env: { ...process.env, DATABASE_URL: servers.databaseUrl, AMQP_URL: servers.amqpUrl, DROVER_NAMESPACE: NAMESPACE, DROVER_HTTP_PORT: '0', DROVER_RPC_PORT: '0', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     controller = child;

@@ -15,6 +15,7 @@ import { createPgStore, migrate } from '@drover/store';
 import { createPgliteStore } from '@drover/store-pglite';
 import { createWorker } from '@drover/worker';
 import type { Config } from '../config.js';
+import { rpcListenOptions } from '../rpc-config.js';
 import { demoFunctions, demoJobs, type CallOutcome } from '../dev/demo.js';
 import { lockDataDir, writeInstance } from '../dev/instance.js';
 import { ensureLocalClient } from '../dev/local-client.js';
@@ -72,6 +73,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
     logger,
     relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
     http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT, ...(config.DROVER_HTTP_ALLOWED_HOSTS ? { allowedHosts: config.DROVER_HTTP_ALLOWED_HOSTS } : {}) },
+    rpc: rpcListenOptions(config),
   });
   const worker = createWorker({ store, broker, logger, functions: demoFunctions, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS });
   await scheduler.start();
@@ -79,6 +81,8 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
   await worker.start();
   const removeInstance = writeInstance({ pid: process.pid, url: controller.url!, namespace: config.DROVER_NAMESPACE, dataDir, startedAt: new Date().toISOString() });
   say(`API: ${controller.url}  (POST /jobs, GET /jobs, GET /stats, GET /health); its admin token is in ${resolve(dataDir, 'token')}`);
+  const rpc = controller.rpcAddresses;
+  if (rpc?.tcp) say(`JSON-RPC (JobCenter's protocol): tcp://${rpc.tcp.host}:${rpc.tcp.port}${rpc.tls ? `, tls://${rpc.tls.host}:${rpc.tls.port}` : ''}${rpc.websocketPath ? `, ${controller.url!.replace(/^http/, 'ws')}${rpc.websocketPath}` : ''}; hello as local-admin with that token`);
 
   let stopped = false;
   const stop = async (): Promise<void> => {

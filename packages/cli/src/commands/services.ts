@@ -11,6 +11,7 @@ import { createController } from '@drover/controller';
 import { createScheduler } from '@drover/scheduler';
 import { DEFAULT_OUTCOME_GRACE_MS, createWorker, type FunctionOptions, type Handler } from '@drover/worker';
 import { required, type Config } from '../config.js';
+import { rpcListenOptions } from '../rpc-config.js';
 import { SchemaNotReady, createLogger, createRuntime, onShutdown } from '../runtime.js';
 import { ServiceDown, needs, startWithRetry } from '../start-retry.js';
 
@@ -40,6 +41,7 @@ export async function runServices(config: Config, which: { controller: boolean; 
           logger,
           relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
           http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT, ...(config.DROVER_HTTP_ALLOWED_HOSTS ? { allowedHosts: config.DROVER_HTTP_ALLOWED_HOSTS } : {}) },
+          rpc: rpcListenOptions(config),
         })
       : null;
     if (scheduler) {

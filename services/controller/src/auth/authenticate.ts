@@ -19,16 +19,16 @@ export interface Credentials {
 }
 
 /** The answer: the client, or why not (a reason safe to send to the caller: it never says whether the name exists). */
-export type AuthResult =
-  | { ok: true; client: ApiClient }
+export type AuthResult<TClient = ApiClient> =
+  | { ok: true; client: TClient }
   | { ok: false; reason: string; /** Set when the address is blocked: how long until it may try again, ms. */ retryAfterMs?: number };
 
-export type Authenticate = (credentials: Credentials) => Promise<AuthResult>;
+export type Authenticate<TClient = ApiClient> = (credentials: Credentials) => Promise<AuthResult<TClient>>;
 
 const REFUSED = 'who or token is wrong';
 
 /** Builds the authenticate function on a client registry and a failure throttle. */
-export function createAuthenticator(clients: ApiClientStore, throttle: FailureThrottle): Authenticate {
+export function createAuthenticator(clients: Pick<ApiClientStore, 'verifyToken' | 'byCertificateCn'>, throttle: FailureThrottle): Authenticate {
   const blocked = (ms: number): AuthResult => ({ ok: false, reason: `too many failed attempts from this address; try again in ${Math.ceil(ms / 1000)} s`, retryAfterMs: ms });
   const fail = async (address: string, reason: string): Promise<AuthResult> => {
     const ms = await throttle.failed(address);

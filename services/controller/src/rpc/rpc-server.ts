@@ -1,0 +1,166 @@
+/**
+ * The controller's JSON-RPC server: the listeners (TCP, TLS, WebSocket on the HTTP server), one
+ * {@link RpcSession} per connection, and the methods authenticated sessions may call. Methods are
+ * injected: this layer offers `hello` and `ping` itself, and answers `check_if_lock_exists` with
+ * an error until the workflows work brings locks.
+ */
+import type { Server as HttpServer } from 'node:http';
+import { silentLogger, type Logger } from '@drover/core';
+import {
+  RpcError,
+  RpcErrorCode,
+  attachWebSocket,
+  listenTcp,
+  listenTls,
+  type MessageChannel,
+  type RpcListener,
+  type WebSocketEndpoint,
+} from '@drover/jsonrpc';
+import type { Authenticate } from '../auth/authenticate.js';
+import { RpcSession, type SessionMethod, type SessionTimings } from './session.js';
+
+/** JobCenter's port; Drover keeps it so its clients need no configuration. */
+export const DEFAULT_RPC_PORT = 6522;
+/** The WebSocket endpoint's path on the HTTP port. */
+export const DEFAULT_WEBSOCKET_PATH = '/rpc';
+/**
+ * 10 s to say hello: JobCenter's client sends it as soon as the greeting arrives, so a connection
+ * silent this long is not a client, and it holds a socket for nothing.
+ */
+export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
+/** JobCenter pings its workers every 60 s and drops one silent for 30 s; Drover does the same. */
+export const DEFAULT_PING_INTERVAL_MS = 60_000;
+export const DEFAULT_PING_TIMEOUT_MS = 30_000;
+/** On stop, connections get 5 s to take their last answers and close before they are cut off. */
+export const DEFAULT_STOP_GRACE_MS = 5_000;
+
+/** The names this layer answers itself; an injected method may not take them. */
+const RESERVED = new Set(['hello', 'ping', 'greetings']);
+
+export interface RpcOptions<TClient> {
+  /** Checks a hello's credentials. Without it the controller serves no JSON-RPC at all. */
+  authenticate: Authenticate<TClient>;
+  /** What an authenticated session may call (create_job, announce, …). */
+  methods?: Record<string, SessionMethod<TClient>>;
+  /** Sent in `greetings` and `hello`'s welcome. */
+  serverName?: string;
+  /** TCP with netstrings; `false` serves none. Host 127.0.0.1 and port 6522 unless given; port 0 picks a free one. */
+  tcp?: { host?: string; port?: number } | false;
+  /** TLS with netstrings, on its own port: off unless given. */
+  tls?: { host?: string; port: number; cert: string | Buffer; key: string | Buffer; clientCa?: string | Buffer };
+  /** The WebSocket path on the HTTP API's port; `false` serves none. */
+  websocketPath?: string | false;
+  helloTimeoutMs?: number;
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
+  stopGraceMs?: number;
+  /** Largest netstring frame or WebSocket message taken. */
+  maxMessageBytes?: number;
+}
+
+/** The addresses the server listens on, once started. */
+export interface RpcAddresses {
+  tcp: { host: string; port: number } | null;
+  tls: { host: string; port: number } | null;
+  websocketPath: string | null;
+}
+
+export class RpcServer<TClient> {
+  readonly #options: RpcOptions<TClient>;
+  readonly #log: Logger;
+  readonly #methods: Map<string, SessionMethod<TClient>>;
+  readonly #timings: SessionTimings;
+  readonly #sessions = new Set<RpcSession<TClient>>();
+  #listeners: RpcListener[] = [];
+  #websocket: WebSocketEndpoint | null = null;
+  #stopping = false;
+  addresses: RpcAddresses = { tcp: null, tls: null, websocketPath: null };
+
+  constructor(options: RpcOptions<TClient>, logger: Logger = silentLogger) {
+    this.#options = options;
+    this.#log = logger.child({ component: 'rpc' });
+    const methods = options.methods ?? {};
+    const reserved = Object.keys(methods).find((name) => RESERVED.has(name));
+    if (reserved) throw new Error(`rpc.methods: ${reserved} is served by the session layer and cannot be replaced`);
+    this.#methods = new Map<string, SessionMethod<TClient>>([['check_if_lock_exists', locksNotYet]]);
+    for (const [name, method] of Object.entries(methods)) this.#methods.set(name, method);
+    this.#timings = {
+      helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
+      pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+      pingTimeoutMs: options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS,
+    };
+  }
+
+  /** The sessions open now (authenticated or not). */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /** Starts the listeners; `httpServer` carries the WebSocket endpoint. */
+  async start(httpServer: HttpServer | null): Promise<void> {
+    const { tcp, tls, websocketPath = DEFAULT_WEBSOCKET_PATH, maxMessageBytes } = this.#options;
+    const onChannel = (channel: MessageChannel): void => this.#accept(channel);
+    const common = { onChannel, logger: this.#log, ...(maxMessageBytes !== undefined ? { maxFrameBytes: maxMessageBytes } : {}) };
+    try {
+      if (tcp !== false) {
+        const listener = await listenTcp({ ...common, host: tcp?.host ?? '127.0.0.1', port: tcp?.port ?? DEFAULT_RPC_PORT });
+        this.#listeners.push(listener);
+        this.addresses.tcp = { host: listener.host, port: listener.port };
+      }
+      if (tls) {
+        const listener = await listenTls({ ...common, host: tls.host ?? '127.0.0.1', port: tls.port, cert: tls.cert, key: tls.key, ...(tls.clientCa ? { clientCa: tls.clientCa } : {}) });
+        this.#listeners.push(listener);
+        this.addresses.tls = { host: listener.host, port: listener.port };
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    if (websocketPath !== false && httpServer) {
+      this.#websocket = attachWebSocket({ server: httpServer, path: websocketPath, onChannel, ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}) });
+      this.addresses.websocketPath = websocketPath;
+    }
+    this.#log.info({ ...this.addresses }, 'JSON-RPC listening');
+  }
+
+  /**
+   * Stops taking connections, asks every open one to close, waits for them within the stop grace,
+   * then cuts off what is left.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const closed = [...this.#sessions].map((s) => new Promise<void>((resolve) => s.peer.onClose(() => resolve())));
+    for (const session of this.#sessions) session.close('the server is stopping');
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
+    });
+    await Promise.race([Promise.all(closed), grace]);
+    clearTimeout(timer);
+    await Promise.all([...this.#listeners.map((l) => l.close()), this.#websocket?.close()]);
+    this.#listeners = [];
+    this.#websocket = null;
+  }
+
+  #accept(channel: MessageChannel): void {
+    const session = new RpcSession<TClient>({
+      channel,
+      serverName: this.#options.serverName ?? 'drover',
+      authenticate: this.#options.authenticate,
+      methods: this.#methods,
+      logger: this.#log,
+      ...this.#timings,
+    });
+    if (this.#stopping) {
+      session.close('the server is stopping');
+      return;
+    }
+    this.#sessions.add(session);
+    session.peer.onClose(() => this.#sessions.delete(session));
+  }
+}
+
+/** Locks belong to the workflow engine; until it lands, asking for one is an error that says so. */
+const locksNotYet: SessionMethod<unknown> = () => {
+  throw new RpcError(RpcErrorCode.MethodNotFound, 'check_if_lock_exists: locks come with workflows, which this server does not have yet');
+};
