@@ -1,11 +1,12 @@
 /**
- * Prints one closing line, `tests: N passed, N failed[, N skipped]`, that CI and people can read
- * without knowing vitest's own format.
+ * Prints one closing line, `tests: N passed, N failed[, N skipped][, N unhandled errors]`, that CI
+ * and people can read without knowing vitest's own format. Unhandled errors fail the run even when
+ * every test passed, so the line says so.
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
       // A file that failed to load has no tests to count but is a failure all the same.
@@ -18,6 +19,7 @@ export default class SummaryReporter implements Reporter {
       }
     }
     const skipped = counts.skipped > 0 ? `, ${counts.skipped} skipped` : '';
-    process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed${skipped}\n`);
+    const unhandled = unhandledErrors.length > 0 ? `, ${unhandledErrors.length} unhandled error${unhandledErrors.length === 1 ? '' : 's'} (the run fails)` : '';
+    process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed${skipped}${unhandled}\n`);
   }
 }

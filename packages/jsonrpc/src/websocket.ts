@@ -16,6 +16,12 @@ export interface WebSocketOptions {
   /** The path served, e.g. `/rpc`; an upgrade to any other path is answered 404. */
   path: string;
   onChannel: (channel: MessageChannel) => void;
+  /**
+   * Checks an upgrade before it is accepted (the HTTP server's own request hooks never see one):
+   * a refusal is answered with its status and the socket closed. A browser lets any page open a
+   * WebSocket to any address, so the server must refuse foreign Origin and Host headers here.
+   */
+  verify?: (request: IncomingMessage) => { status: number; message: string } | null;
   /** The largest message taken (the same bound as a netstring frame's by default). */
   maxMessageBytes?: number;
   maxBufferedBytes?: number;
@@ -47,6 +53,12 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
     }
     if (pathname !== options.path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const refused = options.verify?.(request);
+    if (refused) {
+      const body = JSON.stringify({ error: { message: refused.message } });
+      socket.end(`HTTP/1.1 ${refused.status} Refused\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => options.onChannel(wrap(ws, request.socket.remoteAddress ?? 'unknown', maxBuffered, closeGraceMs)));

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticate } from './auth/authenticate.js';
 import { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { createHttpApi, type ApiStore } from './http.js';
+import { createBrowserGuard } from './http-guard.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { RpcServer, type RpcAddresses, type RpcOptions } from './rpc/rpc-server.js';
 
@@ -54,17 +55,23 @@ export class Controller {
     this.relay = new Relay({ store: options.store, broker: options.broker, logger: this.#logger, ...options.relay });
     this.authenticate = createAuthenticator(options.clients, new FailureThrottle(options.throttle));
     const http = options.http === false ? null : (options.http ?? {});
+    const allowedHosts = [...(http?.allowedHosts ?? []), ...(http?.host ? [http.host] : [])];
     this.#http = http
       ? createHttpApi({
           store: options.store,
           clients: options.clients,
           authenticate: this.authenticate,
           logger: this.#logger,
-          allowedHosts: [...(http.allowedHosts ?? []), ...(http.host ? [http.host] : [])],
+          allowedHosts,
           health: () => ({ relay: { ...this.relay.totals, leading: this.relay.leading } }),
         })
       : null;
-    this.#rpc = options.rpc ? new RpcServer({ ...options.rpc, authenticate: options.rpc.authenticate ?? this.authenticate }, this.#logger) : null;
+    // The WebSocket transport shares the HTTP port, so a browser page can reach it as it can the
+    // routes: its upgrades pass the same Host and Origin checks.
+    const browserGuard = createBrowserGuard(allowedHosts);
+    this.#rpc = options.rpc
+      ? new RpcServer({ verifyWebSocket: (request) => browserGuard(request.headers), ...options.rpc, authenticate: options.rpc.authenticate ?? this.authenticate }, this.#logger)
+      : null;
   }
 
   /** Where the JSON-RPC API listens once started; null when it is not served. */
@@ -74,12 +81,18 @@ export class Controller {
 
   async start(): Promise<void> {
     await this.relay.start();
-    if (this.#http && this.#options.http !== false) {
-      const { host = '127.0.0.1', port = 8080 } = this.#options.http ?? {};
-      this.url = await this.#http.listen({ host, port });
-      this.#logger.info({ url: this.url }, 'controller API listening');
+    try {
+      if (this.#http && this.#options.http !== false) {
+        const { host = '127.0.0.1', port = 8080 } = this.#options.http ?? {};
+        this.url = await this.#http.listen({ host, port });
+        this.#logger.info({ url: this.url }, 'controller API listening');
+      }
+      await this.#rpc?.start(this.#http && this.url ? this.#http.server : null);
+    } catch (err) {
+      // A port taken (6522 by a JobCenter still running, say) must not leave half a controller serving.
+      await this.stop().catch((stopErr: unknown) => this.#logger.warn({ err: stopErr }, 'stopping after a failed start failed'));
+      throw err;
     }
-    await this.#rpc?.start(this.#http && this.url ? this.#http.server : null);
   }
 
   async stop(): Promise<void> {

@@ -67,18 +67,36 @@ function refuse(reply: FastifyReply, status: number, message: string, field?: st
   return reply.code(status).send(errorBody(message, field));
 }
 
+/** Why a request from a browser's reach is refused: its status, message and the header at fault. */
+export interface BrowserRefusal {
+  status: 421 | 403;
+  message: string;
+  field: 'host' | 'origin';
+}
+
+/**
+ * Checks 1 and 2 above, for the HTTP routes and for the JSON-RPC WebSocket upgrade on the same
+ * port (which never reaches Fastify's hooks): null when the request may go on.
+ */
+export function createBrowserGuard(allowedHosts: readonly string[] = []): (headers: { host?: string | undefined; origin?: string | undefined }) => BrowserRefusal | null {
+  const allowed = new Set([...LOOPBACK_NAMES, ...allowedHosts.map(asHostName)]);
+  return ({ host, origin }) => {
+    if (!hostAllowed(host, allowed)) {
+      return { status: 421, message: `this API does not answer to the host ${JSON.stringify(host ?? '')}; add it to DROVER_HTTP_ALLOWED_HOSTS`, field: 'host' };
+    }
+    if (origin !== undefined && !sameOrigin(origin, host!)) {
+      return { status: 403, message: 'cross-origin requests are refused: the API takes no requests from web pages of other origins', field: 'origin' };
+    }
+    return null;
+  };
+}
+
 /** Installs the guard as the API's first hook. */
 export function installGuard(app: FastifyInstance, options: GuardOptions): void {
-  const allowed = new Set([...LOOPBACK_NAMES, ...(options.allowedHosts ?? []).map(asHostName)]);
+  const browserGuard = createBrowserGuard(options.allowedHosts);
   app.addHook('onRequest', async (request, reply) => {
-    const host = request.headers.host;
-    if (!hostAllowed(host, allowed)) {
-      return refuse(reply, 421, `this API does not answer to the host ${JSON.stringify(host ?? '')}; add it to DROVER_HTTP_ALLOWED_HOSTS`, 'host');
-    }
-    const origin = request.headers.origin;
-    if (origin !== undefined && !sameOrigin(origin, host!)) {
-      return refuse(reply, 403, 'cross-origin requests are refused: the API takes no requests from web pages of other origins', 'origin');
-    }
+    const refused = browserGuard(request.headers);
+    if (refused) return refuse(reply, refused.status, refused.message, refused.field);
     if (!SAFE_METHODS.has(request.method)) {
       const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/json') {

@@ -220,6 +220,23 @@ describe('repeated failures', () => {
     expect(await authenticate({ who: 'reporter', method: 'password', token: reporter, address: 'b' })).toMatchObject({ ok: true, client: { who: 'reporter', call: ['report.*'] } });
     expect(await authenticate({ who: 'reporter', method: 'kerberos', token: reporter, address: 'b' })).toMatchObject({ ok: false, reason: expect.stringContaining('method') });
   });
+
+  it('are not outrun by a burst of guesses sent at once: only a few tokens from the address are ever hashed', async () => {
+    let hashed = 0;
+    const counting = {
+      verifyToken: (who: string, token: string) => (hashed++, ns.store.clients.verifyToken(who, token)),
+      byCertificateCn: (cn: string) => ns.store.clients.byCertificateCn(cn),
+    };
+    const authenticate = createAuthenticator(counting, new FailureThrottle({ failures: 3 }));
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => authenticate({ who: 'reporter', method: 'password', token: `guess-${i}`, address: 'burst' })));
+    expect(answers.every((a) => !a.ok)).toBe(true);
+    expect(answers.filter((a) => !a.ok && a.retryAfterMs !== undefined).length).toBeGreaterThanOrEqual(195);
+    // The failures allowed, plus the checks already running when the last of them counted.
+    expect(hashed).toBeLessThanOrEqual(3 + 2);
+    // A burst of right tokens from a fresh address is served, every one of them, in turn.
+    const served = await Promise.all(Array.from({ length: 50 }, () => authenticate({ who: 'reporter', method: 'password', token: reporter, address: 'legit' })));
+    expect(served.every((a) => a.ok)).toBe(true);
+  });
 });
 
 describe('generated bad credentials, hosts and origins', () => {

@@ -218,6 +218,33 @@ describe('JSON-RPC over WebSocket', () => {
     expect(await bigClosed).toBe(1009);
   });
 
+  it('refuses an upgrade from a web page of another origin, or under a foreign Host (DNS rebinding), before any hello', async () => {
+    const url = `${controller.url!.replace(/^http/, 'ws')}/rpc`;
+    const statusOf = (headers: Record<string, string>): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(url, { headers });
+        ws.on('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on('open', () => reject(new Error('the upgrade was accepted')));
+        ws.on('error', () => undefined);
+      });
+    const before = seen.length;
+    expect(await statusOf({ origin: 'https://evil.example' })).toBe(403);
+    expect(await statusOf({ origin: 'null' })).toBe(403);
+    expect(await statusOf({ host: 'evil.example' })).toBe(421);
+    expect(seen.length).toBe(before);
+    // Its own origin, as a page the API served would send, is let in and greeted.
+    const own = new WebSocket(url, { headers: { origin: controller.url! } });
+    const greeting = await new Promise<string>((resolve, reject) => {
+      own.on('message', (data: Buffer) => resolve(data.toString()));
+      own.on('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+    });
+    expect(JSON.parse(greeting)).toMatchObject({ method: 'greetings' });
+    own.close();
+  });
+
   it('refuses an upgrade on any other path, and the HTTP API still answers', async () => {
     const url = `${controller.url!.replace(/^http/, 'ws')}/elsewhere`;
     await expect(connectWebSocketClient(url)).rejects.toThrow(/404/);

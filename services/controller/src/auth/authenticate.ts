@@ -3,8 +3,18 @@
  * the JSON-RPC `hello` with a token or a client certificate), so that each checks credentials the
  * same way and repeated failures from one address slow down wherever they come from.
  */
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { ApiClient, ApiClientStore } from '@drover/core';
 import type { FailureThrottle } from './throttle.js';
+
+/**
+ * Credential checks in flight per address. The throttle counts a failure only once its check
+ * ended, so without a bound a burst of guesses sent at once would all be checked before the first
+ * failure counted; with it, an address has at most this many slow-hash checks running, and each
+ * queued one looks at the throttle again before it runs. Legitimate bursts wait their turn (a token
+ * that verified once is cached, so their checks are quick), they are not refused.
+ */
+const CHECKS_PER_ADDRESS = 2;
 
 /** What a caller presents. JobCenter's `hello` sends `who`, `method` and `token`. */
 export interface Credentials {
@@ -35,7 +45,21 @@ export function createAuthenticator(clients: Pick<ApiClientStore, 'verifyToken' 
     return ms > 0 ? blocked(ms) : { ok: false, reason };
   };
 
-  return async ({ who, method, token, certificateCn, address }) => {
+  const perAddress = new Map<string, LimitFunction>();
+  const inTurn = async <T>(address: string, check: () => Promise<T>): Promise<T> => {
+    let limit = perAddress.get(address);
+    if (!limit) perAddress.set(address, (limit = pLimit(CHECKS_PER_ADDRESS)));
+    try {
+      return await limit(check);
+    } finally {
+      // Idle addresses are forgotten, so the map holds only addresses with checks under way.
+      if (limit.activeCount === 0 && limit.pendingCount === 0) perAddress.delete(address);
+    }
+  };
+
+  return (credentials) => inTurn(credentials.address, () => check(credentials));
+
+  async function check({ who, method, token, certificateCn, address }: Credentials): Promise<AuthResult> {
     const wait = await throttle.blockedFor(address);
     if (wait > 0) return blocked(wait);
     if (method === 'clientcert') {
@@ -48,5 +72,5 @@ export function createAuthenticator(clients: Pick<ApiClientStore, 'verifyToken' 
     if (typeof token !== 'string' || token === '') return fail(address, 'a token is required');
     const client = await clients.verifyToken(who, token);
     return client ? { ok: true, client } : fail(address, REFUSED);
-  };
+  }
 }

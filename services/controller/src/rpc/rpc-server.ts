@@ -4,7 +4,7 @@
  * injected: this layer offers `hello` and `ping` itself, and answers `check_if_lock_exists` with
  * an error until the workflows work brings locks.
  */
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { silentLogger, type Logger } from '@drover/core';
 import {
   RpcError,
@@ -50,6 +50,8 @@ export interface RpcOptions<TClient> {
   tls?: { host?: string; port: number; cert: string | Buffer; key: string | Buffer; clientCa?: string | Buffer };
   /** The WebSocket path on the HTTP API's port; `false` serves none. */
   websocketPath?: string | false;
+  /** Checks each WebSocket upgrade's headers (the controller passes the HTTP API's Host and Origin guard). */
+  verifyWebSocket?: (request: IncomingMessage) => { status: number; message: string } | null;
   helloTimeoutMs?: number;
   pingIntervalMs?: number;
   pingTimeoutMs?: number;
@@ -117,7 +119,7 @@ export class RpcServer<TClient> {
       throw err;
     }
     if (websocketPath !== false && httpServer) {
-      this.#websocket = attachWebSocket({ server: httpServer, path: websocketPath, onChannel, ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}) });
+      this.#websocket = attachWebSocket({ server: httpServer, path: websocketPath, onChannel, ...(this.#options.verifyWebSocket ? { verify: this.#options.verifyWebSocket } : {}), ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}) });
       this.addresses.websocketPath = websocketPath;
     }
     this.#log.info({ ...this.addresses }, 'JSON-RPC listening');
