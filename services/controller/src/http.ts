@@ -107,9 +107,9 @@ function checkEmptyBody(body: unknown): void {
  * Refuses a client that may not call `funcname` (and is no admin). The function is named only
  * when the caller named it: a job's function is not told to a client that may not read the job.
  */
-function requireCall(request: FastifyRequest, funcname: string, what: string, callerNamedIt = true): void {
+function requireCall(request: FastifyRequest, funcname: string, what: string): void {
   if (authorizes(clientOf(request), 'call', funcname)) return;
-  throw new HttpRefusal(403, callerNamedIt ? `this client may not ${what} (no call scope matches function ${funcname})` : `this client may not ${what}`);
+  throw new HttpRefusal(403, `this client may not ${what} (no call scope matches function ${funcname})`);
 }
 
 /** `{ "when": … }` and nothing else. */
@@ -144,18 +144,26 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   app.setNotFoundHandler(notFound);
   installGuard(app, { authenticate, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
 
-  /** A job's function decides who may act on it; an unknown job goes on to the route's own 404. */
-  const requireJobScope = async (request: FastifyRequest, id: string, what: string): Promise<void> => {
+  /**
+   * A job's function decides who may act on it. A job out of the client's scope is answered as if
+   * it did not exist (404, like an unknown id): a 403 would tell a client which ids exist.
+   */
+  const requireJobScope = async (request: FastifyRequest, id: string): Promise<void> => {
     if (authorizes(clientOf(request), 'admin')) return;
     const job = await store.getJob(id);
-    if (job) requireCall(request, job.funcname, `${what} job ${id}`, false);
+    if (job && !authorizes(clientOf(request), 'call', job.funcname)) throw new HttpRefusal(404, `no job ${id}`);
   };
 
   app.post('/jobs', async (request, reply) => {
     const body = parseInsertBody(request.body);
     // A funcname that is not a string is left to the store's validation, which names the field.
+    const who = clientOf(request).who;
     for (const job of 'many' in body ? body.many : [body.one]) {
       if (isObject(job) && typeof job.funcname === 'string') requireCall(request, job.funcname, 'enqueue');
+      // Idempotency keys are the client's own: the same key from another client is another
+      // request, and must neither be answered with that client's job id nor block this one.
+      // A name holds no ':', so the prefix cannot be forged.
+      if (isObject(job) && typeof job.idempotencyKey === 'string') job.idempotencyKey = `${who}:${job.idempotencyKey}`;
     }
     if ('many' in body) return reply.code(201).send({ jobs: await store.insertMany(body.many) });
     return reply.code(201).send(await store.insert(body.one));
@@ -164,8 +172,8 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => {
     const id = parseJobId(request.params.id);
     const job = await store.getJob(id);
-    if (job) requireCall(request, job.funcname, `read job ${id}`, false);
-    return job ?? reply.code(404).send(errorBody(`no job ${id}`));
+    const visible = job && (authorizes(clientOf(request), 'admin') || authorizes(clientOf(request), 'call', job.funcname));
+    return visible ? job : reply.code(404).send(errorBody(`no job ${id}`));
   });
 
   app.get('/jobs', async (request) => {
@@ -185,7 +193,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   app.post<{ Params: { id: string } }>('/jobs/:id/retry', async (request, reply) => {
     const id = parseJobId(request.params.id);
     checkEmptyBody(request.body);
-    await requireJobScope(request, id, 'retry');
+    await requireJobScope(request, id);
     const job = await store.retry(id);
     if (job) return job;
     const current = await store.getJob(id);
@@ -196,7 +204,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (request, reply) => {
     const id = parseJobId(request.params.id);
     checkEmptyBody(request.body);
-    await requireJobScope(request, id, 'cancel');
+    await requireJobScope(request, id);
     const cancelled = await store.cancel(id);
     return cancelled ? { id, cancelled } : reply.code(404).send(errorBody(`job ${id} is not live`));
   });
@@ -204,7 +212,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   app.post<{ Params: { id: string } }>('/jobs/:id/reschedule', async (request, reply) => {
     const id = parseJobId(request.params.id);
     const when = parseRescheduleBody(request.body);
-    await requireJobScope(request, id, 'reschedule');
+    await requireJobScope(request, id);
     const job = await store.reschedule(id, when);
     return job ?? reply.code(404).send(errorBody(`job ${id} is not waiting`));
   });
