@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from './errors.js';
+import { fieldOf } from './field-of.test-support.js';
 import { parseJobFilters, parseJobId, parseJsonText, parseRescheduleWhen, parseWholeNumber } from './input.js';
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err.field;
-    throw err;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('parseRescheduleWhen', () => {
   it('takes never, +N seconds and ISO 8601 with an offset', () => {

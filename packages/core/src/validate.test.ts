@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from './errors.js';
+import { fieldOf } from './field-of.test-support.js';
 import { JSON_MAX_DEPTH, toJsonText, validateFuncname, validateNewJob, validateNewJobs } from './validate.js';
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err.field;
-    throw err;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('validateNewJob', () => {
   it('applies defaults', () => {
