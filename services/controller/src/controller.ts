@@ -5,7 +5,7 @@
  */
 import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type Logger } from '@drover/core';
 import type { FastifyInstance } from 'fastify';
-import { createAuthenticator, type Authenticate } from './auth/authenticate.js';
+import { createAuthenticator, type Authenticate, type Credentials } from './auth/authenticate.js';
 import { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { createHttpApi, type ApiStore } from './http.js';
 import { createBrowserGuard } from './http-guard.js';
@@ -70,7 +70,16 @@ export class Controller {
     // routes: its upgrades pass the same Host and Origin checks.
     const browserGuard = createBrowserGuard(allowedHosts);
     this.#rpc = options.rpc
-      ? new RpcServer({ verifyWebSocket: (request) => browserGuard(request.headers), ...options.rpc, authenticate: options.rpc.authenticate ?? this.authenticate }, this.#logger)
+      ? new RpcServer(
+          {
+            verifyWebSocket: (request) => browserGuard(request.headers),
+            // With its own authenticator a caller decides what a session is; with ours, the clients still do.
+            ...(options.rpc.authenticate ? {} : { stillValid: (credentials: Credentials) => stillValid(options.clients, credentials) }),
+            ...options.rpc,
+            authenticate: options.rpc.authenticate ?? this.authenticate,
+          },
+          this.#logger,
+        )
       : null;
   }
 
@@ -100,6 +109,12 @@ export class Controller {
     await this.#http?.close();
     await this.relay.stop();
   }
+}
+
+/** Whether credentials that said hello still name a client: not removed, token not rotated, certificate still mapped. */
+async function stillValid(clients: Pick<ApiClientStore, 'verifyToken' | 'byCertificateCn'>, { who, method, token, certificateCn }: Credentials): Promise<boolean> {
+  if (method === 'clientcert') return certificateCn !== undefined && (await clients.byCertificateCn(certificateCn))?.who === who;
+  return token !== undefined && (await clients.verifyToken(who, token)) !== null;
 }
 
 export function createController(options: ControllerOptions): Controller {

@@ -280,6 +280,34 @@ describe('JSON-RPC hello throttle', () => {
   });
 });
 
+describe('JSON-RPC sessions of real clients', () => {
+  it('end when their client is removed or its token rotated, at the next ping', async () => {
+    const real = createController({ store: ns.store, clients: ns.store.clients, broker: new MemoryBroker(), http: false, rpc: { tcp: { port: 0 }, pingIntervalMs: 100, pingTimeoutMs: 1_000 } });
+    await real.start();
+    try {
+      const { token } = await ns.store.clients.add({ who: 'rotating' });
+      const { token: kept } = await ns.store.clients.add({ who: 'kept' });
+      const open = async (who: string, t: string): Promise<TestConnection> => {
+        const conn = await greeted(await connectTcpClient(real.rpcAddresses!.tcp!.port, { answerPings: true }), 'drover');
+        expect((await conn.call('hello', { who, method: 'password', token: t })).result).toEqual([true, expect.any(String)]);
+        return conn;
+      };
+      const rotating = await open('rotating', token);
+      const staying = await open('kept', kept);
+      // Pings come and go while the client is unchanged.
+      await waitForMessage(rotating, (m) => m.method === 'ping');
+      await waitForMessage(rotating, (m) => m.method === 'ping');
+      await ns.store.clients.rotate('rotating');
+      await rotating.closed;
+      const removing = await open('kept', kept);
+      await ns.store.clients.remove('kept');
+      await Promise.all([staying.closed, removing.closed]);
+    } finally {
+      await real.stop();
+    }
+  });
+});
+
 describe('JSON-RPC shutdown', () => {
   it('stop() closes open connections and the listeners within its grace', async () => {
     const server = new RpcServer({ authenticate, tcp: { port: 0 }, stopGraceMs: 2_000 });

@@ -16,7 +16,7 @@ import {
   type RpcListener,
   type WebSocketEndpoint,
 } from '@drover/jsonrpc';
-import type { Authenticate } from '../auth/authenticate.js';
+import type { Authenticate, Credentials } from '../auth/authenticate.js';
 import { RpcSession, type SessionMethod, type SessionTimings } from './session.js';
 
 /** JobCenter's port; Drover keeps it so its clients need no configuration. */
@@ -40,6 +40,8 @@ const RESERVED = new Set(['hello', 'ping', 'greetings']);
 export interface RpcOptions<TClient> {
   /** Checks a hello's credentials. Without it the controller serves no JSON-RPC at all. */
   authenticate: Authenticate<TClient>;
+  /** Checked with each ping: whether a session's credentials still hold (see SessionOptions). */
+  stillValid?: (credentials: Credentials) => Promise<boolean>;
   /** What an authenticated session may call (create_job, announce, …). */
   methods?: Record<string, SessionMethod<TClient>>;
   /** Sent in `greetings` and `hello`'s welcome. */
@@ -149,6 +151,7 @@ export class RpcServer<TClient> {
       channel,
       serverName: this.#options.serverName ?? 'drover',
       authenticate: this.#options.authenticate,
+      ...(this.#options.stillValid ? { stillValid: this.#options.stillValid } : {}),
       methods: this.#methods,
       logger: this.#log,
       ...this.#timings,

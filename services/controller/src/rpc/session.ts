@@ -37,6 +37,11 @@ export interface SessionOptions<TClient> extends SessionTimings {
   channel: MessageChannel;
   serverName: string;
   authenticate: Authenticate<TClient>;
+  /**
+   * Checked with each ping: whether the credentials that said hello still hold. A client removed
+   * or a token rotated ends the sessions opened with it, as it ends HTTP access at once.
+   */
+  stillValid?: (credentials: Credentials) => Promise<boolean>;
   methods: ReadonlyMap<string, SessionMethod<TClient>>;
   logger: Logger;
   callTimeoutMs?: number;
@@ -61,6 +66,8 @@ export class RpcSession<T> {
   #helloTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #pinging = false;
+  /** What said hello, kept for {@link SessionOptions.stillValid}. */
+  #credentials: Credentials | undefined;
 
   constructor(options: SessionOptions<T>) {
     this.#options = options;
@@ -121,6 +128,7 @@ export class RpcSession<T> {
     const channel = this.#options.channel;
     const session: Session<T> = { client: verdict.client, who: credentials.who, address, transport: channel.transport, certificateCn: channel.certificateCn, peer: this.peer };
     this.#state = { kind: 'ready', session };
+    this.#credentials = credentials;
     clearTimeout(this.#helloTimer);
     this.#log.info({ who: credentials.who, method: credentials.method }, 'hello');
     this.#startPings();
@@ -144,14 +152,30 @@ export class RpcSession<T> {
       this.#pinging = true;
       this.peer
         .call('ping', {}, { timeoutMs: pingTimeoutMs })
+        .then(() => this.#checkStillValid())
         .catch((err: unknown) => {
           if (err instanceof CallFailedError) this.close(`no answer to ping within ${pingTimeoutMs} ms`);
+          else this.#log.warn({ err }, 'ping failed');
         })
         .finally(() => {
           this.#pinging = false;
         });
     }, pingIntervalMs);
     this.#pingTimer.unref();
+  }
+
+  async #checkStillValid(): Promise<void> {
+    const check = this.#options.stillValid;
+    if (!check || !this.#credentials || this.peer.closed) return;
+    let valid: boolean;
+    try {
+      valid = await check(this.#credentials);
+    } catch (err) {
+      // The client store unreachable is not the client's fault: keep the session, ask again next ping.
+      this.#log.warn({ err }, 'could not check that the client still exists');
+      return;
+    }
+    if (!valid) this.close('the client was removed or its credentials changed');
   }
 }
 
