@@ -3,17 +3,23 @@
  * Starts the relay first so jobs flow as soon as the APIs accept them; stops in reverse: the
  * JSON-RPC connections close, the HTTP API stops taking jobs, then the relay finishes its step.
  */
-import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type Logger } from '@drover/core';
+import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type Logger, type WorkerStore } from '@drover/core';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticate } from './auth/authenticate.js';
 import { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { createHttpApi, type ApiStore } from './http.js';
 import { Relay, type RelayOptions } from './relay.js';
+import { jobcenterMethods } from './rpc/methods/index.js';
+import type { RemoteWorkerOptions } from './rpc/remote/remote-worker.js';
+import type { RemoteWorkers } from './rpc/remote/remote-workers.js';
 import { RpcServer, type RpcAddresses, type RpcOptions } from './rpc/rpc-server.js';
 
 export interface ControllerOptions {
-  /** What the relay and the API need of the store (see {@link RelayOptions} and {@link ApiStore}). */
-  store: RelayOptions['store'] & ApiStore;
+  /**
+   * What the relay and the API need of the store (see {@link RelayOptions} and {@link ApiStore}),
+   * and the worker port, for the remote workers the JSON-RPC API runs.
+   */
+  store: RelayOptions['store'] & ApiStore & WorkerStore;
   broker: Broker;
   /** The namespace's API clients: every API request authenticates against them. */
   clients: ApiClientStore;
@@ -29,9 +35,10 @@ export interface ControllerOptions {
   /**
    * The JSON-RPC API (JobCenter's protocol): served when given. Every connection says hello,
    * checked by this controller's authenticator unless another is given; `methods` are what an
-   * authenticated session may call. The WebSocket transport shares the HTTP API's port.
+   * authenticated session may call, over JobCenter's methods. The WebSocket transport shares the
+   * HTTP API's port. `workers` tunes the remote workers (offer timeout, filter retry, …).
    */
-  rpc?: Omit<RpcOptions<ApiClient>, 'authenticate'> & { authenticate?: Authenticate };
+  rpc?: Omit<RpcOptions<ApiClient>, 'authenticate'> & { authenticate?: Authenticate; workers?: RemoteWorkerOptions };
 }
 
 export class Controller {
@@ -43,6 +50,7 @@ export class Controller {
   readonly authenticate: Authenticate;
   readonly #http: FastifyInstance | null;
   readonly #rpc: RpcServer<ApiClient> | null;
+  readonly #remotes: RemoteWorkers | null = null;
   readonly #options: ControllerOptions;
   readonly #logger: Logger;
   /** The API's address once started, e.g. http://127.0.0.1:8080. */
@@ -64,7 +72,14 @@ export class Controller {
           health: () => ({ relay: { ...this.relay.totals, leading: this.relay.leading } }),
         })
       : null;
-    this.#rpc = options.rpc ? new RpcServer({ ...options.rpc, authenticate: options.rpc.authenticate ?? this.authenticate }, this.#logger) : null;
+    if (options.rpc) {
+      const { workers, methods, authenticate, ...rpc } = options.rpc;
+      const jobcenter = jobcenterMethods({ store: options.store, broker: options.broker, logger: this.#logger, ...(workers ? { workers } : {}) });
+      this.#remotes = jobcenter.remotes;
+      this.#rpc = new RpcServer({ ...rpc, methods: { ...jobcenter.methods, ...methods }, authenticate: authenticate ?? this.authenticate }, this.#logger);
+    } else {
+      this.#rpc = null;
+    }
   }
 
   /** Where the JSON-RPC API listens once started; null when it is not served. */
@@ -84,6 +99,8 @@ export class Controller {
 
   async stop(): Promise<void> {
     await this.#rpc?.stop();
+    // The connections are closed: their remote workers give their tasks back before the store goes.
+    await this.#remotes?.close();
     await this.#http?.close();
     await this.relay.stop();
   }
