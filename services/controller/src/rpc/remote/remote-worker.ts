@@ -14,7 +14,7 @@
  * already used, or of a task that ended: timed out, lease lost, given back) changes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { Decline, PermanentFailure, ValidationError, type Broker, type Json, type Logger, type WorkerStore } from '@drover/core';
+import { Decline, ValidationError, type Broker, type Json, type Logger, type WorkerStore } from '@drover/core';
 import type { Peer } from '@drover/jsonrpc';
 import { createWorker, type Handler, type JobContext, type Worker } from '@drover/worker';
 import { jsonContains } from './json-contains.js';
@@ -97,8 +97,14 @@ interface Task {
   /** Set by get_task: the offer was taken. */
   cookie: string | null;
   /** Ends the task once: the first of get_task's timeout, task_done, an abort or a disconnect wins. */
-  finish(outcome: { result: Json } | { error: Error }): void;
+  finish(outcome: TaskOutcome): void;
 }
+
+/**
+ * How a task ends: with a result, a failed attempt or a permanent failure (each with the worker's
+ * own text, written as it is), or given up with an error for the shim to read (a Decline, an abort).
+ */
+type TaskOutcome = { result: Json } | { fail: string } | { fatal: string } | { error: Error };
 
 export class RemoteWorker {
   readonly #deps: RemoteWorkerDeps;
@@ -176,8 +182,7 @@ export class RemoteWorker {
       return false;
     }
     const end = taskEnd(outargs);
-    if (end.kind === 'complete') task.finish({ result: end.result });
-    else task.finish({ error: end.kind === 'fatal' ? new PermanentFailure(end.error) : new Error(end.error) });
+    task.finish(end.kind === 'complete' ? { result: end.result } : end.kind === 'fatal' ? { fatal: end.error } : { fail: end.error });
     return true;
   }
 
@@ -192,7 +197,7 @@ export class RemoteWorker {
     if (this.#closed) return;
     this.#closed = true;
     for (const task of [...this.#tasks.values()]) {
-      task.finish({ error: task.cookie === null ? new Decline('the worker disconnected before taking the task') : new Error('worker disconnected') });
+      task.finish(task.cookie === null ? { error: new Decline('the worker disconnected before taking the task') } : { fail: 'worker disconnected' });
     }
     const groups = [...this.#groups.values()];
     this.#actions.clear();
@@ -284,8 +289,11 @@ export class RemoteWorker {
           if (task.cookie !== null) this.#cookies.delete(task.cookie);
           clearTimeout(timer);
           job.signal.removeEventListener('abort', onAbort);
-          if ('error' in outcome) reject(outcome.error);
-          else resolve(outcome.result);
+          // Failures go through the job's own verbs, so the failure log holds the worker's text, not a stack.
+          if ('result' in outcome) resolve(outcome.result);
+          else if ('fail' in outcome) resolve(job.fail(outcome.fail).then(() => null));
+          else if ('fatal' in outcome) resolve(job.permanentFailure(outcome.fatal).then(() => null));
+          else reject(outcome.error);
         },
       };
       this.#tasks.set(key, task);
