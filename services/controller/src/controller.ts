@@ -98,6 +98,8 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    // Tasks out are declined, not failed: the workers did nothing wrong.
+    this.#remotes?.beginStop();
     await this.#rpc?.stop();
     // The connections are closed: their remote workers give their tasks back before the store goes.
     await this.#remotes?.close();

@@ -36,7 +36,8 @@ beforeAll(async () => {
     broker,
     http: false,
     relay: { sweepMs: 200 },
-    rpc: { tcp: { port: 0 }, workers: { offerTimeoutMs: OFFER_TIMEOUT_MS, filterRetryMs: FILTER_RETRY_MS, retryDelayMs: 0, drainMs: 2_000 } },
+    // Pinged often, so that a worker that stops answering is found within a test.
+    rpc: { tcp: { port: 0 }, pingIntervalMs: 200, pingTimeoutMs: 500, workers: { offerTimeoutMs: OFFER_TIMEOUT_MS, filterRetryMs: FILTER_RETRY_MS, retryDelayMs: 0, drainMs: 2_000 } },
   });
   await controller.start();
   // The scheduler's part: failed attempts (retried at once here) and declined filtered jobs come due.
@@ -57,8 +58,8 @@ afterAll(async () => {
   await broker.close();
 });
 
-async function connect(who = 'rw-worker', token = workerToken): Promise<TestConnection> {
-  const conn = await connectTcpClient(controller.rpcAddresses!.tcp!.port, { answerPings: true });
+async function connect(who = 'rw-worker', token = workerToken, options: { answerPings?: boolean; port?: number } = {}): Promise<TestConnection> {
+  const conn = await connectTcpClient(options.port ?? controller.rpcAddresses!.tcp!.port, { answerPings: options.answerPings ?? true });
   connections.push(conn);
   expect((await conn.next()).method).toBe('greetings');
   expect((await conn.call('hello', { who, method: 'password', token })).result).toEqual([true, expect.stringContaining('welcome')]);
@@ -239,6 +240,36 @@ describe('remote workers', () => {
     expect(job.failureLog.map((f) => f.error)).toEqual(['worker disconnected']);
     expect(b.done).toEqual([{ by: 'b' }]);
     expect(a.done).toEqual([]);
+  });
+
+  it('a worker that stops answering pings is dropped, and its task given back at once as a failed attempt', async () => {
+    const conn = await connect('rw-worker', workerToken, { answerPings: false });
+    const mute = new ScriptedWorker(conn, () => null);
+    expect((await announce(conn, 'rw.mute')).result).toEqual([true, 'success']);
+    const id = await enqueue('rw.mute', {});
+    await waitFor(() => mute.answers.length === 1, { what: 'the mute worker to take the task' });
+    const b = await worker('rw.mute', () => ({ by: 'b' }));
+    await conn.closed;
+    const job = await waitFor(finished(id), { what: 'the job to be done by worker B' });
+    expect(job).toMatchObject({ state: 'completed', failures: 1, result: { by: 'b' } });
+    expect(job.failureLog.map((f) => f.error)).toEqual(['worker disconnected']);
+    expect(b.done).toEqual([{ by: 'b' }]);
+  });
+
+  it('a controller that stops declines the tasks its remote workers hold (no failure counted) before it returns', async () => {
+    const other = createController({ store: ns.store, clients: ns.store.clients, broker, http: false, rpc: { tcp: { port: 0 } } });
+    await other.start();
+    const conn = await connect('rw-worker', workerToken, { port: other.rpcAddresses!.tcp!.port });
+    const holder = new ScriptedWorker(conn, () => null);
+    expect((await announce(conn, 'rw.stop')).result).toEqual([true, 'success']);
+    const id = await enqueue('rw.stop', {});
+    await waitFor(() => holder.answers.length === 1, { what: 'the worker to take the task' });
+    await other.stop();
+    const job = await ns.store.getJob(id);
+    expect(job).toMatchObject({ attempts: 1, failures: 0 });
+    expect(job!.state).not.toBe('running');
+    expect(await consumers('rw.stop')).toBe(0);
+    await ns.store.cancel(id);
   });
 
   it('an error in outargs: soft (or a string) is a failed attempt retried, fatal fails the job for good', async () => {

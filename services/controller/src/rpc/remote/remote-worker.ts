@@ -190,14 +190,16 @@ export class RemoteWorker {
    * The connection closed: every task is given back at once (never left to wait out its lease).
    * An offer not yet taken is declined, since the worker never ran it; a task taken is a failed
    * attempt with the reason `worker disconnected` (JobCenter raises a soft error too): it may have
-   * had effects, or have crashed its worker, so it counts against the job's retries. Then every
-   * consumer stops.
+   * had effects, or have crashed its worker, so it counts against the job's retries. When the
+   * controller itself is stopping (`why` = 'shutdown'), the worker did nothing wrong: every task is
+   * declined, as the shim does with the jobs it gives back on shutdown. Then every consumer stops.
    */
-  async close(): Promise<void> {
+  async close(why: 'disconnect' | 'shutdown' = 'disconnect'): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const task of [...this.#tasks.values()]) {
-      task.finish(task.cookie === null ? { error: new Decline('the worker disconnected before taking the task') } : { fail: 'worker disconnected' });
+      if (why === 'shutdown') task.finish({ error: new Decline('the controller is stopping') });
+      else task.finish(task.cookie === null ? { error: new Decline('the worker disconnected before taking the task') } : { fail: 'worker disconnected' });
     }
     const groups = [...this.#groups.values()];
     this.#actions.clear();

@@ -11,6 +11,7 @@ export class RemoteWorkers {
   readonly #byPeer = new Map<Peer, RemoteWorker>();
   readonly #closing = new Set<Promise<void>>();
   readonly #base: Omit<RemoteWorkerDeps, 'peer' | 'who'>;
+  #stopping = false;
 
   constructor(deps: { store: WorkerStore; broker: Broker; logger: Logger; options?: RemoteWorkerOptions }) {
     const o = deps.options ?? {};
@@ -36,7 +37,7 @@ export class RemoteWorkers {
     const made = remote;
     peer.onClose(() => {
       this.#byPeer.delete(peer);
-      const closing = made.close();
+      const closing = made.close(this.#stopping ? 'shutdown' : 'disconnect');
       this.#closing.add(closing);
       // close() logs its own failures and never rejects.
       closing.finally(() => this.#closing.delete(closing)).catch(() => undefined);
@@ -56,11 +57,17 @@ export class RemoteWorkers {
     return n;
   }
 
+  /** The controller is stopping: connections closing from now on decline their tasks instead of failing them. */
+  beginStop(): void {
+    this.#stopping = true;
+  }
+
   /** Closes every remote worker (their connections are closing) and waits until their tasks are given back. */
   async close(): Promise<void> {
+    this.#stopping = true;
     for (const [peer, remote] of this.#byPeer) {
       this.#byPeer.delete(peer);
-      this.#closing.add(remote.close());
+      this.#closing.add(remote.close('shutdown'));
     }
     await Promise.all(this.#closing);
   }
