@@ -5,6 +5,7 @@
  * a loop calling the store's own scheduler statements.
  */
 import amqp from 'amqplib';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createAmqpBroker, exchangeName, queueName, type AmqpBroker } from '@drover/broker';
@@ -357,6 +358,37 @@ describe('remote workers', () => {
     expect(await consumers('rw.bad')).toBe(0);
     // A second announce of the same action on one connection is refused.
     expectBadParameter(await announce(conn, 'rw.bad2', { slots: 1 }), 'actionname');
+  });
+
+  it('generated bad announce and create_slotgroup parameters each answer -32001 naming the bad field, and make nothing', async () => {
+    const conn = await connect();
+    funcnames.add('rw.prop');
+    const notText = fc.oneof(fc.constant(''), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.string({ minLength: 201, maxLength: 210 }));
+    const badSlots = fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 10_001 }), fc.double({ noInteger: true }), fc.string(), fc.boolean(), fc.constant([1]));
+    const badAction = fc.oneof(fc.constant(''), fc.integer(), fc.constant(null), fc.string({ maxLength: 20 }).map((t) => `${t} !`));
+    const badFilter = fc.oneof(fc.array(fc.integer(), { maxLength: 2 }), fc.string(), fc.integer(), fc.boolean());
+    const good = { workername: 'w', actionname: 'rw.prop', slots: null, slotgroup: null };
+    const badCall = fc.oneof(
+      notText.map((v) => ['announce', { ...good, workername: v }, 'workername'] as const),
+      badAction.map((v) => ['announce', { ...good, actionname: v }, 'actionname'] as const),
+      badSlots.map((v) => ['announce', { ...good, slots: v }, 'slots'] as const),
+      fc.integer({ min: 1, max: 5 }).map((n) => ['announce', { ...good, slots: n, slotgroup: 'g' }, 'slotgroup'] as const),
+      fc.string({ minLength: 1, maxLength: 10 }).map((g) => ['announce', { ...good, slotgroup: `missing-${g}` }, 'slotgroup'] as const),
+      badFilter.map((v) => ['announce', { ...good, filter: v }, 'filter'] as const),
+      notText.map((v) => ['create_slotgroup', { name: v, slots: 1 }, 'name'] as const),
+      fc.string({ maxLength: 10 }).map((t) => ['create_slotgroup', { name: `_${t}`, slots: 1 }, 'name'] as const),
+      badSlots.map((v) => ['create_slotgroup', { name: 'fresh', slots: v }, 'slots'] as const),
+    );
+    await fc.assert(
+      fc.asyncProperty(badCall, async ([method, params, field]) => {
+        expectBadParameter(await conn.call(method, params), field);
+      }),
+      { numRuns: 300 },
+    );
+    // Nothing was made: no consumer on rw.prop, no group "fresh", and both can still be made.
+    expect(await consumers('rw.prop')).toBe(0);
+    expect((await conn.call('create_slotgroup', { name: 'fresh', slots: 1 })).result).toBe('');
+    expect((await announce(conn, 'rw.prop', { slotgroup: 'fresh' })).result).toEqual([true, 'success']);
   });
 
   it('withdraw stops the consumer; a closed connection leaves no consumer behind', async () => {
