@@ -121,11 +121,6 @@ export class RemoteWorker {
     this.#log = deps.logger.child({ who: deps.who });
   }
 
-  /** Tasks out now (offered or taken), for status and tests. */
-  get tasksOut(): number {
-    return this.#tasks.size;
-  }
-
   createSlotGroup(name: string, slots: number): void {
     if (this.#groups.has(name)) throw new ValidationError('name', `slot group "${name}" already exists on this connection`);
     this.#groups.set(name, { name, slots, implicit: false, actions: new Set(), worker: null, chain: Promise.resolve() });

@@ -50,13 +50,6 @@ export class RemoteWorkers {
     return this.#byPeer.get(peer);
   }
 
-  /** Tasks out across every connection. */
-  get tasksOut(): number {
-    let n = 0;
-    for (const r of this.#byPeer.values()) n += r.tasksOut;
-    return n;
-  }
-
   /** The controller is stopping: connections closing from now on decline their tasks instead of failing them. */
   beginStop(): void {
     this.#stopping = true;
