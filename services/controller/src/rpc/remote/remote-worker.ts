@@ -114,6 +114,8 @@ export class RemoteWorker {
   /** Tasks offered or taken, by action and job id. */
   readonly #tasks = new Map<string, Task>();
   readonly #cookies = new Map<string, Task>();
+  /** Consumer changes under way (each never rejects): close() waits for them. */
+  readonly #replacing = new Set<Promise<void>>();
   #closed = false;
 
   constructor(deps: RemoteWorkerDeps) {
@@ -142,8 +144,12 @@ export class RemoteWorker {
     }
     this.#actions.set(a.actionname, { workername: a.workername, group, filter: a.filter });
     group.actions.add(a.actionname);
+    const busy = isBusy(group);
+    const replacing = this.#replaceConsumer(group);
+    // A group with tasks out gets its new consumer once they finish: the announce is not held for a long task.
+    if (busy) return;
     try {
-      await this.#replaceConsumer(group);
+      await replacing;
     } catch (err) {
       this.#forget(a.actionname);
       throw err;
@@ -155,7 +161,9 @@ export class RemoteWorker {
     const action = this.#actions.get(actionname);
     if (!action) throw new ValidationError('actionname', `"${actionname}" is not announced on this connection`);
     this.#forget(actionname);
-    await this.#replaceConsumer(action.group);
+    const busy = isBusy(action.group);
+    const replacing = this.#replaceConsumer(action.group);
+    if (!busy) await replacing;
   }
 
   /** Takes an offer: its cookie and arguments, or `[]` if it timed out, was taken already or never was. */
@@ -196,10 +204,13 @@ export class RemoteWorker {
       if (why === 'shutdown') task.finish({ error: new Decline('the controller is stopping') });
       else task.finish(task.cookie === null ? { error: new Decline('the worker disconnected before taking the task') } : { fail: 'worker disconnected' });
     }
-    const groups = [...this.#groups.values()];
     this.#actions.clear();
-    for (const g of groups) g.actions.clear();
-    await Promise.all(groups.map((g) => this.#replaceConsumer(g).catch((err: unknown) => this.#log.error({ group: g.name, err: (err as Error).message }, 'stopping a remote slot group failed'))));
+    for (const g of this.#groups.values()) {
+      g.actions.clear();
+      this.#replaceConsumer(g).catch(() => undefined); // logged by the chain
+    }
+    // Every consumer change still under way (a withdrawn group draining included) ends before this resolves.
+    await Promise.all(this.#replacing);
   }
 
   #forget(actionname: string): void {
@@ -212,12 +223,10 @@ export class RemoteWorker {
 
   /**
    * Replaces the group's consumer with one for its current actions (none when it has none left).
-   * The old one stops first, so the group never has more than its slots out. When the old one has
-   * tasks out, this resolves at once and the new consumer starts once they finish (or the drain
-   * bound passes): an announce is not held for a long task.
+   * The old one stops first (letting its tasks finish within the drain bound), so the group never
+   * has more than its slots out. Resolves once the new consumer consumes.
    */
   #replaceConsumer(group: Group): Promise<void> {
-    const busy = (group.worker?.stats().running ?? 0) > 0;
     const next = group.chain.then(async () => {
       const old = group.worker;
       group.worker = null;
@@ -233,7 +242,13 @@ export class RemoteWorker {
       group.worker = worker;
     });
     group.chain = next.catch((err: unknown) => this.#log.error({ group: group.name, err: (err as Error).message }, 'replacing a remote slot group consumer failed'));
-    return busy ? Promise.resolve() : next;
+    const settled = group.chain;
+    this.#replacing.add(settled);
+    settled.then(
+      () => this.#replacing.delete(settled),
+      () => undefined,
+    );
+    return next;
   }
 
   #createWorker(group: Group): Worker {
@@ -299,6 +314,11 @@ export class RemoteWorker {
       this.#deps.peer.notify('task_ready', { actionname, job_id: wireJobId(job.id) }).catch(() => undefined);
     });
   }
+}
+
+/** Whether the group's consumer has tasks out (running, or writing their outcome). */
+function isBusy(group: Group): boolean {
+  return (group.worker?.stats().running ?? 0) > 0;
 }
 
 function taskKey(actionname: string, jobId: string): string {
