@@ -14,7 +14,8 @@ const BOUNDARIES = {
   'packages/worker': ['core'],
   'packages/client': ['core', 'store'],
   'packages/jsonrpc': ['core'],
-  'services/controller': ['core', 'jsonrpc'],
+  // The controller runs remote workers (JSON-RPC) through the worker shim itself: one code path for claims, leases, fencing and outcomes.
+  'services/controller': ['core', 'jsonrpc', 'worker'],
   'services/scheduler': ['core'],
 };
 const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'worker', 'client', 'jsonrpc', 'controller', 'scheduler', 'cli', 'bench', 'testing'];

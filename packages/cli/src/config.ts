@@ -52,6 +52,10 @@ const envSchema = z.object({
   DROVER_TLS_CERT: z.string().min(1).optional(),
   DROVER_TLS_KEY: z.string().min(1).optional(),
   DROVER_TLS_CLIENT_CA: z.string().min(1).optional(),
+  /** Remote workers: how long a `task_ready` waits for its `get_task` before the task goes elsewhere (default 10 s). */
+  DROVER_RPC_OFFER_TIMEOUT_MS: intFrom(100, 3_600_000).optional(),
+  /** Remote workers: how long a job a worker's filter does not match is put back for (default 30 s). */
+  DROVER_RPC_FILTER_RETRY_MS: intFrom(100, 86_400_000).optional(),
   /**
    * First delay of the backoff after a lease expires (the scheduler has no function's policy at
    * hand). Unset: 2 minutes for services, 1 second for `drover dev`, so a demo interrupted mid-job

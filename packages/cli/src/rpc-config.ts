@@ -9,25 +9,33 @@
  */
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '@drover/core';
-import type { RpcOptions } from '@drover/controller';
+import type { RemoteWorkerOptions, RpcOptions } from '@drover/controller';
 import type { Config } from './config.js';
 
-export type RpcListenOptions = Pick<RpcOptions<unknown>, 'tcp' | 'tls'>;
+export type RpcListenOptions = Pick<RpcOptions<unknown>, 'tcp' | 'tls'> & { workers?: RemoteWorkerOptions };
 
 export function rpcListenOptions(config: Config): RpcListenOptions {
   const host = config.DROVER_HTTP_HOST;
   const tcp = { host, port: config.DROVER_RPC_PORT };
+  const workers = remoteWorkerOptions(config);
   const tlsPort = config.DROVER_RPC_TLS_PORT;
   if (tlsPort === undefined) {
     // A certificate with no port to serve it is a half-done configuration, not something to ignore.
     const stray = (['DROVER_TLS_CERT', 'DROVER_TLS_KEY', 'DROVER_TLS_CLIENT_CA'] as const).find((v) => config[v] !== undefined);
     if (stray) throw new ValidationError(stray, 'is set but DROVER_RPC_TLS_PORT is not; set the port to serve JSON-RPC over TLS');
-    return { tcp };
+    return { tcp, ...workers };
   }
   const cert = readPem(config, 'DROVER_TLS_CERT');
   const key = readPem(config, 'DROVER_TLS_KEY');
   const clientCa = config.DROVER_TLS_CLIENT_CA === undefined ? undefined : readPem(config, 'DROVER_TLS_CLIENT_CA');
-  return { tcp, tls: { host, port: tlsPort, cert, key, ...(clientCa ? { clientCa } : {}) } };
+  return { tcp, tls: { host, port: tlsPort, cert, key, ...(clientCa ? { clientCa } : {}) }, ...workers };
+}
+
+/** The remote workers' timings, when any is configured (the controller's defaults otherwise). */
+function remoteWorkerOptions(config: Config): { workers?: RemoteWorkerOptions } {
+  const { DROVER_RPC_OFFER_TIMEOUT_MS: offerTimeoutMs, DROVER_RPC_FILTER_RETRY_MS: filterRetryMs } = config;
+  if (offerTimeoutMs === undefined && filterRetryMs === undefined) return {};
+  return { workers: { ...(offerTimeoutMs !== undefined ? { offerTimeoutMs } : {}), ...(filterRetryMs !== undefined ? { filterRetryMs } : {}) } };
 }
 
 function readPem(config: Config, variable: 'DROVER_TLS_CERT' | 'DROVER_TLS_KEY' | 'DROVER_TLS_CLIENT_CA'): string {

@@ -3,18 +3,24 @@
  * Starts the relay first so jobs flow as soon as the APIs accept them; stops in reverse: the
  * JSON-RPC connections close, the HTTP API stops taking jobs, then the relay finishes its step.
  */
-import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type Logger } from '@drover/core';
+import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type Logger, type WorkerStore } from '@drover/core';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticate, type Credentials } from './auth/authenticate.js';
 import { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { createHttpApi, type ApiStore } from './http.js';
 import { createBrowserGuard } from './http-guard.js';
 import { Relay, type RelayOptions } from './relay.js';
+import { jobcenterMethods } from './rpc/methods/index.js';
+import type { RemoteWorkerOptions } from './rpc/remote/remote-worker.js';
+import type { RemoteWorkers } from './rpc/remote/remote-workers.js';
 import { RpcServer, type RpcAddresses, type RpcOptions } from './rpc/rpc-server.js';
 
 export interface ControllerOptions {
-  /** What the relay and the API need of the store (see {@link RelayOptions} and {@link ApiStore}). */
-  store: RelayOptions['store'] & ApiStore;
+  /**
+   * What the relay and the API need of the store (see {@link RelayOptions} and {@link ApiStore}),
+   * and the worker port, for the remote workers the JSON-RPC API runs.
+   */
+  store: RelayOptions['store'] & ApiStore & WorkerStore;
   broker: Broker;
   /** The namespace's API clients: every API request authenticates against them. */
   clients: ApiClientStore;
@@ -30,9 +36,10 @@ export interface ControllerOptions {
   /**
    * The JSON-RPC API (JobCenter's protocol): served when given. Every connection says hello,
    * checked by this controller's authenticator unless another is given; `methods` are what an
-   * authenticated session may call. The WebSocket transport shares the HTTP API's port.
+   * authenticated session may call, over JobCenter's methods. The WebSocket transport shares the
+   * HTTP API's port. `workers` tunes the remote workers (offer timeout, filter retry, …).
    */
-  rpc?: Omit<RpcOptions<ApiClient>, 'authenticate'> & { authenticate?: Authenticate };
+  rpc?: Omit<RpcOptions<ApiClient>, 'authenticate'> & { authenticate?: Authenticate; workers?: RemoteWorkerOptions };
 }
 
 export class Controller {
@@ -44,6 +51,7 @@ export class Controller {
   readonly authenticate: Authenticate;
   readonly #http: FastifyInstance | null;
   readonly #rpc: RpcServer<ApiClient> | null;
+  readonly #remotes: RemoteWorkers | null = null;
   readonly #options: ControllerOptions;
   readonly #logger: Logger;
   /** The API's address once started, e.g. http://127.0.0.1:8080. */
@@ -69,18 +77,24 @@ export class Controller {
     // The WebSocket transport shares the HTTP port, so a browser page can reach it as it can the
     // routes: its upgrades pass the same Host and Origin checks.
     const browserGuard = createBrowserGuard(allowedHosts);
-    this.#rpc = options.rpc
-      ? new RpcServer(
-          {
-            verifyWebSocket: (request) => browserGuard(request.headers),
-            // With its own authenticator a caller decides what a session is; with ours, the clients still do.
-            ...(options.rpc.authenticate ? {} : { stillValid: (credentials: Credentials) => stillValid(options.clients, credentials) }),
-            ...options.rpc,
-            authenticate: options.rpc.authenticate ?? this.authenticate,
-          },
-          this.#logger,
-        )
-      : null;
+    if (options.rpc) {
+      const { workers, methods, authenticate, ...rpc } = options.rpc;
+      const jobcenter = jobcenterMethods({ store: options.store, broker: options.broker, logger: this.#logger, ...(workers ? { workers } : {}) });
+      this.#remotes = jobcenter.remotes;
+      this.#rpc = new RpcServer(
+        {
+          verifyWebSocket: (request) => browserGuard(request.headers),
+          // With its own authenticator a caller decides what a session is; with ours, the clients still do.
+          ...(authenticate ? {} : { stillValid: (credentials: Credentials) => stillValid(options.clients, credentials) }),
+          ...rpc,
+          methods: { ...jobcenter.methods, ...methods },
+          authenticate: authenticate ?? this.authenticate,
+        },
+        this.#logger,
+      );
+    } else {
+      this.#rpc = null;
+    }
   }
 
   /** Where the JSON-RPC API listens once started; null when it is not served. */
@@ -105,7 +119,11 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    // Tasks out are declined, not failed: the workers did nothing wrong.
+    this.#remotes?.beginStop();
     await this.#rpc?.stop();
+    // The connections are closed: their remote workers give their tasks back before the store goes.
+    await this.#remotes?.close();
     await this.#http?.close();
     await this.relay.stop();
   }

@@ -33,3 +33,4 @@ export {
   type RpcOptions,
 } from './rpc/rpc-server.js';
 export { PROTOCOL_VERSION, type Session, type SessionMethod } from './rpc/session.js';
+export { DEFAULT_DRAIN_MS, DEFAULT_FILTER_RETRY_MS, DEFAULT_OFFER_TIMEOUT_MS, type RemoteWorkerOptions } from './rpc/remote/remote-worker.js';

@@ -19,6 +19,10 @@ export interface TestConnection {
   next(timeoutMs?: number): Promise<Message>;
   /** Calls and waits for the response with this call's id; messages before it are kept for next(). */
   call(method: string, params?: unknown): Promise<Message>;
+  /** Sends a notification. */
+  notify(method: string, params?: unknown): void;
+  /** Hands every later notification of this method to `fn` instead of next(); returns a function that stops it. */
+  onNotification(method: string, fn: (params: Record<string, unknown>) => void): () => void;
   /** Raw texts received so far (to check how `result: null` is spelled). */
   readonly texts: string[];
   /** Resolves when the server closed the connection. */
@@ -39,6 +43,9 @@ function makeConnection(options: { answerPings: boolean }, setup: (deliver: (tex
   const queue: Message[] = [];
   const waiters: ((m: Message) => void)[] = [];
   const texts: string[] = [];
+  /** Calls waiting for their response, by id: concurrent calls each get their own. */
+  const pending = new Map<string, (m: Message) => void>();
+  const listeners = new Map<string, (params: Record<string, unknown>) => void>();
   let isClosed = false;
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
@@ -48,6 +55,17 @@ function makeConnection(options: { answerPings: boolean }, setup: (deliver: (tex
       const message = JSON.parse(text) as Message;
       if (options.answerPings && message.method === 'ping' && message.id !== undefined) {
         wire.write(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: 'pong' }));
+      }
+      const answered = typeof message.id === 'string' && message.method === undefined ? pending.get(message.id) : undefined;
+      const listener = message.method !== undefined && message.id === undefined ? listeners.get(message.method) : undefined;
+      if (answered) {
+        pending.delete(message.id as string);
+        answered(message);
+        return;
+      }
+      if (listener) {
+        listener((message.params ?? {}) as Record<string, unknown>);
+        return;
       }
       const waiter = waiters.shift();
       if (waiter) waiter(message);
@@ -80,18 +98,24 @@ function makeConnection(options: { answerPings: boolean }, setup: (deliver: (tex
     send: (message) => wire.write(typeof message === 'string' || Buffer.isBuffer(message) ? message : JSON.stringify(message)),
     sendRaw: (bytes) => wire.writeRaw(bytes),
     next,
-    async call(method, params = {}) {
+    call(method, params = {}) {
       const id = `c${nextCallId++}`;
-      wire.write(JSON.stringify({ jsonrpc: '2.0', method, params, id }));
-      const skipped: Message[] = [];
-      for (;;) {
-        const message = await next();
-        if (message.id === id && message.method === undefined) {
-          queue.unshift(...skipped);
-          return message;
-        }
-        skipped.push(message);
-      }
+      return new Promise<Message>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`no answer to ${method} within 5000 ms${isClosed ? ' (the connection is closed)' : ''}`));
+        }, 5_000);
+        pending.set(id, (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+        wire.write(JSON.stringify({ jsonrpc: '2.0', method, params, id }));
+      });
+    },
+    notify: (method, params = {}) => wire.write(JSON.stringify({ jsonrpc: '2.0', method, params })),
+    onNotification(method, fn) {
+      listeners.set(method, fn);
+      return () => listeners.delete(method);
     },
     close: () => wire.end(),
   };
@@ -150,4 +174,52 @@ export function connectWebSocketClient(url: string, options: { answerPings?: boo
     ws.once('open', () => resolve(conn));
     ws.once('error', reject);
   });
+}
+
+/** What a scripted remote worker's handler answers: the outargs to send, or null to send no task_done at all. */
+export type TaskScript = (task: { actionname: string; jobId: unknown; cookie: string; inargs: unknown }) => Promise<Record<string, unknown> | null> | Record<string, unknown> | null;
+
+/**
+ * A remote worker as JobCenter's client runs one: on `task_ready` it calls `get_task` and, when
+ * that answers a task, runs the script and sends `task_done` with the cookie. Every step is
+ * recorded for the test to check.
+ */
+export class ScriptedWorker {
+  readonly offers: { actionname: string; job_id: unknown }[] = [];
+  /** get_task answers, `[]` included. */
+  readonly answers: unknown[][] = [];
+  /** Tasks offered (task_ready) and not yet finished with: answered with task_done, or `[]` from get_task. */
+  out = 0;
+  /** The most tasks out at once. */
+  mostOut = 0;
+  /** Outargs sent, in order. */
+  readonly done: Record<string, unknown>[] = [];
+
+  constructor(
+    readonly conn: TestConnection,
+    script: TaskScript,
+  ) {
+    conn.onNotification('task_ready', (params) => {
+      const offer = { actionname: String(params.actionname), job_id: params.job_id };
+      this.offers.push(offer);
+      this.out++;
+      this.mostOut = Math.max(this.mostOut, this.out);
+      this.#run(offer, script)
+        .catch(() => undefined)
+        .finally(() => this.out--);
+    });
+  }
+
+  async #run(offer: { actionname: string; job_id: unknown }, script: TaskScript): Promise<void> {
+    const reply = await this.conn.call('get_task', offer).catch(() => null);
+    const answer = (reply?.result ?? null) as unknown[] | null;
+    if (!Array.isArray(answer)) return;
+    this.answers.push(answer);
+    if (answer.length === 0) return;
+    const [jobId, cookie, inargs] = answer as [unknown, string, unknown];
+    const outargs = await script({ actionname: offer.actionname, jobId, cookie, inargs });
+    if (outargs === null) return;
+    this.done.push(outargs);
+    this.conn.notify('task_done', { cookie, outargs });
+  }
 }

@@ -1,0 +1,22 @@
+/**
+ * What a remote worker's `task_done` says about its task. JobCenter's convention: `outargs` whose
+ * only top-level key is `error` is a failure (a string, or `{msg, class}`); anything else is the
+ * result. Class `fatal` fails the job for good; any other class (JobCenter's `soft`, or none) is a
+ * failed attempt, retried under the function's policy.
+ */
+import type { Json } from '@drover/core';
+
+/** A task's end as its worker reported it. */
+export type TaskEnd = { kind: 'complete'; result: Json } | { kind: 'fail'; error: string } | { kind: 'fatal'; error: string };
+
+/** Reads `outargs` (already known to be a JSON object) into a {@link TaskEnd}. */
+export function taskEnd(outargs: Record<string, Json>): TaskEnd {
+  const keys = Object.keys(outargs);
+  if (keys.length !== 1 || keys[0] !== 'error') return { kind: 'complete', result: outargs };
+  const error = outargs.error;
+  if (typeof error === 'object' && error !== null && !Array.isArray(error)) {
+    const text = typeof error.msg === 'string' ? error.msg : JSON.stringify(error);
+    return error.class === 'fatal' ? { kind: 'fatal', error: text } : { kind: 'fail', error: text };
+  }
+  return { kind: 'fail', error: typeof error === 'string' ? error : JSON.stringify(error) };
+}
