@@ -3,17 +3,21 @@
  * Starts the relay first so jobs flow as soon as the APIs accept them; stops in reverse: the
  * JSON-RPC connections close, the HTTP API stops taking jobs, then the relay finishes its step.
  */
-import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type Logger } from '@drover/core';
+import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type CallerStore, type Logger } from '@drover/core';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticate } from './auth/authenticate.js';
 import { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { createHttpApi, type ApiStore } from './http.js';
 import { Relay, type RelayOptions } from './relay.js';
+import { jobcenterMethods, type JobcenterMethods } from './rpc/methods/index.js';
 import { RpcServer, type RpcAddresses, type RpcOptions } from './rpc/rpc-server.js';
 
 export interface ControllerOptions {
-  /** What the relay and the API need of the store (see {@link RelayOptions} and {@link ApiStore}). */
-  store: RelayOptions['store'] & ApiStore;
+  /**
+   * What the relay and the APIs need of the store (see {@link RelayOptions} and {@link ApiStore};
+   * JSON-RPC callers wait for their jobs through the {@link CallerStore}).
+   */
+  store: RelayOptions['store'] & ApiStore & CallerStore;
   broker: Broker;
   /** The namespace's API clients: every API request authenticates against them. */
   clients: ApiClientStore;
@@ -28,8 +32,9 @@ export interface ControllerOptions {
   throttle?: ThrottleOptions;
   /**
    * The JSON-RPC API (JobCenter's protocol): served when given. Every connection says hello,
-   * checked by this controller's authenticator unless another is given; `methods` are what an
-   * authenticated session may call. The WebSocket transport shares the HTTP API's port.
+   * checked by this controller's authenticator unless another is given. An authenticated session
+   * may call JobCenter's methods (rpc/methods/), and `methods`, laid over them (a method given
+   * here replaces the default of that name). The WebSocket transport shares the HTTP API's port.
    */
   rpc?: Omit<RpcOptions<ApiClient>, 'authenticate'> & { authenticate?: Authenticate };
 }
@@ -43,6 +48,8 @@ export class Controller {
   readonly authenticate: Authenticate;
   readonly #http: FastifyInstance | null;
   readonly #rpc: RpcServer<ApiClient> | null;
+  /** JobCenter's methods and what they run beside them (the completion watcher); null without JSON-RPC. */
+  readonly #jobcenter: JobcenterMethods | null;
   readonly #options: ControllerOptions;
   readonly #logger: Logger;
   /** The API's address once started, e.g. http://127.0.0.1:8080. */
@@ -64,7 +71,14 @@ export class Controller {
           health: () => ({ relay: { ...this.relay.totals, leading: this.relay.leading } }),
         })
       : null;
-    this.#rpc = options.rpc ? new RpcServer({ ...options.rpc, authenticate: options.rpc.authenticate ?? this.authenticate }, this.#logger) : null;
+    this.#jobcenter = options.rpc ? jobcenterMethods({ store: options.store, logger: this.#logger }) : null;
+    this.#rpc =
+      options.rpc && this.#jobcenter
+        ? new RpcServer(
+            { ...options.rpc, methods: { ...this.#jobcenter.methods, ...options.rpc.methods }, authenticate: options.rpc.authenticate ?? this.authenticate },
+            this.#logger,
+          )
+        : null;
   }
 
   /** Where the JSON-RPC API listens once started; null when it is not served. */
@@ -79,11 +93,14 @@ export class Controller {
       this.url = await this.#http.listen({ host, port });
       this.#logger.info({ url: this.url }, 'controller API listening');
     }
+    // Listening for completions before the first connection, so no create_job waits unheard.
+    await this.#jobcenter?.start();
     await this.#rpc?.start(this.#http && this.url ? this.#http.server : null);
   }
 
   async stop(): Promise<void> {
     await this.#rpc?.stop();
+    await this.#jobcenter?.stop();
     await this.#http?.close();
     await this.relay.stop();
   }
