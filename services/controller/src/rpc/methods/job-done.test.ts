@@ -14,6 +14,7 @@ describe('outargs', () => {
   it("reports failures with the last failure's message, and cancellations, as JobCenter's error", () => {
     expect(outargsOf({ state: 'failed', result: null, error: 'boom' })).toEqual({ error: 'boom' });
     expect(outargsOf({ state: 'failed', result: null, error: null })).toEqual({ error: 'failed' });
+    expect(outargsOf({ state: 'failed', result: null, error: 'Error: two\nlines\n    at f (/srv/app.js:1:1)' })).toEqual({ error: 'Error: two\nlines' });
     expect(outargsOf({ state: 'cancelled', result: null, error: 'earlier failure' })).toEqual({ error: 'cancelled' });
   });
 });

@@ -23,12 +23,22 @@ export const MAX_TIMEOUT_S = Math.floor(2_147_483_647 / 1000);
 /** The outargs a caller is told: JobCenter's shapes (see docs/api.md). */
 export function outargsOf(outcome: Pick<FinishedOutcome, 'state' | 'result' | 'error'>): Record<string, Json> {
   if (outcome.state === 'cancelled') return { error: 'cancelled' };
-  if (outcome.state === 'failed') return { error: outcome.error ?? 'failed' };
+  if (outcome.state === 'failed') return { error: withoutStack(outcome.error) ?? 'failed' };
   const result = outcome.result;
   // outargs are an object on the wire: an object result is sent as it is, anything else wrapped.
   if (result === null) return {};
   if (typeof result === 'object' && !Array.isArray(result)) return result;
   return { result };
+}
+
+/**
+ * A failure as the worker logged it may end in a stack trace: the caller gets the text before it,
+ * which names the error, and not the worker's file paths.
+ */
+function withoutStack(error: string | null): string | null {
+  if (error === null) return null;
+  const at = error.search(/\n\s+at /);
+  return at === -1 ? error : error.slice(0, at);
 }
 
 /**
