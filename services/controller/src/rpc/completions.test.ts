@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger, type CallerStore, type FinishedEvent, type FinishedOutcome } from '@drover/core';
 import type { IncomingCall, Peer } from '@drover/jsonrpc';
-import { waitFor } from '@drover/testing';
 import { CompletionWatcher } from './completions.js';
 import { sendJobDoneLater } from './methods/job-done.js';
 
@@ -40,11 +39,17 @@ function fakeStore() {
 function fakePeer() {
   const sent: unknown[] = [];
   const closers: ((reason: string) => void)[] = [];
+  let markSent!: () => void;
+  /** Resolves when the first notification is sent. */
+  const firstSent = new Promise<void>((resolve) => (markSent = resolve));
   const peer = {
-    notify: async (method: string, params: unknown) => void sent.push({ method, params }),
+    notify: async (method: string, params: unknown) => {
+      sent.push({ method, params });
+      markSent();
+    },
     onClose: (fn: (reason: string) => void) => void closers.push(fn),
   } as unknown as Peer;
-  return { peer, sent, close: () => closers.forEach((fn) => fn('closed')) };
+  return { peer, sent, firstSent, close: () => closers.forEach((fn) => fn('closed')) };
 }
 
 function fakeCall() {
@@ -93,11 +98,11 @@ describe('job_done through the completion watcher', () => {
     const db = fakeStore();
     const watcher = new CompletionWatcher(db.store, silentLogger);
     await watcher.start();
-    const { peer, sent } = fakePeer();
+    const { peer, sent, firstSent } = fakePeer();
     const { call, reply } = fakeCall();
     sendJobDoneLater({ watcher, peer, call, jobId: '9', timeoutS: 0.001, logger: silentLogger });
     reply();
-    await waitFor(() => sent.length > 0, { what: 'the timeout job_done' });
+    await firstSent;
     db.finish('9');
     await settle();
     expect(sent).toEqual([{ method: 'job_done', params: { job_id: 9, outargs: { error: 'timeout' } } }]);
