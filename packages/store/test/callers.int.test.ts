@@ -6,10 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FinishedEvent } from '@drover/core';
-import { waitFor } from '@drover/testing';
+import { useTestNamespace, waitFor } from '@drover/testing';
 import { insertAndClaim } from './helpers.js';
-
-import { useTestNamespace } from '@drover/testing';
 
 const ns = useTestNamespace();
 const closers: (() => Promise<void>)[] = [];

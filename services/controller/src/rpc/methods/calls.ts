@@ -86,7 +86,7 @@ export function callMethods(options: CallMethodsOptions): Record<string, Session
     optionalString(params, 'vtag');
     if (params.clenv !== undefined && params.clenv !== null && !isObject(params.clenv)) throw new ValidationError('clenv', 'must be an object or null');
     const timeoutS = parseTimeout(params.timeout);
-    if (!authorizes(session.client, 'call', scopeName(target))) return [null, `this client may not call ${params.wfname as string} (no call scope matches it)`];
+    if (!authorizes(session.client, 'call', scopeName(target))) return [null, `this client may not call ${target.funcname} (no call scope matches it)`];
     if (!canWait(session.peer)) return [null, 'this connection already waits for as many jobs as it may; wait for some to finish'];
     const { id } = await store.insertAwaited({ funcname: target.funcname, arg: inargs });
     sendJobDoneLater({ watcher, peer: session.peer, call, jobId: id, timeoutS, logger: log });
