@@ -253,12 +253,54 @@ export interface WakeSource {
   listen(onWake: (what: 'ready' | 'scheduled') => void): Promise<{ close(): Promise<void> }>;
 }
 
+/** A finished job's outcome, as a caller waiting on it is told (see {@link CallerStore}). */
+export interface FinishedOutcome {
+  id: string;
+  state: 'completed' | 'failed' | 'cancelled';
+  /** The handler's result (null unless completed). */
+  result: Json;
+  /** The last failure's message, null when the job never failed. */
+  error: string | null;
+}
+
+/**
+ * What {@link CallerStore.listenFinished} reports: awaited jobs that finished, or that the
+ * listening session was (re)established, after which anything may have finished unheard.
+ */
+export type FinishedEvent = { kind: 'finished'; ids: string[] } | { kind: 'connected' };
+
+/** One id found by {@link CallerStore.findJobIds}, with its function (what decides who may see it). */
+export interface FoundJobId {
+  id: string;
+  funcname: string;
+}
+
+/**
+ * A caller that waits for its jobs (JobCenter's create_job / job_done, get_job_status with notify):
+ * it marks the jobs it waits for, hears when marked jobs finish, and reads their outcomes. Only
+ * marked jobs are announced, once per statement that finishes them, so jobs nobody waits for cost
+ * nothing. Announcements are wake-ups and may be lost across reconnects: on `connected`, read the
+ * outcomes of everything awaited once.
+ */
+export interface CallerStore {
+  /** Inserts one job (validated as {@link ProducerStore.insert} does) and marks it awaited, in one transaction. */
+  insertAwaited(job: NewJob): Promise<InsertResult>;
+  /** Marks live jobs awaited; returns the ids that are live. A job missing from the answer has finished (or never existed). */
+  awaitJobs(ids: readonly string[]): Promise<string[]>;
+  /** The outcomes of those of `ids` that have finished. */
+  finishedOutcomes(ids: readonly string[]): Promise<FinishedOutcome[]>;
+  /** Ids of jobs, live or finished, whose arg contains `filter` (`@>`), newest first; `beforeId` pages. At most `limit` (1 to 1000). */
+  findJobIds(filter: Json, options: { beforeId?: string; limit: number }): Promise<FoundJobId[]>;
+  /** Calls `onEvent` when awaited jobs finish, and each time the listening session (re)connects. */
+  listenFinished(onEvent: (event: FinishedEvent) => void): Promise<{ close(): Promise<void> }>;
+}
+
 /**
  * The whole job store: every role's port, and `close()`. Adapters implement this one interface;
  * components take only the roles they use (a worker a {@link WorkerStore}, the relay a
  * `RelayStore & Election & WakeSource`), and only a composition root holds a `JobStore`.
  */
-export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource {
+export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore {
   /** Closes what the store owns (its pool, its embedded database); the store is unusable afterwards. */
   close(): Promise<void>;
 }

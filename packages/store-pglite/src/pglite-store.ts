@@ -4,8 +4,8 @@
  * run one at a time; one process may open a data folder at a time.
  */
 import { PGlite } from '@electric-sql/pglite';
-import { silentLogger, type Logger } from '@drover/core';
-import { SqlJobStore, migrate, quoteIdentifier, schemaFor, type MigrateResult, type SqlJobStoreOptions } from '@drover/store';
+import { silentLogger, type FinishedEvent, type Logger } from '@drover/core';
+import { SqlJobStore, migrate, parseFinishedPayload, quoteIdentifier, schemaFor, type MigrateResult, type SqlJobStoreOptions } from '@drover/store';
 import { PgliteExecutor, migrationTarget } from './executor.js';
 
 export interface PgliteStoreOptions extends SqlJobStoreOptions {
@@ -43,6 +43,16 @@ export class PgliteJobStore extends SqlJobStore {
       onWake('ready');
       onWake('scheduled');
     });
+    return { close: () => unlisten() };
+  }
+
+  /** The embedded database's one session never reconnects: `connected` is reported once, after listening starts. */
+  override async listenFinished(onEvent: (event: FinishedEvent) => void): Promise<{ close(): Promise<void> }> {
+    const unlisten = await this.db.listen(`${this.#schema}_finished`, (payload) => {
+      const ids = parseFinishedPayload(payload);
+      if (ids.length > 0) onEvent({ kind: 'finished', ids });
+    });
+    queueMicrotask(() => onEvent({ kind: 'connected' }));
     return { close: () => unlisten() };
   }
 

@@ -24,5 +24,7 @@ export { PgJobStore, createPgPool, createPgStore, type PgJobStoreOptions, type P
 export { DEFAULT_PG_TIMEOUTS, type PgTimeouts } from './internal/timeouts.js';
 /** For adapters (`@drover/store-pglite`): the seam a database driver implements to run the store's statements. */
 export type { SqlExecutor } from './internal/executor.js';
+/** For adapters: reads a `<schema>_finished` notification's payload (awaited job ids). */
+export { parseFinishedPayload } from './internal/callers.js';
 /** For adapters: a statement loaded from `sql/`, as an executor receives it. */
 export type { Statement } from './internal/statements.js';

@@ -3,7 +3,8 @@
  * job store on top of it.
  */
 import pg from 'pg';
-import { silentLogger, type LeadOptions, type Leadership, type Logger } from '@drover/core';
+import { silentLogger, type FinishedEvent, type LeadOptions, type Leadership, type Logger } from '@drover/core';
+import { parseFinishedPayload } from './internal/callers.js';
 import { PgClientExecutor, PgPoolExecutor } from './internal/executor.js';
 import { holdLeadership } from './internal/leadership.js';
 import { listenForever } from './internal/listener.js';
@@ -95,6 +96,20 @@ export class PgJobStore extends SqlJobStore {
       else {
         onWake('ready');
         onWake('scheduled');
+      }
+    }, this.#logger, { pingMs: this.#listenPingMs });
+  }
+
+  /**
+   * Listens on the namespace's `<schema>_finished` channel with a connection of its own. Each
+   * (re)connect is reported as `connected`: announcements sent while away are lost.
+   */
+  override async listenFinished(onEvent: (event: FinishedEvent) => void): Promise<{ close(): Promise<void> }> {
+    return listenForever(this.pool.options, `${this.#schema}_finished`, (payload) => {
+      if (payload === 'reconnected') onEvent({ kind: 'connected' });
+      else {
+        const ids = parseFinishedPayload(payload);
+        if (ids.length > 0) onEvent({ kind: 'finished', ids });
       }
     }, this.#logger, { pingMs: this.#listenPingMs });
   }

@@ -21,6 +21,10 @@ import {
   type DispatchResult,
   type FailInput,
   type FailResult,
+  type FinishedEvent,
+  type FinishedOutcome,
+  type FoundJobId,
+  type Json,
   type FindJobsQuery,
   type Grab,
   type InsertResult,
@@ -36,6 +40,7 @@ import {
   type RetryPolicy,
   type ValidJob,
 } from '@drover/core';
+import * as callers from './internal/callers.js';
 import { checkArray, checkDuration, checkLease } from './internal/checks.js';
 import type { StoreContext } from './internal/context.js';
 import * as dispatching from './internal/dispatch.js';
@@ -242,6 +247,27 @@ export class SqlJobStore implements JobStore {
   /** Needs a connection of its own; adapters that have one override this. */
   async listen(_onWake: (what: 'ready' | 'scheduled') => void): Promise<{ close(): Promise<void> }> {
     throw new Error('this store cannot listen for notifications; poll instead');
+  }
+
+  async insertAwaited(job: NewJob): Promise<InsertResult> {
+    return callers.insertAwaited(this.#ctx, job);
+  }
+
+  async awaitJobs(ids: readonly string[]): Promise<string[]> {
+    return callers.awaitJobs(this.#ctx, ids);
+  }
+
+  async finishedOutcomes(ids: readonly string[]): Promise<FinishedOutcome[]> {
+    return callers.finishedOutcomes(this.#ctx, ids);
+  }
+
+  async findJobIds(filter: Json, options: { beforeId?: string; limit: number }): Promise<FoundJobId[]> {
+    return callers.findJobIds(this.#ctx, filter, options);
+  }
+
+  /** Needs a connection of its own; adapters that have one override this. */
+  async listenFinished(_onEvent: (event: FinishedEvent) => void): Promise<{ close(): Promise<void> }> {
+    throw new Error('this store cannot listen for finished jobs; poll instead');
   }
 
   async getJob(id: string): Promise<JobWithFailures | null> {

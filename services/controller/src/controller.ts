@@ -3,24 +3,24 @@
  * Starts the relay first so jobs flow as soon as the APIs accept them; stops in reverse: the
  * JSON-RPC connections close, the HTTP API stops taking jobs, then the relay finishes its step.
  */
-import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type Logger, type WorkerStore } from '@drover/core';
+import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type CallerStore, type Logger, type WorkerStore } from '@drover/core';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticate, type Credentials } from './auth/authenticate.js';
 import { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { createHttpApi, type ApiStore } from './http.js';
 import { createBrowserGuard } from './http-guard.js';
 import { Relay, type RelayOptions } from './relay.js';
-import { jobcenterMethods } from './rpc/methods/index.js';
+import { jobcenterMethods, type JobcenterMethods } from './rpc/methods/index.js';
 import type { RemoteWorkerOptions } from './rpc/remote/remote-worker.js';
-import type { RemoteWorkers } from './rpc/remote/remote-workers.js';
 import { RpcServer, type RpcAddresses, type RpcOptions } from './rpc/rpc-server.js';
 
 export interface ControllerOptions {
   /**
-   * What the relay and the API need of the store (see {@link RelayOptions} and {@link ApiStore}),
-   * and the worker port, for the remote workers the JSON-RPC API runs.
+   * What the relay and the APIs need of the store (see {@link RelayOptions} and {@link ApiStore};
+   * JSON-RPC callers wait for their jobs through the {@link CallerStore}, and the remote workers
+   * it runs claim and finish through the {@link WorkerStore}).
    */
-  store: RelayOptions['store'] & ApiStore & WorkerStore;
+  store: RelayOptions['store'] & ApiStore & CallerStore & WorkerStore;
   broker: Broker;
   /** The namespace's API clients: every API request authenticates against them. */
   clients: ApiClientStore;
@@ -35,9 +35,10 @@ export interface ControllerOptions {
   throttle?: ThrottleOptions;
   /**
    * The JSON-RPC API (JobCenter's protocol): served when given. Every connection says hello,
-   * checked by this controller's authenticator unless another is given; `methods` are what an
-   * authenticated session may call, over JobCenter's methods. The WebSocket transport shares the
-   * HTTP API's port. `workers` tunes the remote workers (offer timeout, filter retry, …).
+   * checked by this controller's authenticator unless another is given. An authenticated session
+   * may call JobCenter's methods (rpc/methods/), and `methods`, laid over them (a method given
+   * here replaces the default of that name). The WebSocket transport shares the HTTP API's port.
+   * `workers` tunes the remote workers (offer timeout, filter retry, …).
    */
   rpc?: Omit<RpcOptions<ApiClient>, 'authenticate'> & { authenticate?: Authenticate; workers?: RemoteWorkerOptions };
 }
@@ -51,7 +52,8 @@ export class Controller {
   readonly authenticate: Authenticate;
   readonly #http: FastifyInstance | null;
   readonly #rpc: RpcServer<ApiClient> | null;
-  readonly #remotes: RemoteWorkers | null = null;
+  /** JobCenter's methods and what they run beside them (the completion watcher); null without JSON-RPC. */
+  readonly #jobcenter: JobcenterMethods | null;
   readonly #options: ControllerOptions;
   readonly #logger: Logger;
   /** The API's address once started, e.g. http://127.0.0.1:8080. */
@@ -79,20 +81,20 @@ export class Controller {
     const browserGuard = createBrowserGuard(allowedHosts);
     if (options.rpc) {
       const { workers, methods, authenticate, ...rpc } = options.rpc;
-      const jobcenter = jobcenterMethods({ store: options.store, broker: options.broker, logger: this.#logger, ...(workers ? { workers } : {}) });
-      this.#remotes = jobcenter.remotes;
+      this.#jobcenter = jobcenterMethods({ store: options.store, broker: options.broker, logger: this.#logger, ...(workers ? { workers } : {}) });
       this.#rpc = new RpcServer(
         {
           verifyWebSocket: (request) => browserGuard(request.headers),
           // With its own authenticator a caller decides what a session is; with ours, the clients still do.
           ...(authenticate ? {} : { stillValid: (credentials: Credentials) => stillValid(options.clients, credentials) }),
           ...rpc,
-          methods: { ...jobcenter.methods, ...methods },
+          methods: { ...this.#jobcenter.methods, ...methods },
           authenticate: authenticate ?? this.authenticate,
         },
         this.#logger,
       );
     } else {
+      this.#jobcenter = null;
       this.#rpc = null;
     }
   }
@@ -110,6 +112,8 @@ export class Controller {
         this.url = await this.#http.listen({ host, port });
         this.#logger.info({ url: this.url }, 'controller API listening');
       }
+      // Listening for completions before the first connection, so no create_job waits unheard.
+      await this.#jobcenter?.start();
       await this.#rpc?.start(this.#http && this.url ? this.#http.server : null);
     } catch (err) {
       // A port taken (6522 by a JobCenter still running, say) must not leave half a controller serving.
@@ -120,10 +124,11 @@ export class Controller {
 
   async stop(): Promise<void> {
     // Tasks out are declined, not failed: the workers did nothing wrong.
-    this.#remotes?.beginStop();
+    this.#jobcenter?.remotes.beginStop();
     await this.#rpc?.stop();
     // The connections are closed: their remote workers give their tasks back before the store goes.
-    await this.#remotes?.close();
+    await this.#jobcenter?.remotes.close();
+    await this.#jobcenter?.stop();
     await this.#http?.close();
     await this.relay.stop();
   }

@@ -74,4 +74,8 @@ export const SQL = {
   rotateClient: get('rotate-client'),
   clientByWho: get('client-by-who'),
   clientByCn: get('client-by-cn'),
+  awaitJobs: get('await-jobs'),
+  markAwaited: get('mark-awaited'),
+  finishedOutcomes: get('finished-outcomes'),
+  findJobIds: get('find-job-ids'),
 } as const;

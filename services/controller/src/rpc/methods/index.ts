@@ -1,28 +1,44 @@
 /**
- * The controller's default JSON-RPC method table (JobCenter's methods), built from the store and
- * broker; the controller merges any `rpc.methods` it is given over it.
+ * The controller's default JSON-RPC method table (JobCenter's methods), and what runs beside it:
+ * the completion watcher that feeds `job_done`, and the connections' remote workers. The
+ * controller builds this when it serves JSON-RPC and lays its `rpc.methods` over it.
  */
-import type { ApiClient, Broker, Logger, WorkerStore } from '@drover/core';
+import type { AdminStore, ApiClient, Broker, CallerStore, Logger, WorkerStore } from '@drover/core';
+import { CompletionWatcher } from '../completions.js';
 import { RemoteWorkers } from '../remote/remote-workers.js';
 import type { RemoteWorkerOptions } from '../remote/remote-worker.js';
 import type { SessionMethod } from '../session.js';
+import { callMethods } from './calls.js';
 import { workerMethods } from './workers.js';
 
+/** What JobCenter's methods need. */
 export interface JobcenterDeps {
-  store: WorkerStore;
+  /** Callers wait for their jobs through the caller port; remote workers claim and finish through the worker port. */
+  store: CallerStore & Pick<AdminStore, 'getJob'> & WorkerStore;
   broker: Broker;
   logger: Logger;
   /** How remote workers behave (offer timeout, filter retry, …). */
   workers?: RemoteWorkerOptions;
 }
 
+/** A method table with the resources its methods share. */
 export interface JobcenterMethods {
   methods: Record<string, SessionMethod<ApiClient>>;
   /** The connections' remote workers; close them after the connections, before the store. */
   remotes: RemoteWorkers;
+  /** Starts listening for completions: before the first connection, so no create_job waits unheard. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
+/** Builds JobCenter's methods: the caller's (calls.ts) and the worker's (workers.ts). */
 export function jobcenterMethods(deps: JobcenterDeps): JobcenterMethods {
+  const watcher = new CompletionWatcher(deps.store, deps.logger);
   const remotes = new RemoteWorkers({ store: deps.store, broker: deps.broker, logger: deps.logger, ...(deps.workers ? { options: deps.workers } : {}) });
-  return { methods: { ...workerMethods(remotes, deps.logger) }, remotes };
+  return {
+    methods: { ...callMethods({ store: deps.store, watcher, logger: deps.logger }), ...workerMethods(remotes, deps.logger) },
+    remotes,
+    start: () => watcher.start(),
+    stop: () => watcher.stop(),
+  };
 }
