@@ -6,7 +6,7 @@
  */
 import picomatch from 'picomatch';
 import { ValidationError } from './errors.js';
-import type { ApiClient } from './ports.js';
+import type { ApiClient } from './client-ports.js';
 
 /** A client's name: it is the first part of a generated token and of `who:token`, so no `:` and no spaces. */
 export const CLIENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

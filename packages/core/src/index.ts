@@ -84,18 +84,11 @@ export {
 } from './clients.js';
 export type {
   AdminStore,
-  ApiClient,
-  Broker,
   CallerStore,
-  ApiClientStore,
-  IssuedToken,
-  NewApiClient,
   ClaimOptions,
   CompleteAndClaimInput,
   CompleteInput,
   DeclineInput,
-  Delivery,
-  Dispatch,
   DispatchCandidate,
   DispatchOptions,
   DispatchResult,
@@ -117,7 +110,18 @@ export type {
   RelayStore,
   RescheduleWhen,
   SchedulerStore,
-  Subscription,
   WakeSource,
   WorkerStore,
 } from './ports.js';
+export type {
+  Broker,
+  Delivery,
+  Dispatch,
+  Subscription,
+} from './broker-port.js';
+export type {
+  ApiClient,
+  ApiClientStore,
+  IssuedToken,
+  NewApiClient,
+} from './client-ports.js';

@@ -1,9 +1,9 @@
 /**
- * The ports: what the rest of Drover needs from a job store and from a broker. The job store is
- * split into one port per role (producer, worker, relay, scheduler, admin, election, wake-ups);
- * `JobStore` is their union. Adapters live in their own packages (`@drover/store` for PostgreSQL,
- * `@drover/store-pglite` for embedded PGlite, which pass one conformance suite; `@drover/broker`
- * for RabbitMQ and in-memory, which pass another).
+ * The job store's ports: what the rest of Drover needs from a job store, one port per role
+ * (producer, worker, relay, scheduler, admin, election, wake-ups, callers); `JobStore` is their
+ * union. Adapters live in their own packages (`@drover/store` for PostgreSQL, `@drover/store-pglite`
+ * for embedded PGlite), which pass one conformance suite. The broker's port is in broker-port.ts,
+ * the API clients' in client-ports.ts.
  */
 import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from './job.js';
 
@@ -303,127 +303,4 @@ export interface CallerStore {
 export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore {
   /** Closes what the store owns (its pool, its embedded database); the store is unusable afterwards. */
   close(): Promise<void>;
-}
-
-/** A message as a broker delivers it: it carries a job id, never the job. */
-export interface Delivery {
-  /** The function whose queue delivered it. */
-  funcname: string;
-  /** The message body as text; a Drover message holds a job id. Anything else is someone else's message. */
-  body: string;
-  /** True when the broker delivered this message before (to this or another consumer). */
-  redelivered: boolean;
-  /** Acknowledge: the broker forgets the message. A no-op if the channel it came on has closed. */
-  ack(): void;
-  /** Give the message back to the queue (true) or drop it (false). */
-  nack(requeue: boolean): void;
-}
-
-/** One job to dispatch. */
-export interface Dispatch {
-  funcname: string;
-  jobId: string;
-  /** The job's priority, -100..100; adapters map it onto what the broker supports. */
-  priority: number;
-}
-
-/** A running consumer. */
-export interface Subscription {
-  /** Stops new deliveries; deliveries already handed out stay with the caller to settle. */
-  cancel(): Promise<void>;
-  /** Stops deliveries and gives every unsettled one back to its queue. */
-  close(): Promise<void>;
-}
-
-/**
- * The dispatcher. Never the truth: losing a message may delay a job, never lose it; a duplicate
- * message must be harmless (the claim in the store decides).
- */
-export interface Broker {
-  /**
-   * Publishes and resolves once the broker confirmed every message; rejects if any was not, and
-   * never hangs: it rejects when the broker is blocked, or when confirms do not come in time.
-   */
-  publish(dispatches: readonly Dispatch[]): Promise<void>;
-  /**
-   * Consumes the queues of one or more functions with at most `prefetch` unacknowledged deliveries
-   * across all of them: a slot group is several functions sharing one prefetch (JobCenter).
-   */
-  consume(funcnames: readonly string[], prefetch: number, onDelivery: (delivery: Delivery) => void): Promise<Subscription>;
-  /** Messages waiting in a function's queue (not counting delivered, unacknowledged ones). */
-  queueDepth(funcname: string): Promise<number>;
-  /**
-   * Calls `listener` whenever messages may have been lost: the connection came back after it was
-   * lost, and messages were not persistent, so a broker restart would have dropped them. The jobs
-   * of such messages need publishing again. Returns a function that stops listening.
-   */
-  onMessagesLost(listener: () => void): () => void;
-  /**
-   * Calls `listener` when the broker stops accepting publishes (true, with its reason: RabbitMQ's
-   * memory or disk alarm) and when it accepts them again (false). While blocked, publish() rejects
-   * at once; consuming goes on. Returns a function that stops listening.
-   */
-  onBlocked(listener: (blocked: boolean, reason: string | null) => void): () => void;
-  /** Stops consuming and closes within a bound, even while the broker is blocked or unreachable. */
-  close(): Promise<void>;
-}
-
-/**
- * An API client as the store keeps it, without its token hash: who it is and what it may do.
- * Scopes are glob patterns on function names (`report.*`, `*`); see `authorizes`.
- */
-export interface ApiClient {
-  /** Its unique name; JobCenter's `hello` sends it as `who`. */
-  who: string;
-  /** Functions it may call (enqueue, and read or cancel its jobs). */
-  call: string[];
-  /** Functions it may work (announce as a remote worker). */
-  work: string[];
-  /** May administer: every job, the counts, the other clients. */
-  admin: boolean;
-  /** A client certificate with this CN authenticates as this client (TLS transport). */
-  certificateCn: string | null;
-  createdAt: Date;
-  /** When its token was last replaced; null when never. */
-  rotatedAt: Date | null;
-}
-
-/** What `ApiClientStore.add` takes. Omitted scopes are empty: the client may do nothing. */
-export interface NewApiClient {
-  who: string;
-  /** The token to accept; omitted, a random one is generated (and returned once). */
-  token?: string;
-  call?: readonly string[];
-  work?: readonly string[];
-  admin?: boolean;
-  certificateCn?: string | null;
-}
-
-/** A client and its token, in the clear: returned only by add and rotate, and never kept. */
-export interface IssuedToken {
-  client: ApiClient;
-  token: string;
-}
-
-/**
- * The registry of API clients of one namespace (the port of whoever authenticates callers or
- * administers them). Tokens are kept only as slow hashes; nothing here ever returns one.
- */
-export interface ApiClientStore {
-  /** Registers a client; refuses a bad or taken `who`, a bad pattern or a taken CN, naming the field, writing nothing. */
-  add(input: NewApiClient): Promise<IssuedToken>;
-  /** Every client, by name. */
-  list(): Promise<ApiClient[]>;
-  /** Removes a client; false when there was none by that name. */
-  remove(who: string): Promise<boolean>;
-  /** Gives the client a new token (random, or the given one); the old one stops working at once. Null when unknown. */
-  rotate(who: string, token?: string): Promise<IssuedToken | null>;
-  /**
-   * The client when `token` is its current token, else null. Costs one slow hash whether the
-   * client exists or not, and compares in constant time, so neither timing nor answer tells an
-   * unknown name from a wrong token.
-   */
-  verifyToken(who: string, token: string): Promise<ApiClient | null>;
-  /** The client a certificate with this CN stands for, or null. */
-  byCertificateCn(cn: string): Promise<ApiClient | null>;
 }
