@@ -39,7 +39,13 @@ export class NetstringDecoder {
   #length = 0;
   #digits = 0;
   #remaining = 0;
-  #parts: Buffer[] = [];
+  /**
+   * The frame's payload, allocated once at its declared length when it does not arrive whole in
+   * one chunk, and filled as chunks come: a peer that sends a frame a byte at a time costs one
+   * buffer, not one slice (and one retained chunk) per byte.
+   */
+  #body: Buffer | null = null;
+  #filled = 0;
 
   constructor(maxBytes: number = DEFAULT_MAX_FRAME_BYTES) {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`maxBytes must be a whole number, got ${maxBytes}`);
@@ -63,21 +69,22 @@ export class NetstringDecoder {
           i = this.#readLength(bytes, i);
         } else if (this.#state === 'body') {
           const take = Math.min(this.#remaining, bytes.length - i);
-          // Slices share the chunk's memory until the frame is complete and copied out once.
-          if (take > 0) this.#parts.push(bytes.subarray(i, i + take));
+          if (this.#body === null) this.#body = Buffer.allocUnsafe(this.#length);
+          bytes.copy(this.#body, this.#filled, i, i + take);
+          this.#filled += take;
           this.#remaining -= take;
           i += take;
           if (this.#remaining === 0) this.#state = 'comma';
         } else {
           if (bytes[i] !== COMMA) throw new NetstringError(`expected "," after a ${this.#length}-byte payload, got byte ${bytes[i]}`);
           i += 1;
-          frames.push(this.#parts.length === 1 ? Buffer.from(this.#parts[0]!) : Buffer.concat(this.#parts));
+          frames.push(this.#body ?? Buffer.alloc(0));
           this.#reset();
         }
       }
     } catch (err) {
       this.#state = 'broken';
-      this.#parts = [];
+      this.#body = null;
       throw err;
     }
     return frames;
@@ -110,6 +117,7 @@ export class NetstringDecoder {
     this.#length = 0;
     this.#digits = 0;
     this.#remaining = 0;
-    this.#parts = [];
+    this.#body = null;
+    this.#filled = 0;
   }
 }
