@@ -108,7 +108,7 @@ export class RpcClient {
   }
 
   /** Calls `funcname` with `inargs` and resolves with its outargs; rejects with {@link CallError} when the job fails, {@link CallTimeoutError} after `timeoutS`. */
-  async call(funcname: string, inargs: Record<string, Json>, options: CallOptions = {}): Promise<Record<string, Json>> {
+  async call(funcname: string, inargs: Record<string, unknown>, options: CallOptions = {}): Promise<Record<string, Json>> {
     const timeoutS = options.timeoutS ?? DEFAULT_CALL_TIMEOUT_S;
     if (typeof timeoutS !== 'number' || !Number.isFinite(timeoutS) || timeoutS < 0) throw new ValidationError('timeoutS', 'must be a number of seconds, 0 for no limit');
     const jobId = await this.#createJob(funcname, inargs, timeoutS);
@@ -116,7 +116,7 @@ export class RpcClient {
   }
 
   /** Creates a job for `funcname` and resolves with its id at once, without waiting for it. */
-  callNb(funcname: string, inargs: Record<string, Json>): Promise<string> {
+  callNb(funcname: string, inargs: Record<string, unknown>): Promise<string> {
     return this.#createJob(funcname, inargs, 0);
   }
 
@@ -194,7 +194,7 @@ export class RpcClient {
     await this.#session();
   }
 
-  async #createJob(funcname: string, inargs: Record<string, Json>, timeoutS: number): Promise<string> {
+  async #createJob(funcname: string, inargs: Record<string, unknown>, timeoutS: number): Promise<string> {
     if (typeof funcname !== 'string' || funcname === '') throw new ValidationError('funcname', 'must be a function name');
     if (!isObject(inargs)) throw new ValidationError('inargs', 'must be an object');
     const answer = await this.#request('create_job', { wfname: funcname, inargs, vtag: null, timeout: timeoutS });

@@ -22,7 +22,7 @@ export interface TaskInfo {
  * {@link FatalError} fails the job for good; any other error is a failed attempt (retried under
  * the function's retry policy).
  */
-export type TaskHandler = (inargs: Record<string, Json>, task: TaskInfo) => Json | undefined | void | Promise<Json | undefined | void>;
+export type TaskHandler = (inargs: Record<string, Json>, task: TaskInfo) => unknown;
 
 /** How an action is worked. */
 export interface WorkOptions {
@@ -135,10 +135,11 @@ export function checkAnnounced(answer: unknown, actionname: string): void {
   throw new Error(`announce ${actionname}: ${reason}`);
 }
 
-function toOutargs(value: Json | undefined | void): Record<string, Json> {
+/** Outargs are an object: a handler's other values are wrapped (the server then stores them as the job's result). */
+function toOutargs(value: unknown): Record<string, Json> {
   if (value === undefined || value === null) return {};
   if (isObject(value)) return value;
-  return { result: value };
+  return { result: value as Json };
 }
 
 function isObject(value: unknown): value is Record<string, Json> {
