@@ -13,12 +13,14 @@ import { ValidationError, type JobWithFailures } from '@drover/core';
 import { createController, type Controller, type ControllerOptions } from '@drover/controller';
 import { AuthError, CallError, CallTimeoutError, FatalError, connectApi, type ConnectApiOptions, type RpcClient } from '@drover/rpc-client';
 import { useTestNamespace, waitFor } from '@drover/testing';
+import { makeTestCertificates, type TestCertificates } from '../../../services/controller/test/tls-certificates.js';
 
 const ns = useTestNamespace();
 let broker: AmqpBroker;
 let controller: Controller;
 let scheduler: NodeJS.Timeout;
 let tcpPort = 0;
+let certs: TestCertificates;
 const tokens: Record<string, string> = {};
 const clients: RpcClient[] = [];
 const funcnames = new Set(['rc.add', 'rc.held', 'rc.flaky', 'rc.fatal', 'rc.answer', 'rc.echo']);
@@ -30,7 +32,7 @@ function controllerOptions(port: number): ControllerOptions {
     broker,
     http: { port: 0 },
     relay: { sweepMs: 200 },
-    rpc: { tcp: { port }, workers: { retryDelayMs: 0, offerTimeoutMs: 2_000, drainMs: 1_000 } },
+    rpc: { tcp: { port }, tls: { port: 0, cert: certs.server.cert, key: certs.server.key, clientCa: certs.ca }, workers: { retryDelayMs: 0, offerTimeoutMs: 2_000, drainMs: 1_000 } },
   };
 }
 
@@ -38,6 +40,8 @@ beforeAll(async () => {
   broker = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `rpc-client-${ns.namespace}` });
   tokens.worker = (await ns.store.clients.add({ who: 'rc-worker', work: ['rc.*'] })).token;
   tokens.caller = (await ns.store.clients.add({ who: 'rc-caller', call: ['rc.*'] })).token;
+  await ns.store.clients.add({ who: 'rc-cert', call: ['rc.*'], certificateCn: 'worker-1' });
+  certs = makeTestCertificates();
   controller = createController(controllerOptions(0));
   await controller.start();
   tcpPort = controller.rpcAddresses!.tcp!.port;
@@ -171,6 +175,15 @@ describe('the rpc client', () => {
     const ws = await connectApi({ url: controller.url!.replace(/^http/, 'ws'), who: 'rc-caller', token: tokens.caller! });
     clients.push(ws);
     expect(await ws.call('rc.add', { a: 40, b: 2 }, { timeoutS: 30 })).toEqual({ sum: 42 });
+  });
+
+  it('works over TLS, with a client certificate naming the client', async () => {
+    const url = `tls://127.0.0.1:${controller.rpcAddresses!.tls!.port}`;
+    const tls = await connectApi({ url, who: 'rc-cert', method: 'clientcert', tls: { ca: certs.ca, cert: certs.client.cert, key: certs.client.key } });
+    clients.push(tls);
+    expect(await tls.call('rc.add', { a: 1, b: 2 }, { timeoutS: 30 })).toEqual({ sum: 3 });
+    // A certificate the CA does not vouch for names no one.
+    await expect(connectApi({ url, who: 'rc-cert', method: 'clientcert', tls: { ca: certs.ca, cert: certs.rogue.cert, key: certs.rogue.key } })).rejects.toBeInstanceOf(AuthError);
   });
 
   it('refuses a wrong token, a bad URL and bad arguments with errors that name the problem', async () => {
