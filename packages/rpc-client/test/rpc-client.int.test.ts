@@ -205,7 +205,7 @@ describe('the rpc client', () => {
     await controller.stop();
     await waitFor(() => !worker.status().connected && !caller.status().connected, { what: 'both clients see the drop' });
     // A call made while the API is down waits for the reconnection and completes.
-    const during = caller.call('rc.add', { a: 20, b: 1 }, { timeoutS: 60 });
+    const during = caller.call('rc.add', { a: 20, b: 1 }, { timeoutS: 30 });
     controller = createController(controllerOptions(tcpPort));
     await controller.start();
     await waitFor(() => worker.status().sessions > before.worker && caller.status().sessions > before.caller, { what: 'both clients reconnected' });
@@ -217,7 +217,7 @@ describe('the rpc client', () => {
 
   it('a call waiting across the restart gets its result through get_job_status with notify', async () => {
     heldGate.current = gate();
-    const waiting = caller.call('rc.held', { n: 99 }, { timeoutS: 60 });
+    const waiting = caller.call('rc.held', { n: 99 }, { timeoutS: 30 });
     const id = await waitFor(async () => (await ns.store.findJobs({ funcname: 'rc.held', states: ['running'] }))[0]?.id ?? null, { what: 'the held job running' });
     const sessions = caller.status().sessions;
     await controller.stop();
