@@ -14,11 +14,13 @@ const BOUNDARIES = {
   'packages/worker': ['core'],
   'packages/client': ['core', 'store'],
   'packages/jsonrpc': ['core'],
+  // The API's client knows the wire (jsonrpc) and the shared types (core), nothing of the server's internals.
+  'packages/rpc-client': ['core', 'jsonrpc'],
   // The controller runs remote workers (JSON-RPC) through the worker shim itself: one code path for claims, leases, fencing and outcomes.
   'services/controller': ['core', 'jsonrpc', 'worker'],
   'services/scheduler': ['core'],
 };
-const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'worker', 'client', 'jsonrpc', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
+const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'worker', 'client', 'jsonrpc', 'rpc-client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
 
 function boundaryRules(dir, allowed) {
   const self = dir.split('/')[1];

@@ -1,8 +1,9 @@
 /**
  * @drover/jsonrpc — JSON-RPC 2.0 as JobCenter's clients speak it: netstring framing, a two-way
  * peer (both ends call, respond and notify on one connection), and three transports: TCP and TLS
- * with netstrings, and WebSocket on an existing HTTP server. Sessions and methods live above it
- * (the controller's `rpc/`).
+ * with netstrings, and WebSocket on an existing HTTP server, each with its client end (`connectTcp`,
+ * `connectTls`, `connectWebSocket`). Sessions and methods live above it (the controller's `rpc/`,
+ * and `@drover/rpc-client`).
  *
  * @example
  * ```ts
@@ -20,6 +21,15 @@
  * ```
  */
 export type { ChannelListener, MessageChannel, TransportKind } from './channel.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  connectTcp,
+  connectTls,
+  connectWebSocket,
+  type ConnectLimits,
+  type TcpConnectOptions,
+  type TlsConnectOptions,
+} from './connect.js';
 export { CallFailedError, RemoteError, RpcError, RpcErrorCode } from './errors.js';
 export {
   DEFAULT_CLOSE_GRACE_MS,

@@ -61,7 +61,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
       socket.end(`HTTP/1.1 ${refused.status} Refused\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => options.onChannel(wrap(ws, request.socket.remoteAddress ?? 'unknown', maxBuffered, closeGraceMs)));
+    wss.handleUpgrade(request, socket, head, (ws) => options.onChannel(wrapWebSocket(ws, request.socket.remoteAddress ?? 'unknown', maxBuffered, closeGraceMs)));
   };
   options.server.on('upgrade', onUpgrade);
 
@@ -75,9 +75,27 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
   };
 }
 
-function wrap(ws: WebSocket, remoteAddress: string, maxBuffered: number, closeGraceMs: number): MessageChannel {
+/**
+ * A {@link MessageChannel} over an open WebSocket (either end). Messages that arrive before
+ * `listen` is called are held for it: a client's first message (the server's greeting) may come
+ * in the same packet as the upgrade's answer.
+ */
+export function wrapWebSocket(ws: WebSocket, remoteAddress: string, maxBuffered: number, closeGraceMs: number): MessageChannel {
   let listener: ChannelListener | null = null;
   let closeReason: string | null = null;
+  const early: (string | null)[] = [];
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary) {
+      closeReason ??= 'a binary message (JSON-RPC travels as text)';
+      ws.close(UNSUPPORTED_DATA, 'JSON-RPC messages are text');
+      return;
+    }
+    if (ws.readyState !== ws.OPEN) return;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : new Uint8Array(data);
+    const text = decodeUtf8(bytes);
+    if (listener) listener.message(text);
+    else early.push(text);
+  });
   ws.on('error', (err) => {
     closeReason ??= `websocket error: ${err.message}`;
   });
@@ -91,16 +109,7 @@ function wrap(ws: WebSocket, remoteAddress: string, maxBuffered: number, closeGr
     listen(next) {
       if (listener) throw new Error('a channel has one listener');
       listener = next;
-      ws.on('message', (data: RawData, isBinary: boolean) => {
-        if (isBinary) {
-          closeReason ??= 'a binary message (JSON-RPC travels as text)';
-          ws.close(UNSUPPORTED_DATA, 'JSON-RPC messages are text');
-          return;
-        }
-        if (ws.readyState !== ws.OPEN) return;
-        const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : new Uint8Array(data);
-        next.message(decodeUtf8(bytes));
-      });
+      for (const text of early.splice(0)) next.message(text);
     },
     send(text) {
       if (ws.readyState !== ws.OPEN) return Promise.reject(new Error(`the connection is closed (${closeReason ?? 'closing'})`));

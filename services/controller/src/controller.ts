@@ -81,7 +81,14 @@ export class Controller {
     const browserGuard = createBrowserGuard(allowedHosts);
     if (options.rpc) {
       const { workers, methods, authenticate, ...rpc } = options.rpc;
-      this.#jobcenter = jobcenterMethods({ store: options.store, broker: options.broker, logger: this.#logger, ...(workers ? { workers } : {}) });
+      this.#jobcenter = jobcenterMethods({
+        store: options.store,
+        broker: options.broker,
+        logger: this.#logger,
+        ...(workers ? { workers } : {}),
+        // get_api_status lists the server's sessions; the server is made just below, read when asked.
+        sessions: () => this.#rpc?.sessions() ?? [],
+      });
       this.#rpc = new RpcServer(
         {
           verifyWebSocket: (request) => browserGuard(request.headers),

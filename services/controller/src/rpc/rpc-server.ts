@@ -14,6 +14,7 @@ import {
   listenTls,
   type MessageChannel,
   type RpcListener,
+  type TransportKind,
   type WebSocketEndpoint,
 } from '@drover/jsonrpc';
 import type { Authenticate, Credentials } from '../auth/authenticate.js';
@@ -62,6 +63,15 @@ export interface RpcOptions<TClient> {
   maxMessageBytes?: number;
 }
 
+/** An authenticated connection, as `get_api_status` shows it. */
+export interface SessionSummary {
+  who: string;
+  address: string;
+  transport: TransportKind;
+  /** When the connection was accepted. */
+  since: Date;
+}
+
 /** The addresses the server listens on, once started. */
 export interface RpcAddresses {
   tcp: { host: string; port: number } | null;
@@ -98,6 +108,16 @@ export class RpcServer<TClient> {
   /** The sessions open now (authenticated or not). */
   get connections(): number {
     return this.#sessions.size;
+  }
+
+  /** The authenticated sessions open now (a copy; connections still before their hello are left out). */
+  sessions(): SessionSummary[] {
+    const out: SessionSummary[] = [];
+    for (const s of this.#sessions) {
+      const session = s.session;
+      if (session && !s.peer.closed) out.push({ who: session.who, address: session.address, transport: session.transport, since: s.since });
+    }
+    return out;
   }
 
   /** Starts the listeners; `httpServer` carries the WebSocket endpoint. */

@@ -60,6 +60,8 @@ type State<T> = { kind: 'new' } | { kind: 'authenticating' } | { kind: 'ready'; 
 /** Runs one connection's session from greeting to close. */
 export class RpcSession<T> {
   readonly peer: Peer;
+  /** When the connection was accepted (get_api_status shows it). */
+  readonly since = new Date();
   readonly #options: SessionOptions<T>;
   readonly #log: Logger;
   #state: State<T> = { kind: 'new' };

@@ -7,18 +7,22 @@ import type { AdminStore, ApiClient, Broker, CallerStore, Logger, WorkerStore } 
 import { CompletionWatcher } from '../completions.js';
 import { RemoteWorkers } from '../remote/remote-workers.js';
 import type { RemoteWorkerOptions } from '../remote/remote-worker.js';
+import type { SessionSummary } from '../rpc-server.js';
 import type { SessionMethod } from '../session.js';
 import { callMethods } from './calls.js';
+import { statusMethods } from './status.js';
 import { workerMethods } from './workers.js';
 
 /** What JobCenter's methods need. */
 export interface JobcenterDeps {
   /** Callers wait for their jobs through the caller port; remote workers claim and finish through the worker port. */
-  store: CallerStore & Pick<AdminStore, 'getJob'> & WorkerStore;
+  store: CallerStore & Pick<AdminStore, 'getJob' | 'counts'> & WorkerStore;
   broker: Broker;
   logger: Logger;
   /** How remote workers behave (offer timeout, filter retry, …). */
   workers?: RemoteWorkerOptions;
+  /** The authenticated sessions open now, for `get_api_status` (the RpcServer's; none unless given). */
+  sessions?: () => SessionSummary[];
 }
 
 /** A method table with the resources its methods share. */
@@ -31,12 +35,16 @@ export interface JobcenterMethods {
   stop(): Promise<void>;
 }
 
-/** Builds JobCenter's methods: the caller's (calls.ts) and the worker's (workers.ts). */
+/** Builds JobCenter's methods: the caller's (calls.ts), the worker's (workers.ts) and the operator's (status.ts). */
 export function jobcenterMethods(deps: JobcenterDeps): JobcenterMethods {
   const watcher = new CompletionWatcher(deps.store, deps.logger);
   const remotes = new RemoteWorkers({ store: deps.store, broker: deps.broker, logger: deps.logger, ...(deps.workers ? { options: deps.workers } : {}) });
   return {
-    methods: { ...callMethods({ store: deps.store, watcher, logger: deps.logger }), ...workerMethods(remotes, deps.logger) },
+    methods: {
+      ...callMethods({ store: deps.store, watcher, logger: deps.logger }),
+      ...workerMethods(remotes, deps.logger),
+      ...statusMethods({ store: deps.store, sessions: deps.sessions ?? (() => []), remotes }),
+    },
     remotes,
     start: () => watcher.start(),
     stop: () => watcher.stop(),

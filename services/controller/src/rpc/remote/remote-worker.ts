@@ -71,6 +71,24 @@ export interface Announcement {
   filter: Record<string, Json> | null;
 }
 
+/** A task out on a connection, as `get_api_status` shows it. */
+export interface TaskSnapshot {
+  jobId: string;
+  actionname: string;
+  workername: string;
+  /** When the task was offered (`task_ready`). */
+  since: Date;
+  /** Whether `get_task` took the offer (the worker runs it) or it still waits to be taken. */
+  taken: boolean;
+}
+
+/** A connection's remote worker, as `get_api_status` shows it. */
+export interface RemoteWorkerSnapshot {
+  actions: { actionname: string; workername: string; slotgroup: string; filter: Record<string, Json> | null }[];
+  slotgroups: { name: string; slots: number; actions: string[]; tasksOut: number }[];
+  tasks: TaskSnapshot[];
+}
+
 /** What `get_task` answers: the task, or `[]` when it went elsewhere. */
 export type GetTaskAnswer = [jobId: number | string, cookie: string, inargs: Json, env: null] | [];
 
@@ -94,6 +112,8 @@ interface Group {
 interface Task {
   actionname: string;
   job: JobContext;
+  /** When task_ready went out (for get_api_status). */
+  since: Date;
   /** Set by get_task: the offer was taken. */
   cookie: string | null;
   /** Ends the task once: the first of get_task's timeout, task_done, an abort or a disconnect wins. */
@@ -164,6 +184,27 @@ export class RemoteWorker {
     const busy = isBusy(action.group);
     const replacing = this.#replaceConsumer(action.group);
     if (!busy) await replacing;
+  }
+
+  /** What this connection works now: its actions, slot groups and tasks out (a read-only copy). */
+  snapshot(): RemoteWorkerSnapshot {
+    const tasks = [...this.#tasks.values()].map((t) => ({
+      jobId: t.job.id,
+      actionname: t.actionname,
+      workername: this.#actions.get(t.actionname)?.workername ?? '',
+      since: t.since,
+      taken: t.cookie !== null,
+    }));
+    return {
+      actions: [...this.#actions].map(([actionname, a]) => ({ actionname, workername: a.workername, slotgroup: a.group.name, filter: a.filter })),
+      slotgroups: [...this.#groups.values()].map((g) => ({
+        name: g.name,
+        slots: g.slots,
+        actions: [...g.actions],
+        tasksOut: tasks.filter((t) => g.actions.has(t.actionname)).length,
+      })),
+      tasks,
+    };
   }
 
   /** Takes an offer: its cookie and arguments, or `[]` if it timed out, was taken already or never was. */
@@ -294,6 +335,7 @@ export class RemoteWorker {
       const task: Task = {
         actionname,
         job,
+        since: new Date(),
         cookie: null,
         finish: (outcome) => {
           if (this.#tasks.get(key) !== task) return;

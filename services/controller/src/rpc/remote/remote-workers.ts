@@ -5,10 +5,26 @@
  */
 import type { Broker, Logger, WorkerStore } from '@drover/core';
 import type { Peer } from '@drover/jsonrpc';
-import { DEFAULT_DRAIN_MS, DEFAULT_FILTER_RETRY_MS, DEFAULT_OFFER_TIMEOUT_MS, RemoteWorker, type RemoteWorkerDeps, type RemoteWorkerOptions } from './remote-worker.js';
+import {
+  DEFAULT_DRAIN_MS,
+  DEFAULT_FILTER_RETRY_MS,
+  DEFAULT_OFFER_TIMEOUT_MS,
+  RemoteWorker,
+  type RemoteWorkerDeps,
+  type RemoteWorkerOptions,
+  type RemoteWorkerSnapshot,
+} from './remote-worker.js';
+
+/** One connection's remote worker, with who it is and where it connects from (get_api_status). */
+export interface ConnectionWorkers extends RemoteWorkerSnapshot {
+  who: string;
+  address: string;
+  transport: string;
+}
 
 export class RemoteWorkers {
   readonly #byPeer = new Map<Peer, RemoteWorker>();
+  readonly #who = new Map<Peer, string>();
   readonly #closing = new Set<Promise<void>>();
   readonly #base: Omit<RemoteWorkerDeps, 'peer' | 'who'>;
   #stopping = false;
@@ -34,9 +50,11 @@ export class RemoteWorkers {
     if (remote) return remote;
     remote = new RemoteWorker({ ...this.#base, peer, who });
     this.#byPeer.set(peer, remote);
+    this.#who.set(peer, who);
     const made = remote;
     peer.onClose(() => {
       this.#byPeer.delete(peer);
+      this.#who.delete(peer);
       const closing = made.close(this.#stopping ? 'shutdown' : 'disconnect');
       this.#closing.add(closing);
       // close() logs its own failures and never rejects.
@@ -50,6 +68,16 @@ export class RemoteWorkers {
     return this.#byPeer.get(peer);
   }
 
+  /** Every open connection's remote worker with what it works now; connections that announced nothing yet are left out. */
+  snapshots(): ConnectionWorkers[] {
+    return [...this.#byPeer].map(([peer, remote]) => ({
+      who: this.#who.get(peer) ?? '',
+      address: peer.channel.remoteAddress,
+      transport: peer.channel.transport,
+      ...remote.snapshot(),
+    }));
+  }
+
   /** The controller is stopping: connections closing from now on decline their tasks instead of failing them. */
   beginStop(): void {
     this.#stopping = true;
@@ -60,6 +88,7 @@ export class RemoteWorkers {
     this.#stopping = true;
     for (const [peer, remote] of this.#byPeer) {
       this.#byPeer.delete(peer);
+      this.#who.delete(peer);
       this.#closing.add(remote.close('shutdown'));
     }
     await Promise.all(this.#closing);
