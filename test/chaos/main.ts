@@ -124,6 +124,7 @@ try {
       await new Promise((resolve) => setTimeout(resolve, GAP_MS));
     }
     producer.phase = null;
+    await producer.settled();
     const drained = await until(async () => (await liveCount(ctx.pool, fault)) === 0, DRAIN_TIMEOUT_MS, 250);
     if (!drained) log(`${fault}: ${await liveCount(ctx.pool, fault)} jobs still live after ${DRAIN_TIMEOUT_MS} ms; counted lost`);
     const f = await analyse(ctx.pool, { fault, injected: recoverMs.length, committedIds: producer.committed.get(fault) ?? [], recoverMs }, readRuns(ctx.dir), target.deaths, target.partitions);

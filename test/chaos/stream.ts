@@ -82,6 +82,8 @@ export class Producer {
   phase: string | null = null;
   #timer: NodeJS.Timeout | null = null;
   #inFlight = 0;
+  /** Resolved when no batch is in flight; see {@link Producer.settled}. */
+  #idle: (() => void)[] = [];
   readonly #client: Client;
   readonly #perTick: number;
   readonly #jobMs: () => number;
@@ -110,7 +112,17 @@ export class Producer {
       this.failures++;
     } finally {
       this.#inFlight--;
+      if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
     }
+  }
+
+  /**
+   * Resolves once no batch is in flight. After the phase is cleared, a batch of that phase may
+   * still commit: a drain that looked before it did would see no live job and count its jobs
+   * lost, although they are about to be inserted and run.
+   */
+  settled(): Promise<void> {
+    return this.#inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Enqueues `n` jobs of `phase`; returns their ids once committed. */
@@ -126,7 +138,7 @@ export class Producer {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.phase = null;
-    while (this.#inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    await this.settled();
   }
 }
 
