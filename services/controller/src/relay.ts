@@ -79,6 +79,16 @@ const DEFAULT_STALE_MS = 5 * 60_000;
  */
 const SETTLE_LOOKS_MS = [10, 30, 100, 300];
 /**
+ * After a step that made progress, the relay looks this often, for this long, before it sleeps
+ * until its sweep. A function held at its bound in the broker gets room back only as workers
+ * claim, and claims send no NOTIFY: with only the settle looks' growing pauses, a queue emptied in
+ * a quarter of a second sat idle until the next look (measured: drain 2,547 jobs/s, against
+ * 3,841 with the bound off). Each look is one cheap query; they stop once a window passes with no
+ * progress.
+ */
+const REFILL_LOOK_MS = 25;
+const REFILL_WINDOW_MS = 2_000;
+/**
  * A thousand: ten workers' default prefetch (10 slots each) ten times over, and two of the relay's
  * batches, so consumers never wait for a relay step (one refills their queue within milliseconds),
  * while a function with no workers parks at most a thousand ~100-byte messages in RabbitMQ.
@@ -116,6 +126,8 @@ export class Relay {
   /** Ends a backoff pause early: stop() calls it. */
   #endPause: (() => void) | null = null;
   readonly #settleLooksMs: readonly number[];
+  /** When a step last marked jobs dispatched (performance.now()): see REFILL_WINDOW_MS. */
+  #lastProgressAt = -Infinity;
   readonly #clock: Clock;
   /** When the last look for stale jobs began, by the clock; null before the first. */
   #lastStaleLook: number | null = null;
@@ -224,6 +236,7 @@ export class Relay {
       { maxInBrokerPerFunction: this.#maxInBroker, ...(staleDue ? { staleMs: this.#staleMs } : {}) },
     );
     this.totals.steps++;
+    if (marked > 0) this.#lastProgressAt = performance.now();
     this.totals.published += published;
     this.totals.republished += republished;
     if (republished > 0) this.#logger.warn({ republished }, 'published again jobs whose messages went unclaimed for staleMs (lost, or behind slow consumers)');
@@ -268,8 +281,16 @@ export class Relay {
    * busy disk), so the next looks come soon and then less often, until the sweep interval.
    */
   async #sleep(): Promise<void> {
-    for (const ms of [0, ...this.#settleLooksMs]) {
+    // In a burst, no pause is longer than a refill look: the settle looks' growing pauses (up to
+    // 300 ms) would leave a function's emptied queue idle between refills.
+    const inBurst = performance.now() - this.#lastProgressAt < REFILL_WINDOW_MS;
+    for (const ms of [0, ...(inBurst ? this.#settleLooksMs.map((look) => Math.min(look, REFILL_LOOK_MS)) : this.#settleLooksMs)]) {
       if (ms > 0 && (await this.#waker.sleep(ms)) === 'woken') return;
+      if ((await this.step()) > 0) return;
+    }
+    // Still in a burst: a function held at its bound gets room as workers claim (see REFILL_WINDOW_MS).
+    while (!this.#stopping && performance.now() - this.#lastProgressAt < REFILL_WINDOW_MS) {
+      if ((await this.#waker.sleep(REFILL_LOOK_MS)) === 'woken') return;
       if ((await this.step()) > 0) return;
     }
     await this.#waker.sleep(this.#sweepMs);

@@ -97,6 +97,24 @@ describe('relay flow control (RabbitMQ)', () => {
     expect(await relayBroker.queueDepth('flow.backlog')).toBe(DEFAULT_MAX_IN_BROKER);
   }, 180_000);
 
+  it('refills a function held at its bound as its workers claim, without waiting for the sweep', async () => {
+    const bound = 50;
+    await insertJobs('flow.refill', 500);
+    const relayBroker = await broker('relay-refill');
+    // A sweep an hour away: only the relay's own looks can move the backlog past the first bound.
+    const relay = new Relay({ store: ns.store, broker: relayBroker, sweepMs: 3_600_000, maxInBrokerPerFunction: bound });
+    relays.push(relay);
+    await relay.start();
+    await waitFor(async () => (await relayBroker.queueDepth('flow.refill')) === bound, { what: 'the queue to fill to its bound' });
+    const worker = createWorker({ store: ns.store, broker: await broker('worker-refill'), functions: { 'flow.refill': { slots: 8, handler: () => 'ok' } } });
+    workers.push(worker);
+    await worker.start();
+    const finished = async (): Promise<number> => (await ns.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM finished_jobs WHERE funcname = 'flow.refill' AND state = 'completed'")).rows[0]!.n;
+    await waitFor(async () => (await finished()) === 500, { what: 'the whole backlog to complete', timeoutMs: 30_000, intervalMs: 100 });
+    // Each job published once: the looks refilled the room as it opened, nothing more.
+    expect(relay.totals.published).toBe(500);
+  });
+
   it('publishes again, and completes, a job whose message was lost under a standing backlog', async () => {
     const bound = 20;
     const staleMs = 1_000;
