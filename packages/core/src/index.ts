@@ -95,6 +95,7 @@ export type {
   Election,
   FailInput,
   FailResult,
+  FindJobIdsOptions,
   FindJobsQuery,
   FinishedEvent,
   FinishedOutcome,

@@ -77,6 +77,8 @@ export interface FindJobsQuery {
   beforeId?: string;
   /** At most this many; defaults to 100, at most 1000. */
   limit?: number;
+  /** Only the jobs this API client created (see {@link CallerStore.insertFor}); set by the API, never taken from a request. */
+  owner?: string;
 }
 
 /** One row of {@link AdminStore.counts}. */
@@ -275,22 +277,40 @@ export interface FoundJobId {
   funcname: string;
 }
 
+/** Options of {@link CallerStore.findJobIds}. */
+export interface FindJobIdsOptions {
+  /** Keyset pagination: only jobs with a smaller id. */
+  beforeId?: string;
+  /** At most this many, 1 to 1000. */
+  limit: number;
+  /** Only the jobs this API client created. */
+  owner?: string;
+}
+
 /**
- * A caller that waits for its jobs (JobCenter's create_job / job_done, get_job_status with notify):
- * it marks the jobs it waits for, hears when marked jobs finish, and reads their outcomes. Only
+ * The API's callers. Jobs inserted for an API client are its own (a client without admin acts only
+ * on those). A caller that waits for its jobs (JobCenter's create_job / job_done, get_job_status
+ * with notify) marks the jobs it waits for, hears when marked jobs finish, and reads their outcomes. Only
  * marked jobs are announced, once per statement that finishes them, so jobs nobody waits for cost
  * nothing. Announcements are wake-ups and may be lost across reconnects: on `connected`, read the
  * outcomes of everything awaited once.
  */
 export interface CallerStore {
-  /** Inserts one job (validated as {@link ProducerStore.insert} does) and marks it awaited, in one transaction. */
-  insertAwaited(job: NewJob): Promise<InsertResult>;
+  /**
+   * Inserts one job (validated as {@link ProducerStore.insert} does) as the API client `who`'s own,
+   * and with `awaited` marks it awaited, in one transaction.
+   */
+  insertFor(who: string, job: NewJob, options?: { awaited?: boolean }): Promise<InsertResult>;
+  /** Inserts a batch atomically (validated as {@link ProducerStore.insertMany} does) as the API client `who`'s own. */
+  insertManyFor(who: string, jobs: readonly NewJob[]): Promise<InsertResult[]>;
+  /** Which of `ids` the API client `who` created (through insertFor or insertManyFor). */
+  ownedBy(who: string, ids: readonly string[]): Promise<string[]>;
   /** Marks live jobs awaited; returns the ids that are live. A job missing from the answer has finished (or never existed). */
   awaitJobs(ids: readonly string[]): Promise<string[]>;
   /** The outcomes of those of `ids` that have finished. */
   finishedOutcomes(ids: readonly string[]): Promise<FinishedOutcome[]>;
-  /** Ids of jobs, live or finished, whose arg contains `filter` (`@>`), newest first; `beforeId` pages. At most `limit` (1 to 1000). */
-  findJobIds(filter: Json, options: { beforeId?: string; limit: number }): Promise<FoundJobId[]>;
+  /** Ids of jobs, live or finished, whose arg contains `filter` (`@>`), newest first. */
+  findJobIds(filter: Json, options: FindJobIdsOptions): Promise<FoundJobId[]>;
   /** Calls `onEvent` when awaited jobs finish, and each time the listening session (re)connects. */
   listenFinished(onEvent: (event: FinishedEvent) => void): Promise<{ close(): Promise<void> }>;
 }

@@ -25,6 +25,7 @@ import {
   type FinishedOutcome,
   type FoundJobId,
   type Json,
+  type FindJobIdsOptions,
   type FindJobsQuery,
   type Grab,
   type InsertResult,
@@ -249,8 +250,16 @@ export class SqlJobStore implements JobStore {
     throw new Error('this store cannot listen for notifications; poll instead');
   }
 
-  async insertAwaited(job: NewJob): Promise<InsertResult> {
-    return callers.insertAwaited(this.#ctx, job);
+  async insertFor(who: string, job: NewJob, options?: { awaited?: boolean }): Promise<InsertResult> {
+    return (await callers.insertFor(this.#ctx, who, job, options))[0]!;
+  }
+
+  async insertManyFor(who: string, jobs: readonly NewJob[]): Promise<InsertResult[]> {
+    return callers.insertFor(this.#ctx, who, jobs);
+  }
+
+  async ownedBy(who: string, ids: readonly string[]): Promise<string[]> {
+    return callers.ownedBy(this.#ctx, who, ids);
   }
 
   async awaitJobs(ids: readonly string[]): Promise<string[]> {
@@ -261,7 +270,7 @@ export class SqlJobStore implements JobStore {
     return callers.finishedOutcomes(this.#ctx, ids);
   }
 
-  async findJobIds(filter: Json, options: { beforeId?: string; limit: number }): Promise<FoundJobId[]> {
+  async findJobIds(filter: Json, options: FindJobIdsOptions): Promise<FoundJobId[]> {
     return callers.findJobIds(this.#ctx, filter, options);
   }
 

@@ -1,7 +1,8 @@
 /**
  * Role: CallerStore — a JSON-RPC caller's waits: jobs marked awaited are announced on
  * `<schema>_finished` once per statement that finishes them (migration 0007), jobs nobody awaits
- * are not, outcomes are read in one batch, and job ids are found by argument containment.
+ * are not, outcomes are read in one batch, and job ids are found by argument containment; jobs
+ * inserted for an API client are its own (migration 0008), through their life and trim.
  * Runs on both adapters.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,7 +32,7 @@ describe('caller store', () => {
   it('announces an awaited job when it finishes, and not a job nobody awaits', async () => {
     const events = await listen();
     const unawaited = await insertAndClaim(ns.store, { funcname: 'c.plain', arg: { n: 1 } });
-    const { id } = await ns.store.insertAwaited({ funcname: 'c.call', arg: { n: 2 } });
+    const { id } = await ns.store.insertFor('caller', { funcname: 'c.call', arg: { n: 2 } }, { awaited: true });
     const [claimed] = await ns.store.claim([id], { leaseMs: 30_000 });
     await ns.store.complete(unawaited);
     await ns.store.complete({ ...claimed!, result: { sum: 3 } });
@@ -63,7 +64,7 @@ describe('caller store', () => {
 
   it('marks only live jobs, and tells failed and cancelled outcomes apart', async () => {
     const events = await listen();
-    const failing = await ns.store.insertAwaited({ funcname: 'c.fail', arg: {}, maxRetries: 0 });
+    const failing = await ns.store.insertFor('caller', { funcname: 'c.fail', arg: {}, maxRetries: 0 }, { awaited: true });
     const [grab] = await ns.store.claim([failing.id], { leaseMs: 30_000 });
     await ns.store.fail({ ...grab!, error: 'boom: the disk is full', retryDelayMs: 0 });
     const cancelled = await ns.store.insert({ funcname: 'c.cancel', arg: {} });
@@ -94,5 +95,38 @@ describe('caller store', () => {
     expect((await ns.store.findJobIds({ order: { customer: 42 } }, { limit: 10 })).map((j) => j.id)).toEqual([c.id]);
     await expect(ns.store.findJobIds({ x: 1 }, { limit: 1001 })).rejects.toThrow(/^limit: /);
     await expect(ns.store.awaitJobs(['x'])).rejects.toThrow(/^ids\[0\]: /);
+  });
+
+  it("records an API client's jobs as its own, through retries and moves, and finds only those for it", async () => {
+    const [mine, alsoMine] = await ns.store.insertManyFor('alice', [
+      { funcname: 'c.own', arg: { order: 7 } },
+      { funcname: 'c.own', arg: { order: 7, rush: true }, uniqkey: 'own-1' },
+    ]);
+    const theirs = await ns.store.insertFor('bob', { funcname: 'c.own', arg: { order: 7 } });
+    const anonymous = await ns.store.insert({ funcname: 'c.own', arg: { order: 7 } });
+    // A duplicate of alice's uniqkey is alice's job: bob is told its id but does not own it.
+    const duplicate = await ns.store.insertFor('bob', { funcname: 'c.own', arg: {}, uniqkey: 'own-1' });
+    expect(duplicate).toEqual({ id: alsoMine!.id, inserted: false });
+    const all = [mine!.id, alsoMine!.id, theirs.id, anonymous.id];
+    expect((await ns.store.ownedBy('alice', all)).sort()).toEqual([mine!.id, alsoMine!.id].sort());
+    expect(await ns.store.ownedBy('bob', all)).toEqual([theirs.id]);
+    // Finished, then retried: the job keeps its id, and its owner.
+    const [grab] = await ns.store.claim([mine!.id], { leaseMs: 30_000 });
+    await ns.store.fail({ ...grab!, error: 'no', retryDelayMs: 0, permanent: true });
+    expect(await ns.store.ownedBy('alice', [mine!.id])).toEqual([mine!.id]);
+    expect((await ns.store.findJobIds({ order: 7 }, { limit: 10, owner: 'alice' })).map((j) => j.id)).toEqual([alsoMine!.id, mine!.id]);
+    expect((await ns.store.findJobIds({ order: 7 }, { limit: 10 })).map((j) => j.id)).toEqual([anonymous.id, theirs.id, alsoMine!.id, mine!.id]);
+    expect((await ns.store.findJobs({ funcname: 'c.own', owner: 'bob' })).map((j) => j.id)).toEqual([theirs.id]);
+    await ns.store.retry(mine!.id);
+    expect(await ns.store.ownedBy('alice', [mine!.id])).toEqual([mine!.id]);
+  });
+
+  it('refuses a job it would not insert, and a missing owner, writing nothing', async () => {
+    const before = await ns.store.countLive();
+    await expect(ns.store.insertManyFor('carol', [{ funcname: 'c.ok', arg: {} }, { funcname: '', arg: {} }])).rejects.toThrow(/^jobs\[1\]\.funcname: /);
+    await expect(ns.store.insertFor('', { funcname: 'c.ok', arg: {} })).rejects.toThrow(/^who: /);
+    await expect(ns.store.findJobIds({ x: 1 }, { limit: 1, owner: '' })).rejects.toThrow(/^who: /);
+    expect(await ns.store.countLive()).toBe(before);
+    expect((await ns.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM job_owners WHERE who = 'carol'")).rows[0]?.n).toBe(0);
   });
 });

@@ -44,6 +44,7 @@ describe('API clients', () => {
 
   it('lists clients without their hashes, removes them, and a removed client no longer verifies', async () => {
     const { token } = await ns.store.clients.add({ who: 'gone-soon', admin: true, certificateCn: 'gone.example' });
+    const { id: jobId } = await ns.store.insertFor('gone-soon', { funcname: 'c.left-behind', arg: {} });
     const listed = await ns.store.clients.list();
     expect(listed.map((c) => c.who)).toContain('gone-soon');
     const text = JSON.stringify(listed);
@@ -54,6 +55,10 @@ describe('API clients', () => {
     expect(await ns.store.clients.remove('gone-soon')).toBe(false);
     expect(await ns.store.clients.verifyToken('gone-soon', token)).toBeNull();
     expect(await ns.store.clients.byCertificateCn('gone.example')).toBeNull();
+    // Its jobs stay, but a client added later under the same name does not own them.
+    expect(await ns.store.getJob(jobId)).not.toBeNull();
+    await ns.store.clients.add({ who: 'gone-soon' });
+    expect(await ns.store.ownedBy('gone-soon', [jobId])).toEqual([]);
   });
 
   it('keeps the token only as an scrypt hash with its parameters', async () => {

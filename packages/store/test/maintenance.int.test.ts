@@ -82,10 +82,10 @@ describe('expireLeases', () => {
 });
 
 describe('trimFinished', () => {
-  it('deletes finished jobs and their failure logs once their retention has passed', async () => {
+  it('deletes finished jobs, their failure logs and their owners once their retention has passed', async () => {
     const clock = new ManualClock(Date.UTC(2035, 0, 1));
     const store = ns.createStore({ clock });
-    const { id } = await store.insert({ funcname: 'm.trim', maxRetries: 1 });
+    const { id } = await store.insertFor('trimmed-client', { funcname: 'm.trim', maxRetries: 1 });
     let [job] = await store.claim([id], { leaseMs: SECOND });
     await store.fail({ id, grabToken: job!.grabToken, error: 'once', retryDelayMs: 0 });
     [job] = await store.claim([id], { leaseMs: SECOND });
@@ -98,5 +98,7 @@ describe('trimFinished', () => {
     expect(await store.getJob(id)).toBeNull();
     const { rows } = await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_failures WHERE job_id = $1', [id]);
     expect(rows[0]?.n).toBe(0);
+    expect(await store.ownedBy('trimmed-client', [id])).toEqual([]);
+    expect((await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_owners WHERE job_id = $1', [id])).rows[0]?.n).toBe(0);
   });
 });

@@ -6,10 +6,10 @@
  *   POST /jobs/:id/retry | /cancel | /reschedule { "when": … }      GET /health        ok or not, nothing more
  *   GET  /status               health with the relay's figures      /clients…          the client registry (http-clients.ts)
  * Every request but /health carries a client's token (see http-guard.ts), and each route checks
- * the client's scopes: enqueueing needs `call` on each job's function; reading, retrying,
- * cancelling or rescheduling a job needs `call` on that job's function; listing jobs needs a
- * `funcname` filter the client may call; the counts, /status and the clients need `admin`, which
- * may also do everything else.
+ * the client's scopes: enqueueing needs `call` on each job's function, and the jobs are the
+ * client's own; reading, retrying, cancelling or rescheduling a job needs the job to be the
+ * client's own (see job-access.ts); listing jobs lists the client's own; the counts, /status and
+ * the clients need `admin`, which may also do everything else, on every job.
  * Every input is parsed before the store sees it (`@drover/core`'s input parsers, shared with the
  * CLI): bad input is a 400 naming the field as the caller sent it, and nothing is written. Every
  * refusal has one shape, `{ error: { field?, message } }` (see http-errors.ts).
@@ -25,8 +25,8 @@ import {
   type AdminStore,
   type ApiClientStore,
   type Logger,
+  type CallerStore,
   type NewJob,
-  type ProducerStore,
   type SchedulerStore,
 } from '@drover/core';
 import type { Authenticate } from './auth/authenticate.js';
@@ -35,13 +35,14 @@ import { FailureThrottle } from './auth/throttle.js';
 import { clientRoutes } from './http-clients.js';
 import { HttpRefusal, clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
 import { clientOf, installGuard } from './http-guard.js';
+import { mayActOnJob } from './job-access.js';
 
 /**
- * What the API needs of the store: a producer's inserts, an operator's reads and changes, and
- * `nextDue` for `/health`, which asks it only to learn whether the database answers (two index
- * lookups on the live table; `counts` would scan).
+ * What the API needs of the store: inserts as a client's own and whose a job is, an operator's
+ * reads and changes, and `nextDue` for `/health`, which asks it only to learn whether the database
+ * answers (two index lookups on the live table; `counts` would scan).
  */
-export type ApiStore = ProducerStore & AdminStore & Pick<SchedulerStore, 'nextDue'>;
+export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'>;
 
 export interface HttpOptions {
   store: ApiStore;
@@ -145,13 +146,13 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   installGuard(app, { authenticate, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
 
   /**
-   * A job's function decides who may act on it. A job out of the client's scope is answered as if
-   * it did not exist (404, like an unknown id): a 403 would tell a client which ids exist.
+   * A job out of the client's reach (see job-access.ts) is answered as if it did not exist (404,
+   * like an unknown id): a 403 would tell a client which ids exist.
    */
   const requireJobScope = async (request: FastifyRequest, id: string): Promise<void> => {
     if (authorizes(clientOf(request), 'admin')) return;
     const job = await store.getJob(id);
-    if (job && !authorizes(clientOf(request), 'call', job.funcname)) throw new HttpRefusal(404, `no job ${id}`);
+    if (job && !(await mayActOnJob(store, clientOf(request), job))) throw new HttpRefusal(404, `no job ${id}`);
   };
 
   app.post('/jobs', async (request, reply) => {
@@ -165,24 +166,25 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
       // A name holds no ':', so the prefix cannot be forged.
       if (isObject(job) && typeof job.idempotencyKey === 'string') job.idempotencyKey = `${who}:${job.idempotencyKey}`;
     }
-    if ('many' in body) return reply.code(201).send({ jobs: await store.insertMany(body.many) });
-    return reply.code(201).send(await store.insert(body.one));
+    if ('many' in body) return reply.code(201).send({ jobs: await store.insertManyFor(who, body.many) });
+    return reply.code(201).send(await store.insertFor(who, body.one));
   });
 
   app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => {
     const id = parseJobId(request.params.id);
     const job = await store.getJob(id);
-    const visible = job && (authorizes(clientOf(request), 'admin') || authorizes(clientOf(request), 'call', job.funcname));
+    const visible = job && (await mayActOnJob(store, clientOf(request), job));
     return visible ? job : reply.code(404).send(errorBody(`no job ${id}`));
   });
 
   app.get('/jobs', async (request) => {
     const query = parseJobFilters(request.query as Record<string, unknown>);
-    if (!authorizes(clientOf(request), 'admin')) {
-      if (query.funcname === undefined) throw new HttpRefusal(403, 'a client without the admin scope lists jobs of one function: give funcname', 'funcname');
-      requireCall(request, query.funcname, 'list jobs');
-    }
-    return store.findJobs(query);
+    const client = clientOf(request);
+    if (authorizes(client, 'admin')) return store.findJobs(query);
+    if (query.funcname !== undefined) requireCall(request, query.funcname, 'list jobs');
+    // Its own jobs only; those of a function it may no longer call are left out, as a read of one would be refused.
+    const own = await store.findJobs({ ...query, owner: client.who });
+    return own.filter((job) => authorizes(client, 'call', job.funcname));
   });
 
   app.get('/stats', async (request) => {

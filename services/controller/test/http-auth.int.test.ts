@@ -124,27 +124,35 @@ describe('HTTP API scopes', () => {
     expect(theirs.id).not.toBe(first.id);
   });
 
-  it("lets a client read, cancel and retry only its functions' jobs; counts, status and clients are for admins", async () => {
-    const own = await ns.store.insert({ funcname: 'report.weekly', runAfter: '2040-01-01T00:00:00Z' });
+  it("lets a client read, list, cancel and retry only its own jobs; other clients' jobs, counts, status and clients are for admins", async () => {
+    const enqueue = async (token: string, funcname: string): Promise<string> =>
+      ((await send('POST', '/jobs', { token, body: JSON.stringify({ funcname, runAfter: '2040-01-01T00:00:00Z' }) })).json as { id: string }).id;
+    const ownId = await enqueue(reporter, 'report.weekly');
     const other = await ns.store.insert({ funcname: 'billing.charge', runAfter: '2040-01-01T00:00:00Z' });
-    expect((await send('GET', `/jobs/${own.id}`, { token: reporter })).status).toBe(200);
-    // A job out of scope is answered exactly as an id that does not exist: nothing tells it is there.
-    const hidden = await send('GET', `/jobs/${other.id}`, { token: reporter });
+    // Same function, but another client's job (an admin's), and one enqueued straight into the database: not the reporter's.
+    const peers = [await enqueue(admin, 'report.weekly'), (await ns.store.insert({ funcname: 'report.weekly', runAfter: '2040-01-01T00:00:00Z' })).id];
+    expect((await send('GET', `/jobs/${ownId}`, { token: reporter })).status).toBe(200);
+    // A job out of reach is answered exactly as an id that does not exist: nothing tells it is there.
     const missing = await send('GET', '/jobs/999999999', { token: reporter });
-    expect(hidden.status).toBe(404);
-    expect(JSON.stringify(hidden.json).replace(other.id, 'N')).toBe(JSON.stringify(missing.json).replace('999999999', 'N'));
-    expect((await send('POST', `/jobs/${other.id}/cancel`, { token: reporter, body: '{}' })).json).toEqual({ error: { message: `no job ${other.id}` } });
-    expect((await send('POST', `/jobs/${other.id}/retry`, { token: reporter, body: '{}' })).status).toBe(404);
-    expect((await send('POST', `/jobs/${other.id}/reschedule`, { token: reporter, body: '{"when":"never"}' })).status).toBe(404);
-    expect((await ns.store.getJob(other.id))?.state).toBe('scheduled');
-    expect((await send('GET', '/jobs', { token: reporter })).json).toMatchObject({ error: { field: 'funcname' } });
+    for (const id of [other.id, ...peers]) {
+      const hidden = await send('GET', `/jobs/${id}`, { token: reporter });
+      expect(hidden.status).toBe(404);
+      expect(JSON.stringify(hidden.json).replace(id, 'N')).toBe(JSON.stringify(missing.json).replace('999999999', 'N'));
+      expect((await send('POST', `/jobs/${id}/cancel`, { token: reporter, body: '{}' })).json).toEqual({ error: { message: `no job ${id}` } });
+      expect((await send('POST', `/jobs/${id}/retry`, { token: reporter, body: '{}' })).status).toBe(404);
+      expect((await send('POST', `/jobs/${id}/reschedule`, { token: reporter, body: '{"when":"never"}' })).status).toBe(404);
+      expect((await ns.store.getJob(id))?.state).toBe('scheduled');
+    }
     expect((await send('GET', '/jobs?funcname=billing.charge', { token: reporter })).status).toBe(403);
-    expect((await send('GET', '/jobs?funcname=report.weekly', { token: reporter })).json).toMatchObject([{ id: own.id }]);
+    expect(((await send('GET', '/jobs?funcname=report.weekly', { token: reporter })).json as unknown as { id: string }[]).map((j) => j.id)).toEqual([ownId]);
+    expect(((await send('GET', '/jobs', { token: reporter })).json as unknown as { id: string }[]).map((j) => j.id)).toContain(ownId);
+    expect(((await send('GET', '/jobs', { token: reporter })).json as unknown as { id: string }[]).map((j) => j.id)).not.toContain(peers[0]);
+    expect(((await send('GET', '/jobs?funcname=report.weekly', { token: admin })).json as unknown as { id: string }[]).map((j) => j.id)).toEqual(expect.arrayContaining([ownId, ...peers]));
     for (const path of ['/stats', '/status', '/clients']) expect((await send('GET', path, { token: reporter })).status, path).toBe(403);
     expect((await send('POST', '/clients', { token: reporter, body: JSON.stringify({ who: 'sneaky', admin: true }) })).status).toBe(403);
     expect((await ns.store.clients.list()).map((c) => c.who)).not.toContain('sneaky');
-    expect((await send('POST', `/jobs/${own.id}/cancel`, { token: reporter, body: '{}' })).json).toMatchObject({ cancelled: true });
-    expect((await send('POST', `/jobs/${own.id}/retry`, { token: reporter, body: '{}' })).status).toBe(200);
+    expect((await send('POST', `/jobs/${ownId}/cancel`, { token: reporter, body: '{}' })).json).toMatchObject({ cancelled: true });
+    expect((await send('POST', `/jobs/${ownId}/retry`, { token: reporter, body: '{}' })).status).toBe(200);
     // An admin may do all of it.
     expect((await send('POST', `/jobs/${other.id}/cancel`, { body: '{}' })).status).toBe(200);
     expect((await send('GET', '/stats')).status).toBe(200);

@@ -49,7 +49,7 @@ describe('calls on the embedded store', () => {
   });
 
   it('sends job_done after get_job_status with notify', async () => {
-    const waiting = await store.insert({ funcname: 'calc.idle', arg: {} });
+    const waiting = await store.insertFor('dev', { funcname: 'calc.idle', arg: {} });
     expect((await conn.call('get_job_status', { job_id: waiting.id, notify: true })).result).toEqual([null, null]);
     await store.cancel(waiting.id);
     expect(await jobDone()).toEqual({ job_id: Number(waiting.id), outargs: { error: 'cancelled' } });

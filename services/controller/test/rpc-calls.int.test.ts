@@ -29,6 +29,7 @@ beforeAll(async () => {
   store = createPgStore({ connectionString: ns.databaseUrl, namespace: ns.namespace, applicationName: APP_NAME });
   tokens.caller = (await store.clients.add({ who: 'caller', call: ['calc.*'] })).token;
   tokens.stranger = (await store.clients.add({ who: 'stranger', call: ['other.*'] })).token;
+  tokens.colleague = (await store.clients.add({ who: 'colleague', call: ['calc.*'] })).token;
   tokens.admin = (await store.clients.add({ who: 'boss', admin: true })).token;
   const broker = async (name: string): Promise<Broker> => {
     const made = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `rpc-calls-${name}` });
@@ -61,7 +62,7 @@ afterAll(async () => {
 });
 
 /** The clients of these tests, by the key of their token. */
-const WHO = { caller: 'caller', stranger: 'stranger', admin: 'boss' } as const;
+const WHO = { caller: 'caller', stranger: 'stranger', colleague: 'colleague', admin: 'boss' } as const;
 
 /** A connection that said hello as one of the test's clients. */
 async function session(key: keyof typeof WHO): Promise<TestConnection> {
@@ -209,7 +210,7 @@ describe('get_job_status', () => {
     expect((await conn.call('get_job_status', { job_id: String(done), notify: false })).result).toEqual([done, { sum: 2 }]);
     expect((await conn.call('get_job_status', { job_id: 987654321, notify: false })).result).toEqual([null, { error: 'no job 987654321' }]);
 
-    const waiting = await store.insert({ funcname: 'calc.idle', arg: {} });
+    const waiting = await store.insertFor('caller', { funcname: 'calc.idle', arg: {} });
     expect((await conn.call('get_job_status', { job_id: waiting.id, notify: false })).result).toEqual([null, null]);
     const watcher = await session('caller');
     expect((await watcher.call('get_job_status', { job_id: waiting.id, notify: true })).result).toEqual([null, null]);
@@ -217,12 +218,16 @@ describe('get_job_status', () => {
     expect(await jobDone(watcher)).toEqual({ job_id: Number(waiting.id), outargs: { error: 'cancelled' } });
   });
 
-  it("refuses another client's job unless it may call its function or is admin", async () => {
+  it("answers another client's job as one that does not exist, even to a client that may call its function; an admin reads any", async () => {
     const conn = await session('caller');
     const jobId = ((await conn.call('create_job', { wfname: 'calc.add', inargs: { a: 5, b: 5 } })).result as [number])[0];
     await jobDone(conn);
     const stranger = await session('stranger');
-    expect((await stranger.call('get_job_status', { job_id: jobId })).result).toEqual([null, { error: `this client may not read job ${jobId}` }]);
+    expect((await stranger.call('get_job_status', { job_id: jobId })).result).toEqual([null, { error: `no job ${jobId}` }]);
+    const colleague = await session('colleague');
+    expect((await colleague.call('get_job_status', { job_id: jobId, notify: true })).result).toEqual([null, { error: `no job ${jobId}` }]);
+    const anonymous = await store.insert({ funcname: 'calc.idle', arg: {} });
+    expect((await colleague.call('get_job_status', { job_id: anonymous.id })).result).toEqual([null, { error: `no job ${anonymous.id}` }]);
     const admin = await session('admin');
     expect((await admin.call('get_job_status', { job_id: jobId })).result).toEqual([jobId, { sum: 10 }]);
   });
@@ -238,19 +243,21 @@ describe('get_job_status', () => {
 });
 
 describe('find_jobs', () => {
-  it('finds live and finished jobs whose inargs contain the filter, within the scope of the client', async () => {
+  it("finds live and finished jobs whose inargs contain the filter, the client's own (every one for an admin)", async () => {
     const conn = await session('caller');
     const finished = ((await conn.call('create_job', { wfname: 'calc.add', inargs: { a: 7, b: 0, order: { customer: 'c-77' } } })).result as [number])[0];
     await jobDone(conn);
     const live = ((await conn.call('create_job', { wfname: 'calc.idle', inargs: { order: { customer: 'c-77', rush: true } } })).result as [number])[0];
-    await store.insert({ funcname: 'other.thing', arg: { order: { customer: 'c-77' } } });
+    await store.insertFor('stranger', { funcname: 'other.thing', arg: { order: { customer: 'c-77' } } });
     await store.insert({ funcname: 'calc.idle', arg: { order: { customer: 'c-78' } } });
+    // Another client's job of a function the caller may call: found by the admin only.
+    await store.insertFor('colleague', { funcname: 'calc.idle', arg: { order: { customer: 'c-77' } } });
 
     // The Perl client sends the filter as JSON text; an object is taken too.
     expect((await conn.call('find_jobs', { filter: '{"order":{"customer":"c-77"}}' })).result).toEqual([live, finished]);
     expect((await conn.call('find_jobs', { filter: { order: { customer: 'c-77', rush: true } } })).result).toEqual([live]);
     const admin = await session('admin');
-    expect((await admin.call('find_jobs', { filter: { order: { customer: 'c-77' } } })).result).toHaveLength(3);
+    expect((await admin.call('find_jobs', { filter: { order: { customer: 'c-77' } } })).result).toHaveLength(4);
     const stranger = await session('stranger');
     expect((await stranger.call('find_jobs', { filter: { order: { customer: 'c-77' } } })).result).toHaveLength(1);
   });

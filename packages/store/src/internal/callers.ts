@@ -1,9 +1,10 @@
 /**
- * A waiting caller's operations (JobCenter's create_job / job_done, get_job_status with notify,
- * find_jobs): insert a job and mark it awaited in one transaction, mark live jobs awaited, read
+ * An API caller's operations (JobCenter's create_job / job_done, get_job_status with notify,
+ * find_jobs): insert jobs as a client's own and mark them awaited in one transaction, tell whose a
+ * job is, mark live jobs awaited, read
  * finished outcomes in one batch, and find job ids by argument containment.
  */
-import { toJsonText, validateNewJob, type FinishedOutcome, type FoundJobId, type InsertResult, type Json, type NewJob } from '@drover/core';
+import { ValidationError, toJsonText, validateNewJob, validateNewJobs, type FindJobIdsOptions, type FinishedOutcome, type FoundJobId, type InsertResult, type Json, type NewJob } from '@drover/core';
 import { checkArray, checkId, checkLimit } from './checks.js';
 import type { StoreContext } from './context.js';
 import { insertAll } from './inserts.js';
@@ -18,17 +19,41 @@ function checkIds(ids: readonly string[], field: string): string[] {
 }
 
 /**
- * Inserts a job and marks it awaited in one transaction: nothing can claim, let alone finish, the
- * job before the mark commits with it, so its finishing is always announced.
+ * Inserts jobs for an API client in one transaction: the new ones are recorded as `who`'s, and with
+ * `awaited` every one is marked awaited. Nothing can claim, let alone finish, a job before its mark
+ * commits with it, so its finishing is always announced.
  */
-export async function insertAwaited(ctx: StoreContext, job: NewJob): Promise<InsertResult> {
-  const valid = validateNewJob(job, '', ctx.maxRetriesDefault());
+export async function insertFor(ctx: StoreContext, who: string, jobs: NewJob | readonly NewJob[], options: { awaited?: boolean } = {}): Promise<InsertResult[]> {
+  const owner = checkWho(who);
+  // One job's problems are named as insert() names them, a batch's as insertMany() does (jobs[i]…).
+  const valid = isJobArray(jobs) ? validateNewJobs(jobs, ctx.maxRetriesDefault()) : [validateNewJob(jobs, '', ctx.maxRetriesDefault())];
+  if (valid.length === 0) return [];
   return ctx.db.transaction(async (tx) => {
-    const [result] = await insertAll(ctx, tx, [valid]);
+    const results = await insertAll(ctx, tx, valid);
+    const created = results.filter((r) => r.inserted).map((r) => r.id);
+    if (created.length > 0) await tx.query(SQL.insertOwners, [created, owner]);
     // A duplicate (same uniqkey or idempotency key) answers the live job's id: it is awaited as well.
-    await tx.query(SQL.markAwaited, [[result!.id]]);
-    return result!;
+    if (options.awaited) await tx.query(SQL.markAwaited, [results.map((r) => r.id)]);
+    return results;
   });
+}
+
+function isJobArray(jobs: NewJob | readonly NewJob[]): jobs is readonly NewJob[] {
+  return Array.isArray(jobs);
+}
+
+/** Which of `ids` the API client `who` created. */
+export async function ownedBy(ctx: StoreContext, who: string, ids: readonly string[]): Promise<string[]> {
+  const owner = checkWho(who);
+  const valid = checkIds(ids, 'ids');
+  if (valid.length === 0) return [];
+  const rows = await ctx.db.query<{ id: string }>(SQL.ownedJobs, [owner, valid]);
+  return rows.map((r) => r.id);
+}
+
+function checkWho(who: unknown): string {
+  if (typeof who !== 'string' || who.length === 0) throw new ValidationError('who', 'must be the name of an API client');
+  return who;
 }
 
 /** Marks live jobs awaited; returns the live ones. */
@@ -46,12 +71,13 @@ export async function finishedOutcomes(ctx: StoreContext, ids: readonly string[]
   return ctx.db.query<FinishedOutcome>(SQL.finishedOutcomes, [valid]);
 }
 
-/** Ids of jobs whose arg contains `filter`, newest first. */
-export async function findJobIds(ctx: StoreContext, filter: Json, options: { beforeId?: string; limit: number }): Promise<FoundJobId[]> {
+/** Ids of jobs whose arg contains `filter` (of one client's, with `owner`), newest first. */
+export async function findJobIds(ctx: StoreContext, filter: Json, options: FindJobIdsOptions): Promise<FoundJobId[]> {
   const text = toJsonText(filter, 'filter');
   const beforeId = options.beforeId === undefined ? null : checkId(options.beforeId, 'beforeId');
   const limit = checkLimit(options.limit, FIND_IDS_MAX);
-  return ctx.db.query<FoundJobId>(SQL.findJobIds, [text, beforeId, limit]);
+  const owner = options.owner === undefined ? null : checkWho(options.owner);
+  return ctx.db.query<FoundJobId>(SQL.findJobIds, [text, beforeId, limit, owner]);
 }
 
 /**

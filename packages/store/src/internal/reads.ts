@@ -61,7 +61,8 @@ export async function findJobs(ctx: StoreContext, query: FindJobsQuery): Promise
   const argContains = query.argContains === undefined ? null : toJsonText(query.argContains, 'argContains');
   const beforeId = query.beforeId === undefined ? null : checkId(query.beforeId, 'beforeId');
   const limit = checkLimit(query.limit ?? FIND_DEFAULT_LIMIT, FIND_LIMIT_MAX);
-  const rows = await ctx.db.query<JobRow>(SQL.findJobs, [states, funcname, argContains, beforeId, limit]);
+  if (query.owner !== undefined && (typeof query.owner !== 'string' || query.owner === '')) throw new ValidationError('owner', 'must be the name of an API client');
+  const rows = await ctx.db.query<JobRow>(SQL.findJobs, [states, funcname, argContains, beforeId, limit, query.owner ?? null]);
   return rows.map(toJob);
 }
 

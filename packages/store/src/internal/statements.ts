@@ -78,4 +78,6 @@ export const SQL = {
   markAwaited: get('mark-awaited'),
   finishedOutcomes: get('finished-outcomes'),
   findJobIds: get('find-job-ids'),
+  insertOwners: get('insert-owners'),
+  ownedJobs: get('owned-jobs'),
 } as const;

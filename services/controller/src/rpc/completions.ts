@@ -72,7 +72,7 @@ export class CompletionWatcher {
 
   /**
    * Calls `onFinished` once when job `id` finishes. The job must be marked awaited in the store
-   * first (`insertAwaited` / `awaitJobs`). Returns a function that stops waiting.
+   * first (`insertFor` with `awaited` / `awaitJobs`). Returns a function that stops waiting.
    */
   watch(id: string, onFinished: OnFinished): () => void {
     let set = this.#waiters.get(id);

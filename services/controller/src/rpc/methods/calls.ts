@@ -1,7 +1,8 @@
 /**
  * The caller's side of JobCenter's protocol: `create_job` (with `job_done` later on the same
- * connection), `get_job_status` (with `notify`), and `find_jobs`. Each needs the client's `call`
- * scope on the job's function (or `admin`), as the HTTP API does for the same operations.
+ * connection), `get_job_status` (with `notify`), and `find_jobs`. create_job needs the client's
+ * `call` scope on the function, and the job is the client's own; get_job_status and find_jobs
+ * reach only the client's own jobs (any job for `admin`), as the HTTP API does (job-access.ts).
  *
  * Answers follow the wire contract (JOBCENTER-PROTOCOL.md): a parameter of the wrong shape is a
  * -32001 error naming it; a refusal the protocol answers in-band is a result (`[null, "reason"]`
@@ -24,6 +25,7 @@ import type { Params } from '@drover/jsonrpc';
 import type { CompletionWatcher } from '../completions.js';
 import type { SessionMethod } from '../session.js';
 import { MAX_TIMEOUT_S, canWait, outargsOf, sendJobDoneLater, wireJobId } from './job-done.js';
+import { mayActOnJob } from '../../job-access.js';
 import { resolveCallTarget, scopeName } from './targets.js';
 
 /** What the caller's methods need. */
@@ -35,12 +37,6 @@ export interface CallMethodsOptions {
 
 /** find_jobs answers at most this many ids, the newest: a bounded read of the history table. */
 export const FIND_JOBS_MAX = 1000;
-/**
- * For a client without `admin`, find_jobs reads at most this many pages of FIND_JOBS_MAX matches
- * (newest first) and keeps those it may see: its answer stays bounded in work even when most
- * matches belong to functions it may not call.
- */
-export const FIND_JOBS_PAGES = 10;
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 
@@ -88,7 +84,7 @@ export function callMethods(options: CallMethodsOptions): Record<string, Session
     const timeoutS = parseTimeout(params.timeout);
     if (!authorizes(session.client, 'call', scopeName(target))) return [null, `this client may not call ${target.funcname} (no call scope matches it)`];
     if (!canWait(session.peer)) return [null, 'this connection already waits for as many jobs as it may; wait for some to finish'];
-    const { id } = await store.insertAwaited({ funcname: target.funcname, arg: inargs });
+    const { id } = await store.insertFor(session.who, { funcname: target.funcname, arg: inargs }, { awaited: true });
     sendJobDoneLater({ watcher, peer: session.peer, call, jobId: id, timeoutS, logger: log });
     log.debug({ jobId: id, funcname: target.funcname, who: session.who }, 'create_job');
     return [wireJobId(id), null];
@@ -100,8 +96,8 @@ export function callMethods(options: CallMethodsOptions): Record<string, Session
     if (typeof notify !== 'boolean') throw new ValidationError('notify', 'must be true or false');
     const job = await store.getJob(id);
     if (!job) return [null, { error: `no job ${id}` }];
-    // The HTTP API's rule: a job's function decides who may read it. Its name is not told.
-    if (!authorizes(session.client, 'call', job.funcname)) return [null, { error: `this client may not read job ${id}` }];
+    // The HTTP API's rule (job-access.ts); a job out of reach reads as one that does not exist.
+    if (!(await mayActOnJob(store, session.client, job))) return [null, { error: `no job ${id}` }];
     if (FINISHED.has(job.state)) {
       const error = job.failureLog.at(-1)?.error ?? null;
       return [wireJobId(id), outargsOf({ state: job.state as FinishedState, result: job.result, error })];
@@ -121,18 +117,10 @@ export function callMethods(options: CallMethodsOptions): Record<string, Session
   const findJobs: SessionMethod<ApiClient> = async (params, session) => {
     const parsed = parseFilter(params.filter);
     if ('error' in parsed) return [null, parsed.error];
-    const admin = authorizes(session.client, 'admin');
-    const ids: (number | string)[] = [];
-    let beforeId: string | undefined;
-    for (let page = 0; page < (admin ? 1 : FIND_JOBS_PAGES) && ids.length < FIND_JOBS_MAX; page++) {
-      const found = await store.findJobIds(parsed.filter, { limit: FIND_JOBS_MAX, ...(beforeId ? { beforeId } : {}) });
-      for (const job of found) {
-        if (ids.length < FIND_JOBS_MAX && (admin || authorizes(session.client, 'call', job.funcname))) ids.push(wireJobId(job.id));
-      }
-      if (found.length < FIND_JOBS_MAX) break;
-      beforeId = found.at(-1)!.id;
-    }
-    return ids;
+    // A client without admin finds its own jobs (of the functions it may still call).
+    const owner = authorizes(session.client, 'admin') ? {} : { owner: session.who };
+    const found = await store.findJobIds(parsed.filter, { limit: FIND_JOBS_MAX, ...owner });
+    return found.filter((job) => authorizes(session.client, 'call', job.funcname)).map((job) => wireJobId(job.id));
   };
 
   return { create_job: createJob, get_job_status: getJobStatus, find_jobs: findJobs };
