@@ -316,6 +316,41 @@ describe('remote workers', () => {
     expect(done.attempts).toBeLessThanOrEqual(bound);
   });
 
+  it('a job offered to a worker whose filter it does not match goes at once to a free, matching worker of the same controller', async () => {
+    // A filter delay far longer than the test: any job that waited it out would fail the test.
+    const patient = createController({
+      store: ns.store,
+      clients: ns.store.clients,
+      broker,
+      http: false,
+      relay: { sweepMs: 200 },
+      rpc: { tcp: { port: 0 }, workers: { offerTimeoutMs: OFFER_TIMEOUT_MS, filterRetryMs: 600_000, retryDelayMs: 0, drainMs: 2_000 } },
+    });
+    await patient.start();
+    try {
+      const port = patient.rpcAddresses!.tcp!.port;
+      const kinds = ['a', 'b'] as const;
+      const workers = await Promise.all(
+        kinds.map(async (kind) => {
+          const conn = await connect('rw-worker', workerToken, { port });
+          const w = new ScriptedWorker(conn, ({ inargs }) => ({ got: inargs as object }));
+          expect((await announce(conn, 'rw.pair', { slots: 4, filter: { kind } })).result).toEqual([true, 'success']);
+          return w;
+        }),
+      );
+      const ids = await Promise.all(Array.from({ length: 20 }, (_, n) => enqueue('rw.pair', { kind: kinds[n % 2], n })));
+      const done = await Promise.all(ids.map((id) => waitFor(finished(id), { timeoutMs: 30_000, what: `job ${id} to finish` })));
+      for (const job of done) expect(job).toMatchObject({ state: 'completed', failures: 0, result: { got: job.arg as object } });
+      // Each worker ran only its own kind.
+      kinds.forEach((kind, k) => {
+        const offered = new Set(workers[k]!.offers.map((o) => String(o.job_id)));
+        expect([...offered].sort()).toEqual(done.filter((j) => (j.arg as { kind: string }).kind === kind).map((j) => j.id).sort());
+      });
+    } finally {
+      await patient.stop();
+    }
+  });
+
   it('announce is refused without the work scope, and starts no consumer', async () => {
     const conn = await connect('rw-caller', callerToken);
     const reply = await announce(conn, 'rw.forbidden');

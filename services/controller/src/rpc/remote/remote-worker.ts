@@ -58,6 +58,12 @@ export interface RemoteWorkerDeps {
   logger: Logger;
   /** The client's name, for the worker ids in logs. */
   who: string;
+  /**
+   * Whether another connection of this controller would take a job of this action with this arg
+   * now (see {@link RemoteWorker.wouldTake}): then a job this connection's filter does not match
+   * is given back at once, for that connection, instead of waiting out the filter delay.
+   */
+  takenElsewhere?: (actionname: string, arg: Json) => boolean;
   options: Required<Omit<RemoteWorkerOptions, 'retryDelayMs'>> & Pick<RemoteWorkerOptions, 'retryDelayMs'>;
 }
 
@@ -184,6 +190,15 @@ export class RemoteWorker {
     const busy = isBusy(action.group);
     const replacing = this.#replaceConsumer(action.group);
     if (!busy) await replacing;
+  }
+
+  /** Whether this connection would take a job of `actionname` with this arg now: it works the action, its filter matches, and its slot group has a slot free. */
+  wouldTake(actionname: string, arg: Json): boolean {
+    const action = this.#actions.get(actionname);
+    if (this.#closed || !action || (action.filter !== null && !jsonContains(arg, action.filter))) return false;
+    let out = 0;
+    for (const task of this.#tasks.values()) if (action.group.actions.has(task.actionname)) out++;
+    return out < action.group.slots;
   }
 
   /** What this connection works now: its actions, slot groups and tasks out (a read-only copy). */
@@ -317,6 +332,9 @@ export class RemoteWorker {
       const action = this.#actions.get(actionname);
       if (this.#closed || !action) throw new Decline(`${actionname} is no longer announced on this connection`);
       if (action.filter !== null && !jsonContains(job.arg, action.filter)) {
+        // A free, matching worker here takes it on its next delivery; with none, a delay keeps the
+        // job from circling through the broker while it waits for one.
+        if (this.#deps.takenElsewhere?.(actionname, job.arg)) throw new Decline('the action filter does not match; another worker here takes it');
         throw new Decline('the action filter does not match', new Date(Date.now() + this.#deps.options.filterRetryMs));
       }
       return this.#offer(actionname, job);

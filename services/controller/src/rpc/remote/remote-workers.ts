@@ -3,7 +3,7 @@
  * connection: a connection that disconnects or misses its pings gives its tasks back and its
  * consumers stop. `close()` waits for all of that, so the controller closes the store only after.
  */
-import type { Broker, Logger, WorkerStore } from '@drover/core';
+import type { Broker, Json, Logger, WorkerStore } from '@drover/core';
 import type { Peer } from '@drover/jsonrpc';
 import {
   DEFAULT_DRAIN_MS,
@@ -48,7 +48,7 @@ export class RemoteWorkers {
   of(peer: Peer, who: string): RemoteWorker {
     let remote = this.#byPeer.get(peer);
     if (remote) return remote;
-    remote = new RemoteWorker({ ...this.#base, peer, who });
+    remote = new RemoteWorker({ ...this.#base, peer, who, takenElsewhere: (actionname, arg) => this.#wouldTake(actionname, arg, peer) });
     this.#byPeer.set(peer, remote);
     this.#who.set(peer, who);
     const made = remote;
@@ -61,6 +61,12 @@ export class RemoteWorkers {
       closing.finally(() => this.#closing.delete(closing)).catch(() => undefined);
     });
     return remote;
+  }
+
+  /** Whether a connection other than `except` would take the job now (a filtered job offered to the wrong worker). */
+  #wouldTake(actionname: string, arg: Json, except: Peer): boolean {
+    for (const [peer, remote] of this.#byPeer) if (peer !== except && remote.wouldTake(actionname, arg)) return true;
+    return false;
   }
 
   /** The connection's remote worker if it has one (task_done, get_task on a connection that announced nothing). */
