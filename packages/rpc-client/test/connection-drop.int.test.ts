@@ -45,7 +45,7 @@ beforeAll(async () => {
           return undefined;
         },
       });
-      void peer.notify('greetings', { who: 'scripted', version: '1.1' });
+      peer.notify('greetings', { who: 'scripted', version: '1.1' }).catch(() => undefined);
     },
   });
 });
