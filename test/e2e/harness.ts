@@ -20,7 +20,9 @@ export interface RunRecord {
   id: string;
 }
 
-export function useDrover() {
+/** `funcnames`: functions besides {@link FUNCNAMES} whose queues the file uses (removed afterwards too). */
+export function useDrover(options: { funcnames?: string[] } = {}) {
+  const queues = [...FUNCNAMES, ...(options.funcnames ?? [])];
   const ns = useTestNamespace();
   const processes = useDroverProcesses();
   const runLog = join(processes.logDir, 'runs.log');
@@ -34,7 +36,7 @@ export function useDrover() {
   afterAll(async () => {
     const raw = await amqp.connect(inject('droverServices').amqpUrl);
     const channel = await raw.createChannel();
-    for (const f of FUNCNAMES) await channel.deleteQueue(queueName(ns.namespace, f));
+    for (const f of queues) await channel.deleteQueue(queueName(ns.namespace, f));
     await channel.deleteExchange(exchangeName(ns.namespace));
     await raw.close();
   });
@@ -54,6 +56,8 @@ export function useDrover() {
     ns,
     processes,
     env,
+    /** The file every handler start is appended to (`at pid funcname id`), for processes started without {@link env}. */
+    runLog,
     get client(): Client {
       return client!;
     },

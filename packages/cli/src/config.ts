@@ -57,6 +57,11 @@ const envSchema = z.object({
   /** Remote workers: how long a job a worker's filter does not match is put back for (default 30 s). */
   DROVER_RPC_FILTER_RETRY_MS: intFrom(100, 86_400_000).optional(),
   /**
+   * Remote workers: the lease of each task's claim (default 60 s). Only a controller that dies
+   * without stopping leaves its tasks to their leases; at least 1 s, the worker package's floor.
+   */
+  DROVER_RPC_LEASE_MS: intFrom(1_000, 86_400_000).optional(),
+  /**
    * First delay of the backoff after a lease expires (the scheduler has no function's policy at
    * hand). Unset: 2 minutes for services, 1 second for `drover dev`, so a demo interrupted mid-job
    * finishes promptly after a restart.

@@ -24,9 +24,10 @@ describe('rpcListenOptions', () => {
     expect(tls).toMatchObject({ host: '127.0.0.1', port: 6523, cert: expect.stringContaining('BEGIN CERT'), key: expect.stringContaining('BEGIN KEY'), clientCa: expect.stringContaining('BEGIN CA') });
   });
 
-  it("passes the remote workers' offer timeout and filter retry when set", () => {
+  it("passes the remote workers' offer timeout, filter retry and lease when set", () => {
     expect(rpcListenOptions(configFromEnv({ DROVER_RPC_OFFER_TIMEOUT_MS: '2500' }))).toEqual({ tcp: { host: '127.0.0.1', port: 6522 }, workers: { offerTimeoutMs: 2500 } });
     expect(rpcListenOptions(configFromEnv({ DROVER_RPC_FILTER_RETRY_MS: '5000' })).workers).toEqual({ filterRetryMs: 5000 });
+    expect(rpcListenOptions(configFromEnv({ DROVER_RPC_LEASE_MS: '2000' })).workers).toEqual({ leaseMs: 2000 });
   });
 
   it.each([
@@ -34,6 +35,8 @@ describe('rpcListenOptions', () => {
     [{ DROVER_RPC_TLS_PORT: 'x' }, 'DROVER_RPC_TLS_PORT'],
     [{ DROVER_RPC_OFFER_TIMEOUT_MS: '10' }, 'DROVER_RPC_OFFER_TIMEOUT_MS'],
     [{ DROVER_RPC_FILTER_RETRY_MS: 'soon' }, 'DROVER_RPC_FILTER_RETRY_MS'],
+    // Below the worker package's floor: renewals would race their own round trips.
+    [{ DROVER_RPC_LEASE_MS: '999' }, 'DROVER_RPC_LEASE_MS'],
   ])('names the bad variable: %o', (env, variable) => {
     expect(() => configFromEnv(env)).toThrow(expect.objectContaining({ field: variable }));
   });

@@ -33,9 +33,15 @@ export function rpcListenOptions(config: Config): RpcListenOptions {
 
 /** The remote workers' timings, when any is configured (the controller's defaults otherwise). */
 function remoteWorkerOptions(config: Config): { workers?: RemoteWorkerOptions } {
-  const { DROVER_RPC_OFFER_TIMEOUT_MS: offerTimeoutMs, DROVER_RPC_FILTER_RETRY_MS: filterRetryMs } = config;
-  if (offerTimeoutMs === undefined && filterRetryMs === undefined) return {};
-  return { workers: { ...(offerTimeoutMs !== undefined ? { offerTimeoutMs } : {}), ...(filterRetryMs !== undefined ? { filterRetryMs } : {}) } };
+  const { DROVER_RPC_OFFER_TIMEOUT_MS: offerTimeoutMs, DROVER_RPC_FILTER_RETRY_MS: filterRetryMs, DROVER_RPC_LEASE_MS: leaseMs } = config;
+  if (offerTimeoutMs === undefined && filterRetryMs === undefined && leaseMs === undefined) return {};
+  return {
+    workers: {
+      ...(offerTimeoutMs !== undefined ? { offerTimeoutMs } : {}),
+      ...(filterRetryMs !== undefined ? { filterRetryMs } : {}),
+      ...(leaseMs !== undefined ? { leaseMs } : {}),
+    },
+  };
 }
 
 function readPem(config: Config, variable: 'DROVER_TLS_CERT' | 'DROVER_TLS_KEY' | 'DROVER_TLS_CLIENT_CA'): string {

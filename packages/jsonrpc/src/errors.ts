@@ -51,4 +51,15 @@ export class RemoteError extends Error {
 /** A call we made had no answer in time, or the connection closed before it came. */
 export class CallFailedError extends Error {
   override readonly name = 'CallFailedError';
+  /**
+   * Whether the request went out before the call failed: the peer may then have acted on it
+   * (created a job, say) with its answer lost, so a request that is not idempotent must not be
+   * repeated blindly. False when it was never sent (the connection was closed already).
+   */
+  readonly sent: boolean;
+
+  constructor(message: string, options: ErrorOptions & { sent?: boolean } = {}) {
+    super(message, options);
+    this.sent = options.sent ?? false;
+  }
 }

@@ -62,6 +62,7 @@ export const DEFAULT_MAX_IN_FLIGHT = 64;
 type Id = string | number;
 
 interface Pending {
+  method: string;
   resolve(value: unknown): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -124,9 +125,9 @@ export class Peer {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new CallFailedError(`${method}: no answer within ${timeoutMs} ms`));
+        reject(new CallFailedError(`${method}: no answer within ${timeoutMs} ms`, { sent: true }));
       }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { method, resolve, reject, timer });
       this.channel.send(text).catch((err: unknown) => {
         clearTimeout(timer);
         this.#pending.delete(id);
@@ -271,9 +272,10 @@ export class Peer {
     if (this.#closedReason !== null) return;
     this.#closedReason = reason;
     this.#queue.length = 0;
-    for (const [id, pending] of this.#pending) {
+    for (const pending of this.#pending.values()) {
       clearTimeout(pending.timer);
-      pending.reject(new CallFailedError(`call ${id}: the connection closed (${reason})`));
+      // Sent, unanswered: whether the peer acted on it is unknown, and the message says so.
+      pending.reject(new CallFailedError(`${pending.method}: the connection closed before the answer came (${reason}); the request was sent and may have taken effect`, { sent: true }));
     }
     this.#pending.clear();
     for (const fn of this.#closeListeners.splice(0)) fn(reason);

@@ -107,7 +107,12 @@ export class RpcClient {
     return { connected: this.#peer !== null, sessions: this.#sessions };
   }
 
-  /** Calls `funcname` with `inargs` and resolves with its outargs; rejects with {@link CallError} when the job fails, {@link CallTimeoutError} after `timeoutS`. */
+  /**
+   * Calls `funcname` with `inargs` and resolves with its outargs; rejects with {@link CallError}
+   * when the job fails, {@link CallTimeoutError} after `timeoutS`. A call whose job was created
+   * waits across reconnections; one whose `create_job` was unanswered when the connection dropped
+   * rejects at once with a `CallFailedError` whose `sent` is true (see {@link RpcClient.callNb}).
+   */
   async call(funcname: string, inargs: Record<string, unknown>, options: CallOptions = {}): Promise<Record<string, Json>> {
     const timeoutS = options.timeoutS ?? DEFAULT_CALL_TIMEOUT_S;
     if (typeof timeoutS !== 'number' || !Number.isFinite(timeoutS) || timeoutS < 0) throw new ValidationError('timeoutS', 'must be a number of seconds, 0 for no limit');
@@ -115,7 +120,13 @@ export class RpcClient {
     return this.#await(funcname, jobId, timeoutS);
   }
 
-  /** Creates a job for `funcname` and resolves with its id at once, without waiting for it. */
+  /**
+   * Creates a job for `funcname` and resolves with its id at once, without waiting for it. Made
+   * while the connection is down, it waits for the reconnection (up to `requestTimeoutMs`). If the
+   * connection drops after the request went out and before its answer came, it rejects at once
+   * with a `CallFailedError` whose `sent` is true: the job may or may not exist, and creating it
+   * again could make two (create_job is not idempotent), so it is left to the caller.
+   */
   callNb(funcname: string, inargs: Record<string, unknown>): Promise<string> {
     return this.#createJob(funcname, inargs, 0);
   }
@@ -197,7 +208,17 @@ export class RpcClient {
   async #createJob(funcname: string, inargs: Record<string, unknown>, timeoutS: number): Promise<string> {
     if (typeof funcname !== 'string' || funcname === '') throw new ValidationError('funcname', 'must be a function name');
     if (!isObject(inargs)) throw new ValidationError('inargs', 'must be an object');
-    const answer = await this.#request('create_job', { wfname: funcname, inargs, vtag: null, timeout: timeoutS });
+    let answer: unknown;
+    try {
+      answer = await this.#request('create_job', { wfname: funcname, inargs, vtag: null, timeout: timeoutS });
+    } catch (err) {
+      // Sent and unanswered (the connection dropped, the controller died): the job may exist. Not
+      // retried here: create_job carries no idempotency key, so a second one could make a second job.
+      if (err instanceof CallFailedError && err.sent) {
+        throw new CallFailedError(`create_job ${funcname}: no answer came (${err.message}); the job may have been created: look for it (findJobs) before creating it again`, { cause: err, sent: true });
+      }
+      throw err;
+    }
     const [id, reason] = pair(answer, 'create_job');
     if (typeof id !== 'number' && typeof id !== 'string') throw new Error(`create_job ${funcname}: ${typeof reason === 'string' ? reason : JSON.stringify(reason)}`);
     return String(id);

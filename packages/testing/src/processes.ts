@@ -1,12 +1,12 @@
 /**
- * Real processes for end-to-end tests: `drover` commands run from source (tsx, with the
- * drover-source export condition), each with its output in a log file. Every process started here
- * is killed when the test file ends, pass or fail.
+ * Real processes for end-to-end tests: `drover` commands and helper programs (a remote worker, …)
+ * run from source (tsx, with the drover-source export condition), each with its output in a log
+ * file. Every process started here is killed when the test file ends, pass or fail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 
@@ -24,7 +24,13 @@ export interface DroverProcess {
 }
 
 /** Starts and tracks `drover` processes for one test file. */
-export function useDroverProcesses(): { start(args: string[], env?: Record<string, string>): DroverProcess; run(args: string[], env?: Record<string, string>): Promise<{ code: number | string; stdout: string; stderr: string }>; logDir: string } {
+export function useDroverProcesses(): {
+  start(args: string[], env?: Record<string, string>): DroverProcess;
+  /** Starts a TypeScript program of the repository (a path from its root) the way `drover` runs: from source. */
+  startScript(script: string, env?: Record<string, string>): DroverProcess;
+  run(args: string[], env?: Record<string, string>): Promise<{ code: number | string; stdout: string; stderr: string }>;
+  logDir: string;
+} {
   const logDir = mkdtempSync(join(tmpdir(), 'drover-e2e-'));
   const started: DroverProcess[] = [];
   let count = 0;
@@ -34,29 +40,33 @@ export function useDroverProcesses(): { start(args: string[], env?: Record<strin
     await Promise.all(started.map((p) => p.exited));
   });
 
-  const nodeArgs = (args: string[]): string[] => ['--conditions=drover-source', '--import', 'tsx', BIN, ...args];
+  const sourceArgs = ['--conditions=drover-source', '--import', 'tsx'];
+  const nodeArgs = (args: string[]): string[] => [...sourceArgs, BIN, ...args];
+
+  const startNode = (argv: string[], name: string, env: Record<string, string>): DroverProcess => {
+    const logFile = join(logDir, `${++count}-${name}.log`);
+    const log = createWriteStream(logFile);
+    const child = spawn(process.execPath, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+    const proc: DroverProcess = {
+      child,
+      logFile,
+      exited,
+      output: () => readFileSync(logFile, 'utf8'),
+      kill: (signal = 'SIGTERM') => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      },
+    };
+    started.push(proc);
+    return proc;
+  };
 
   return {
     logDir,
-    start(args, env = {}) {
-      const logFile = join(logDir, `${++count}-${args[0]}.log`);
-      const log = createWriteStream(logFile);
-      const child = spawn(process.execPath, nodeArgs(args), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.pipe(log, { end: false });
-      child.stderr.pipe(log, { end: false });
-      const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-      const proc: DroverProcess = {
-        child,
-        logFile,
-        exited,
-        output: () => readFileSync(logFile, 'utf8'),
-        kill: (signal = 'SIGTERM') => {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-        },
-      };
-      started.push(proc);
-      return proc;
-    },
+    start: (args, env = {}) => startNode(nodeArgs(args), args[0] ?? 'drover', env),
+    startScript: (script, env = {}) => startNode([...sourceArgs, join(ROOT, script)], basename(script).replace(/\.[^.]*$/, ''), env),
     run(args, env = {}) {
       return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, nodeArgs(args), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

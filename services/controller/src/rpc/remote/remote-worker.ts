@@ -33,6 +33,13 @@ export interface RemoteWorkerOptions {
   /** A fixed delay before a failed remote task is retried; unset: the usual exponential backoff. */
   retryDelayMs?: number;
   /**
+   * The lease of a remote task's claim, renewed every third of it while the task is out. It bounds
+   * how long the tasks of a controller that died (SIGKILL, a lost host) stay taken before the
+   * scheduler takes them back; a controller that stops or loses a connection gives them back at
+   * once. Unset: `@drover/worker`'s `DEFAULT_LEASE_MS` (a minute). At least 1 s.
+   */
+  leaseMs?: number;
+  /**
    * When a slot group's set of actions changes (an announce into it, a withdraw), its consumer is
    * replaced; the old one lets its tasks finish for up to this long first, then gives the rest back.
    * Default {@link DEFAULT_DRAIN_MS}.
@@ -64,7 +71,7 @@ export interface RemoteWorkerDeps {
    * is given back at once, for that connection, instead of waiting out the filter delay.
    */
   takenElsewhere?: (actionname: string, arg: Json) => boolean;
-  options: Required<Omit<RemoteWorkerOptions, 'retryDelayMs'>> & Pick<RemoteWorkerOptions, 'retryDelayMs'>;
+  options: Required<Omit<RemoteWorkerOptions, 'retryDelayMs' | 'leaseMs'>> & Pick<RemoteWorkerOptions, 'retryDelayMs' | 'leaseMs'>;
 }
 
 /** An announce, checked. */
@@ -312,7 +319,12 @@ export class RemoteWorker {
     const functions = Object.fromEntries(
       [...group.actions].map((actionname) => [
         actionname,
-        { handler: this.#handler(actionname), group: group.name, ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}) },
+        {
+          handler: this.#handler(actionname),
+          group: group.name,
+          ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+          ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+        },
       ]),
     );
     return createWorker({

@@ -40,6 +40,7 @@ export class RemoteWorkers {
         filterRetryMs: o.filterRetryMs ?? DEFAULT_FILTER_RETRY_MS,
         drainMs: o.drainMs ?? DEFAULT_DRAIN_MS,
         ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),
+        ...(o.leaseMs !== undefined ? { leaseMs: o.leaseMs } : {}),
       },
     };
   }
