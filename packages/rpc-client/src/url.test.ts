@@ -39,5 +39,7 @@ describe('parseApiUrl', () => {
       }),
       { numRuns: 2_000 },
     );
-  });
+    // Generating 2,000 URLs and arbitrary values takes about a second alone, and over vitest's
+    // 5 s default on two cores busy with the integration suite.
+  }, 30_000);
 });
