@@ -161,6 +161,28 @@ describe('remote workers', () => {
     expect(new Set(w.offers.map((o) => o.actionname))).toEqual(new Set(['rw.g1', 'rw.g2']));
   });
 
+  it('takes slot counts as the decimal strings Perl sends for numbers read from text', async () => {
+    // JobCenter's Perl client passes slots on as the program has them: from a config file, "3".
+    const conn = await connect();
+    let finishedJobs = 0;
+    const w: ScriptedWorker = new ScriptedWorker(conn, async () => {
+      await waitFor(() => w.out >= 3 || finishedJobs >= 3, { what: 'three tasks out' });
+      finishedJobs++;
+      return { ok: true };
+    });
+    funcnames.add('rw.str1');
+    funcnames.add('rw.str2');
+    expect((await conn.call('announce', { workername: 'scripted', actionname: 'rw.str1', slots: '3', slotgroup: null })).result).toEqual([true, 'success']);
+    expect((await conn.call('create_slotgroup', { name: 'from-text', slots: '2' })).result).toBe('');
+    expect((await announce(conn, 'rw.str2', { slotgroup: 'from-text' })).result).toEqual([true, 'success']);
+    const ids = await Promise.all([1, 2, 3, 4].map((n) => enqueue('rw.str1', { n })));
+    for (const id of ids) expect((await waitFor(finished(id), { what: `job ${id}` })).state).toBe('completed');
+    // Three at once: the count "3" was read as 3, not refused nor taken as the default of 1.
+    expect(w.mostOut).toBe(3);
+    const two = await enqueue('rw.str2', { n: 5 });
+    expect((await waitFor(finished(two), { what: 'the job of the group made with slots "2"' })).state).toBe('completed');
+  });
+
   it('a stale cookie changes nothing: a repeated task_done, another outcome on a used cookie, a guessed cookie', async () => {
     let cookie = '';
     const w = await worker('rw.stale', (task) => {
@@ -337,6 +359,8 @@ describe('remote workers', () => {
       ['announce', { ...base, actionname: 'no spaces' }, 'actionname'],
       ['announce', { ...base, slots: 0 }, 'slots'],
       ['announce', { ...base, slots: 1.5 }, 'slots'],
+      ['announce', { ...base, slots: 'two' }, 'slots'],
+      ['announce', { ...base, slots: '1.5' }, 'slots'],
       ['announce', { ...base, slots: 2, slotgroup: 'mine' }, 'slotgroup'],
       ['announce', { ...base, slotgroup: 'nope' }, 'slotgroup'],
       ['announce', { ...base, slotgroup: '_rw.sum' }, 'slotgroup'],
@@ -345,6 +369,7 @@ describe('remote workers', () => {
       ['create_slotgroup', { name: '_hidden', slots: 1 }, 'name'],
       ['create_slotgroup', { name: 'mine', slots: 1 }, 'name'],
       ['create_slotgroup', { name: 'other', slots: 0 }, 'slots'],
+      ['create_slotgroup', { name: 'other', slots: '0' }, 'slots'],
       ['create_slotgroup', { name: 'other' }, 'slots'],
       ['create_slotgroup', { slots: 1 }, 'name'],
       ['withdraw', { actionname: 'rw.bad' }, 'actionname'],
@@ -364,7 +389,16 @@ describe('remote workers', () => {
     const conn = await connect();
     funcnames.add('rw.prop');
     const notText = fc.oneof(fc.constant(''), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.string({ minLength: 201, maxLength: 210 }));
-    const badSlots = fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 10_001 }), fc.double({ noInteger: true }), fc.string(), fc.boolean(), fc.constant([1]));
+    // Decimal strings are numbers (Perl sends them so): only out-of-range ones are bad.
+    const badSlots = fc.oneof(
+      fc.integer({ max: 0 }),
+      fc.integer({ min: 10_001 }),
+      fc.double({ noInteger: true }),
+      fc.string().filter((t) => !/^\d+$/.test(t)),
+      fc.constantFrom('0', '10001', '1.5', ' 2', '2 ', '-1'),
+      fc.boolean(),
+      fc.constant([1]),
+    );
     const badAction = fc.oneof(fc.constant(''), fc.integer(), fc.constant(null), fc.string({ maxLength: 20 }).map((t) => `${t} !`));
     const badFilter = fc.oneof(fc.array(fc.integer(), { maxLength: 2 }), fc.string(), fc.integer(), fc.boolean());
     const good = { workername: 'w', actionname: 'rw.prop', slots: null, slotgroup: null };
