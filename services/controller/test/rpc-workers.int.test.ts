@@ -295,23 +295,30 @@ describe('remote workers', () => {
     await ns.store.cancel(id);
   });
 
-  it('an error in outargs: soft (or a string) is a failed attempt retried, fatal fails the job for good', async () => {
+  it('an error in outargs: class soft is a failed attempt retried; a string, no class or fatal fails the job for good, as in JobCenter', async () => {
     const seen = new Map<string, number>();
+    // How JobCenter's Perl client reports each: `die` in a handler sends the message as a string.
+    const errors: Record<string, unknown> = {
+      soft: { msg: 'try later', class: 'soft' },
+      died: 'perl died at worker.pl line 7.\n',
+      classless: { msg: 'no class' },
+      fatal: { msg: 'bad input', class: 'fatal' },
+    };
     await worker('rw.err', ({ inargs }) => {
       const { mode } = inargs as { mode: string };
       const n = (seen.get(mode) ?? 0) + 1;
       seen.set(mode, n);
-      if (mode === 'fatal') return { error: { msg: 'bad input', class: 'fatal' } };
-      if (n === 1) return mode === 'soft' ? { error: { msg: 'try later', class: 'soft' } } : { error: 'plain' };
-      return { mode, n };
+      return n === 1 ? { error: errors[mode] } : { mode, n };
     });
-    const [soft, plain, fatal] = await Promise.all([enqueue('rw.err', { mode: 'soft' }), enqueue('rw.err', { mode: 'plain' }), enqueue('rw.err', { mode: 'fatal' })]);
-    expect(await waitFor(finished(soft))).toMatchObject({ state: 'completed', failures: 1, result: { mode: 'soft', n: 2 } });
-    expect(await waitFor(finished(plain))).toMatchObject({ state: 'completed', failures: 1, result: { mode: 'plain', n: 2 } });
-    const failed = await waitFor(finished(fatal));
-    expect(failed).toMatchObject({ state: 'failed', failures: 1 });
-    expect(failed.failureLog.map((f) => f.error)).toEqual(['bad input']);
-    expect(seen.get('fatal')).toBe(1);
+    const modes = Object.keys(errors);
+    const ids = await Promise.all(modes.map((mode) => enqueue('rw.err', { mode })));
+    const jobs = Object.fromEntries(await Promise.all(modes.map(async (mode, i) => [mode, await waitFor(finished(ids[i]!))] as const)));
+    expect(jobs.soft).toMatchObject({ state: 'completed', failures: 1, result: { mode: 'soft', n: 2 } });
+    for (const [mode, text] of [['died', 'perl died at worker.pl line 7.\n'], ['classless', 'no class'], ['fatal', 'bad input']] as const) {
+      expect(jobs[mode], mode).toMatchObject({ state: 'failed', attempts: 1, failures: 1 });
+      expect(jobs[mode]!.failureLog.map((f) => f.error)).toEqual([text]);
+      expect(seen.get(mode)).toBe(1);
+    }
   });
 
   it('a filtered worker gets only matching jobs; a job no filter matches waits, not spinning, until a matching worker announces', async () => {
