@@ -126,6 +126,15 @@ describe('create_job and job_done', () => {
     expect(conn.texts.filter((t) => t.includes('"job_done"'))).toHaveLength(2);
   });
 
+  it('takes the timeout as the decimal string Perl sends for a number read from text', async () => {
+    // JobCenter's Perl client passes timeout on as the program has it: from @ARGV or a config file, "0.3".
+    const conn = await session('caller');
+    const jobId = ((await conn.call('create_job', { wfname: 'calc.idle', inargs: { text: true }, vtag: null, timeout: '0.3' })).result as [number])[0];
+    expect(typeof jobId).toBe('number');
+    expect(await jobDone(conn)).toEqual({ job_id: jobId, outargs: { error: 'timeout' } });
+    await store.cancel(String(jobId));
+  });
+
   it('refuses bad input with an error naming the field, and writes nothing', async () => {
     const conn = await session('caller');
     const before = await jobCount();
@@ -135,7 +144,9 @@ describe('create_job and job_done', () => {
       [{ wfname: 'calc add', inargs: {} }, /^wfname: /],
       [{ inargs: {} }, /^wfname: /],
       [{ wfname: 'calc.add', inargs: {}, timeout: -1 }, /^timeout: /],
-      [{ wfname: 'calc.add', inargs: {}, timeout: '10' }, /^timeout: /],
+      [{ wfname: 'calc.add', inargs: {}, timeout: 'ten' }, /^timeout: /],
+      [{ wfname: 'calc.add', inargs: {}, timeout: '-1' }, /^timeout: /],
+      [{ wfname: 'calc.add', inargs: {}, timeout: '1e3' }, /^timeout: /],
       [{ wfname: 'calc.add', inargs: {}, vtag: 3 }, /^vtag: /],
       [{ wfname: 'calc.add', inargs: {}, clenv: 'x' }, /^clenv: /],
       [{ wfname: 'calc.add', inargs: { text: 'nul\u0000byte' } }, /^inargs\.text: /],
@@ -161,7 +172,7 @@ describe('create_job and job_done', () => {
       fc.record({
         field: fc.constant('timeout'),
         // No infinities: JSON sends them as null, which is "no timeout", a valid value.
-        params: fc.record({ wfname: fc.constant('calc.add'), inargs: fc.constant({}), timeout: fc.oneof(fc.string(), fc.boolean(), fc.array(fc.integer()), fc.double({ max: -0.001, noNaN: true, noDefaultInfinity: true }), fc.double({ min: 3e6, noNaN: true, noDefaultInfinity: true })) }),
+        params: fc.record({ wfname: fc.constant('calc.add'), inargs: fc.constant({}), timeout: fc.oneof(fc.string().filter((t) => !/^\d+(\.\d+)?$/.test(t)), fc.boolean(), fc.array(fc.integer()), fc.double({ max: -0.001, noNaN: true, noDefaultInfinity: true }), fc.double({ min: 3e6, noNaN: true, noDefaultInfinity: true })) }),
       }),
     );
     await fc.assert(

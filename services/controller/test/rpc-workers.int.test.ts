@@ -161,6 +161,28 @@ describe('remote workers', () => {
     expect(new Set(w.offers.map((o) => o.actionname))).toEqual(new Set(['rw.g1', 'rw.g2']));
   });
 
+  it('takes slot counts as the decimal strings Perl sends for numbers read from text', async () => {
+    // JobCenter's Perl client passes slots on as the program has them: from a config file, "3".
+    const conn = await connect();
+    let finishedJobs = 0;
+    const w: ScriptedWorker = new ScriptedWorker(conn, async () => {
+      await waitFor(() => w.out >= 3 || finishedJobs >= 3, { what: 'three tasks out' });
+      finishedJobs++;
+      return { ok: true };
+    });
+    funcnames.add('rw.str1');
+    funcnames.add('rw.str2');
+    expect((await conn.call('announce', { workername: 'scripted', actionname: 'rw.str1', slots: '3', slotgroup: null })).result).toEqual([true, 'success']);
+    expect((await conn.call('create_slotgroup', { name: 'from-text', slots: '2' })).result).toBe('');
+    expect((await announce(conn, 'rw.str2', { slotgroup: 'from-text' })).result).toEqual([true, 'success']);
+    const ids = await Promise.all([1, 2, 3, 4].map((n) => enqueue('rw.str1', { n })));
+    for (const id of ids) expect((await waitFor(finished(id), { what: `job ${id}` })).state).toBe('completed');
+    // Three at once: the count "3" was read as 3, not refused nor taken as the default of 1.
+    expect(w.mostOut).toBe(3);
+    const two = await enqueue('rw.str2', { n: 5 });
+    expect((await waitFor(finished(two), { what: 'the job of the group made with slots "2"' })).state).toBe('completed');
+  });
+
   it('a stale cookie changes nothing: a repeated task_done, another outcome on a used cookie, a guessed cookie', async () => {
     let cookie = '';
     const w = await worker('rw.stale', (task) => {
@@ -273,23 +295,32 @@ describe('remote workers', () => {
     await ns.store.cancel(id);
   });
 
-  it('an error in outargs: soft (or a string) is a failed attempt retried, fatal fails the job for good', async () => {
+  it('an error in outargs: class soft (or any class but fatal) is a failed attempt retried; a string, no class or fatal fails the job for good', async () => {
     const seen = new Map<string, number>();
+    // How JobCenter's Perl client reports each: `die` in a handler sends the message as a string.
+    const errors: Record<string, unknown> = {
+      soft: { msg: 'try later', class: 'soft' },
+      own: { msg: 'busy', class: 'throttled' },
+      died: 'perl died at worker.pl line 7.\n',
+      classless: { msg: 'no class' },
+      fatal: { msg: 'bad input', class: 'fatal' },
+    };
     await worker('rw.err', ({ inargs }) => {
       const { mode } = inargs as { mode: string };
       const n = (seen.get(mode) ?? 0) + 1;
       seen.set(mode, n);
-      if (mode === 'fatal') return { error: { msg: 'bad input', class: 'fatal' } };
-      if (n === 1) return mode === 'soft' ? { error: { msg: 'try later', class: 'soft' } } : { error: 'plain' };
-      return { mode, n };
+      return n === 1 ? { error: errors[mode] } : { mode, n };
     });
-    const [soft, plain, fatal] = await Promise.all([enqueue('rw.err', { mode: 'soft' }), enqueue('rw.err', { mode: 'plain' }), enqueue('rw.err', { mode: 'fatal' })]);
-    expect(await waitFor(finished(soft))).toMatchObject({ state: 'completed', failures: 1, result: { mode: 'soft', n: 2 } });
-    expect(await waitFor(finished(plain))).toMatchObject({ state: 'completed', failures: 1, result: { mode: 'plain', n: 2 } });
-    const failed = await waitFor(finished(fatal));
-    expect(failed).toMatchObject({ state: 'failed', failures: 1 });
-    expect(failed.failureLog.map((f) => f.error)).toEqual(['bad input']);
-    expect(seen.get('fatal')).toBe(1);
+    const modes = Object.keys(errors);
+    const ids = await Promise.all(modes.map((mode) => enqueue('rw.err', { mode })));
+    const jobs = Object.fromEntries(await Promise.all(modes.map(async (mode, i) => [mode, await waitFor(finished(ids[i]!))] as const)));
+    expect(jobs.soft).toMatchObject({ state: 'completed', failures: 1, result: { mode: 'soft', n: 2 } });
+    expect(jobs.own).toMatchObject({ state: 'completed', failures: 1, result: { mode: 'own', n: 2 } });
+    for (const [mode, text] of [['died', 'perl died at worker.pl line 7.\n'], ['classless', 'no class'], ['fatal', 'bad input']] as const) {
+      expect(jobs[mode], mode).toMatchObject({ state: 'failed', attempts: 1, failures: 1 });
+      expect(jobs[mode]!.failureLog.map((f) => f.error)).toEqual([text]);
+      expect(seen.get(mode)).toBe(1);
+    }
   });
 
   it('a filtered worker gets only matching jobs; a job no filter matches waits, not spinning, until a matching worker announces', async () => {
@@ -372,6 +403,8 @@ describe('remote workers', () => {
       ['announce', { ...base, actionname: 'no spaces' }, 'actionname'],
       ['announce', { ...base, slots: 0 }, 'slots'],
       ['announce', { ...base, slots: 1.5 }, 'slots'],
+      ['announce', { ...base, slots: 'two' }, 'slots'],
+      ['announce', { ...base, slots: '1.5' }, 'slots'],
       ['announce', { ...base, slots: 2, slotgroup: 'mine' }, 'slotgroup'],
       ['announce', { ...base, slotgroup: 'nope' }, 'slotgroup'],
       ['announce', { ...base, slotgroup: '_rw.sum' }, 'slotgroup'],
@@ -380,6 +413,7 @@ describe('remote workers', () => {
       ['create_slotgroup', { name: '_hidden', slots: 1 }, 'name'],
       ['create_slotgroup', { name: 'mine', slots: 1 }, 'name'],
       ['create_slotgroup', { name: 'other', slots: 0 }, 'slots'],
+      ['create_slotgroup', { name: 'other', slots: '0' }, 'slots'],
       ['create_slotgroup', { name: 'other' }, 'slots'],
       ['create_slotgroup', { slots: 1 }, 'name'],
       ['withdraw', { actionname: 'rw.bad' }, 'actionname'],
@@ -399,7 +433,16 @@ describe('remote workers', () => {
     const conn = await connect();
     funcnames.add('rw.prop');
     const notText = fc.oneof(fc.constant(''), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.string({ minLength: 201, maxLength: 210 }));
-    const badSlots = fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 10_001 }), fc.double({ noInteger: true }), fc.string(), fc.boolean(), fc.constant([1]));
+    // Decimal strings are numbers (Perl sends them so): only out-of-range ones are bad.
+    const badSlots = fc.oneof(
+      fc.integer({ max: 0 }),
+      fc.integer({ min: 10_001 }),
+      fc.double({ noInteger: true }),
+      fc.string().filter((t) => !/^\d+$/.test(t)),
+      fc.constantFrom('0', '10001', '1.5', ' 2', '2 ', '-1'),
+      fc.boolean(),
+      fc.constant([1]),
+    );
     const badAction = fc.oneof(fc.constant(''), fc.integer(), fc.constant(null), fc.string({ maxLength: 20 }).map((t) => `${t} !`));
     const badFilter = fc.oneof(fc.array(fc.integer(), { maxLength: 2 }), fc.string(), fc.integer(), fc.boolean());
     const good = { workername: 'w', actionname: 'rw.prop', slots: null, slotgroup: null };

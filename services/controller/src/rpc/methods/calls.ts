@@ -26,6 +26,7 @@ import type { CompletionWatcher } from '../completions.js';
 import type { SessionMethod } from '../session.js';
 import { MAX_TIMEOUT_S, canWait, outargsOf, sendJobDoneLater, wireJobId } from './job-done.js';
 import { mayActOnJob } from '../../job-access.js';
+import { numberParam } from './perl-numbers.js';
 import { resolveCallTarget, scopeName } from './targets.js';
 
 /** What the caller's methods need. */
@@ -59,13 +60,14 @@ function optionalString(params: Params, field: string): void {
   if (value !== undefined && value !== null && typeof value !== 'string') throw new ValidationError(field, 'must be a string or null');
 }
 
-/** Seconds; 0, null or absent means no timeout. */
+/** Seconds, a number or its decimal string (see perl-numbers.ts); 0, null or absent means no timeout. */
 function parseTimeout(raw: unknown): number {
   if (raw === undefined || raw === null) return 0;
-  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0 || raw > MAX_TIMEOUT_S) {
+  const seconds = numberParam(raw);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_TIMEOUT_S) {
     throw new ValidationError('timeout', `must be a number of seconds from 0 (none) to ${MAX_TIMEOUT_S}`);
   }
-  return raw;
+  return seconds;
 }
 
 /** create_job, get_job_status and find_jobs, for the method table. */

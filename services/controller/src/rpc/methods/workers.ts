@@ -8,6 +8,7 @@ import type { Params } from '@drover/jsonrpc';
 import type { RemoteWorkers } from '../remote/remote-workers.js';
 import type { Announcement, GetTaskAnswer } from '../remote/remote-worker.js';
 import type { SessionMethod } from '../session.js';
+import { numberParam } from './perl-numbers.js';
 
 /** Names of slot groups and workers are labels: short. */
 const MAX_NAME_LENGTH = 200;
@@ -94,10 +95,12 @@ function funcname(params: Params, field: string): string {
   return value;
 }
 
+/** A slot count, a number or its decimal string (see perl-numbers.ts); null or absent is none. */
 function slotCount(value: unknown, field: string): number | null {
   if (value === null || value === undefined) return null;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_SLOTS) throw new ValidationError(field, `must be an integer from 1 to ${MAX_SLOTS}`);
-  return value;
+  const slots = numberParam(value);
+  if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) throw new ValidationError(field, `must be an integer from 1 to ${MAX_SLOTS}`);
+  return slots;
 }
 
 /** A job id as task_ready sent it: a number, or its decimal string. */
