@@ -11,7 +11,13 @@
  *   store, broker,
  *   functions: {
  *     'email.send': async (job) => sendMail(job.arg),               // the return value is the result
- *     'report.build': { handler: buildReport, slots: 2, timeoutMs: 60_000, retryDelayMs: 30_000 },
+ *     'report.build': { handler: buildReport, slots: 2, timeoutMs: 60_000, retryDelayMs: 30_000, maxExecCount: 3 },
+ *     'sync.pull': {
+ *       handler: pull,
+ *       before: (job) => !isPaused(job.arg),                     // false: completed unrun (skipped)
+ *       onError: (job, err) => !(err instanceof AuthError),       // false: failed for good, no retry
+ *       after: (job, outcome) => metrics.count(outcome.kind),     // once the outcome is written
+ *     },
  *   },
  * });
  * await worker.start();
@@ -19,5 +25,5 @@
  * ```
  */
 export { createWorker, DEFAULT_ACK_LONG_RUNNING_AFTER_MS, DEFAULT_OUTCOME_GRACE_MS, Worker, type WorkerOptions, type WorkerStats } from './worker.js';
-export { DEFAULT_LEASE_MS, DEFAULT_SLOTS, type FunctionOptions, type Handler, type JobContext } from './options.js';
+export { DEFAULT_LEASE_MS, DEFAULT_SLOTS, type FunctionHooks, type FunctionOptions, type Handler, type JobContext, type JobOutcome } from './options.js';
 export { AttemptAborted } from './internal/run-job.js';

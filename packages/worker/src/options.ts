@@ -32,6 +32,11 @@ export interface JobContext {
   fail(error: unknown): Promise<void>;
   /** Fails the job for good. */
   permanentFailure(error: unknown): Promise<void>;
+  /**
+   * cozy-stack's no-retry flag: from now on, a failure of this attempt (a throw, `fail`, the
+   * timeout) fails the job for good, as {@link permanentFailure} would. A success still completes it.
+   */
+  noRetry(): void;
   /** Gives the job back without counting a failure, optionally not before `runAfter`. */
   decline(runAfter?: Date | null): Promise<void>;
   /** Completes this job and inserts `jobs` in the same transaction. */
@@ -53,15 +58,69 @@ export interface JobContext {
 
 export type Handler = (job: JobContext) => unknown;
 
+/**
+ * What became of an attempt, as the `after` hook sees it. `written` is false when the store
+ * refused the write (the lease was lost: the job was taken back or cancelled) or the worker gave up
+ * writing it (PostgreSQL away for too long): the job then runs again, or was cancelled.
+ */
+export type JobOutcome =
+  /** Completed; `skipped` when the `before` hook skipped it (the handler did not run, the result is null). */
+  | { kind: 'completed'; written: boolean; result: unknown; skipped: boolean }
+  /** Completed, with `jobs` inserted in the same transaction. */
+  | { kind: 'replaced'; written: boolean; jobs: readonly NewJob[] }
+  /**
+   * A failed attempt. `retry`: backed off until `runAfter` (null when not written); otherwise failed
+   * for good (a permanent failure, `noRetry`, `onError` returned false, or retries spent).
+   */
+  | { kind: 'failed'; written: boolean; error: string; retry: boolean; runAfter: Date | null }
+  /** Given back without counting a failure (a decline, or the worker's shutdown). */
+  | { kind: 'declined'; written: boolean; runAfter: Date | null }
+  /** The lease ran out or was lost while the handler ran: the attempt was fenced, nothing was written. */
+  | { kind: 'lost'; written: false };
+
+/**
+ * cozy-stack's worker hooks, per function. Each may be async. They run in this order: `before`,
+ * the handler, `onError` (on a failure), the outcome write, `after`. The attempt's timeout bounds
+ * `before`, the handler and `onError` together; none adds a round trip to PostgreSQL.
+ */
+export interface FunctionHooks {
+  /**
+   * Runs before the handler, with the handler's context. Returning `false` skips the job: the
+   * handler does not run and the job is completed with a null result (`skipped` in `after`; cozy-stack
+   * leaves such a job unrun, and a decline would only bring it back). Throwing is the handler's
+   * throw: `Decline` gives the job back (to try later), `PermanentFailure` fails it for good, any
+   * other error is a failed attempt. Settling the job through a verb also skips the handler. With
+   * coalescing, it sees the first job (its siblings in `job.siblings`), and a skip skips them all.
+   */
+  before?: (job: JobContext) => unknown;
+  /**
+   * Runs on a failed attempt that would be retried if retries are left (a throw, `fail`, the
+   * timeout; not `PermanentFailure`, `permanentFailure` or after `noRetry`), with what was thrown
+   * (`AttemptAborted` for a timeout). Returning `false` fails the job for good; anything else keeps
+   * the retry. If it throws, or the attempt's signal aborts before it returns, the retry stands.
+   */
+  onError?: (job: JobContext, error: unknown) => unknown;
+  /**
+   * Runs once the outcome is written (or refused, or fenced), whatever it was. What it returns or
+   * throws is logged and changes nothing. The worker's `stop()` waits for it within its grace period only.
+   */
+  after?: (job: JobContext, outcome: JobOutcome) => unknown;
+}
+
 /** Per-function options (cozy-stack's worker configuration). */
-export interface FunctionOptions {
+export interface FunctionOptions extends FunctionHooks {
   handler: Handler;
   /** Concurrent jobs of this function in this process; the broker prefetch. Ignored in a slot group. */
   slots?: number;
   /** A slot group: functions that share one concurrency budget (see WorkerOptions.slotGroups). */
   group?: string;
-  /** Overrides the job's max retries. */
+  /** Overrides the job's max retries: failed attempts after the first before the job fails for good. */
   maxRetries?: number;
+  /**
+   * cozy-stack's name for the same limit, counted in failed attempts: `maxExecCount: n` is
+   * `maxRetries: n - 1` (1: no retry). Give one of the two; both must agree.
+   */
+  maxExecCount?: number;
   /** A fixed delay between retries, in ms, instead of exponential backoff. */
   retryDelayMs?: number;
   /** Bound on one attempt, in ms; a job's own timeoutMs wins. Unset: no bound. */
@@ -95,6 +154,8 @@ export interface ResolvedFunction {
   keepForMs: number | undefined;
   /** Siblings to claim with a job that has a coalesce value; 0: none. */
   coalesceMax: number;
+  /** The function's hooks; each unset one costs nothing per job. */
+  hooks: FunctionHooks;
 }
 
 /** One process-wide default; a function that needs more says so. */
@@ -102,13 +163,18 @@ export const DEFAULT_SLOTS = 10;
 /** Long enough that a renewal every 20 s survives a few slow round trips; short enough that a dead worker's jobs come back within a minute. */
 export const DEFAULT_LEASE_MS = 60_000;
 
+const hook = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { error: 'must be a function' });
+const maxRetriesError = `must be an integer from 0 to ${MAX_RETRIES_LIMIT}`;
+const maxExecCountError = `must be an integer from 1 to ${MAX_RETRIES_LIMIT + 1}`;
+
 const positiveInt = (max: number) => z.int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, { error: `must be an integer from 1 to ${max}` });
 
 const functionSchema = z.strictObject({
   handler: z.custom<Handler>((v) => typeof v === 'function', { error: 'must be a function' }),
   slots: positiveInt(10_000).optional(),
   group: z.string().min(1, { error: 'must be a non-empty string' }).optional(),
-  maxRetries: z.int({ error: `must be an integer from 0 to ${MAX_RETRIES_LIMIT}` }).min(0).max(MAX_RETRIES_LIMIT).optional(),
+  maxRetries: z.int({ error: maxRetriesError }).min(0, { error: maxRetriesError }).max(MAX_RETRIES_LIMIT, { error: maxRetriesError }).optional(),
+  maxExecCount: z.int({ error: maxExecCountError }).min(1, { error: maxExecCountError }).max(MAX_RETRIES_LIMIT + 1, { error: maxExecCountError }).optional(),
   retryDelayMs: z.int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be 0 or more' }).optional(),
   timeoutMs: positiveInt(7 * 24 * 3_600_000).optional(),
   // Leases shorter than a second would be renewed faster than a round trip on a busy machine.
@@ -116,6 +182,9 @@ const functionSchema = z.strictObject({
   keepForMs: z.int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be 0 or more' }).optional(),
   // A thousand siblings is already a large batch for one handler, and each holds a lease renewed with the rest.
   coalesce: z.strictObject({ max: positiveInt(1_000) }, { error: 'must be an object { max }' }).optional(),
+  before: hook.optional(),
+  onError: hook.optional(),
+  after: hook.optional(),
 });
 
 /** Resolves `functions` and `slotGroups` into per-function settings, naming the first bad option. */
@@ -140,6 +209,14 @@ export function resolveFunctions(
       throw new ValidationError(`functions.${funcname}${key ? `.${key}` : ''}`, issue.code === 'unrecognized_keys' ? 'is not a function option' : issue.message);
     }
     const o = parsed.data;
+    // One limit under two names: cozy-stack counts executions, TheSchwartz retries after the first.
+    let maxRetries = o.maxRetries;
+    if (o.maxExecCount !== undefined) {
+      if (maxRetries !== undefined && maxRetries !== o.maxExecCount - 1) {
+        throw new ValidationError(`functions.${funcname}.maxExecCount`, `is ${o.maxExecCount}, which means maxRetries ${o.maxExecCount - 1}, but functions.${funcname}.maxRetries is ${maxRetries}; give one of the two`);
+      }
+      maxRetries = o.maxExecCount - 1;
+    }
     if (o.group !== undefined) {
       const group = groups.get(o.group);
       if (!group) throw new ValidationError(`functions.${funcname}.group`, `names slot group "${o.group}", which slotGroups does not define`);
@@ -151,14 +228,15 @@ export function resolveFunctions(
       slots: o.slots ?? DEFAULT_SLOTS,
       group: o.group ?? null,
       policy: retryPolicy({
-        ...(o.maxRetries === undefined ? {} : { maxRetries: o.maxRetries }),
+        ...(maxRetries === undefined ? {} : { maxRetries }),
         fixedDelayMs: o.retryDelayMs ?? DEFAULT_RETRY_POLICY.fixedDelayMs,
       }),
-      maxRetriesOverride: o.maxRetries,
+      maxRetriesOverride: maxRetries,
       timeoutMs: o.timeoutMs ?? null,
       leaseMs: o.leaseMs ?? DEFAULT_LEASE_MS,
       keepForMs: o.keepForMs,
       coalesceMax: o.coalesce?.max ?? 0,
+      hooks: { before: o.before as FunctionHooks['before'], onError: o.onError as FunctionHooks['onError'], after: o.after as FunctionHooks['after'] },
     };
   });
   for (const [name, group] of groups) if (group.funcnames.length === 0) throw new ValidationError(`slotGroups.${name}`, 'no function uses this group');

@@ -88,7 +88,7 @@ export class Worker {
   readonly #subscriptions: Subscription[] = [];
   readonly #leases: LeaseKeeper;
   readonly #loop: DeliveryLoop;
-  readonly #counts: OutcomeCounts & DeliveryCounts = { completed: 0, failed: 0, declined: 0, dropped: 0, requeued: 0, givenBack: 0 };
+  readonly #counts: OutcomeCounts & DeliveryCounts = { completed: 0, skipped: 0, failed: 0, declined: 0, dropped: 0, requeued: 0, givenBack: 0 };
   #state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
 
   constructor(options: WorkerOptions) {
@@ -151,7 +151,7 @@ export class Worker {
   }
 
   /**
-   * Stops consuming, waits up to the grace period for running jobs, then gives the rest back
+   * Stops consuming, waits up to the grace period for running jobs (and their after hooks), then gives the rest back
    * (declined: not counted as failures) and returns unclaimed deliveries to their queues. A claim
    * that returns after this began gives its job back unrun; stop() waits for claims still in
    * flight after the grace period (the store's query timeout bounds them) and for their give-backs,
@@ -170,7 +170,8 @@ export class Worker {
     const left = [...running.values()];
     if (left.length > 0) this.#logger.warn({ jobs: left.map((r) => r.job.id) }, 'grace period over; giving running jobs back');
     left.forEach((r) => r.giveBack());
-    await Promise.all(left.map((r) => r.done));
+    // Their outcomes, not their after hooks: a hook that hangs must not hold the shutdown.
+    await Promise.all(left.map((r) => r.written));
     if (this.#loop.pending > 0) this.#logger.info({ pending: this.#loop.pending }, 'grace period over; waiting for claims in flight to give their jobs back');
     await this.#loop.drained();
     await Promise.all(this.#subscriptions.map((s) => s.close()));

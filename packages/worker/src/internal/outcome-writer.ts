@@ -6,14 +6,17 @@
  * every expiry.
  */
 import { ValidationError, backoffDelayMs, type ClaimedJob, type Logger, type NewJob, type WorkerStore } from '@drover/core';
-import type { ResolvedFunction } from '../options.js';
+import type { JobOutcome, ResolvedFunction } from '../options.js';
 import { retrying } from './retrying.js';
 import type { RoundTrips } from './round-trips.js';
 
-/** What happened to the attempt. `lost`: the lease was lost, there is nothing left to write. */
+/**
+ * What happened to the attempt. `lost`: the lease was lost, there is nothing left to write.
+ * `skipped`: the before hook skipped the job. `cause`: what was thrown, for the onError hook.
+ */
 export type Outcome =
-  | { kind: 'complete'; result: unknown }
-  | { kind: 'fail'; error: string }
+  | { kind: 'complete'; result: unknown; skipped?: boolean }
+  | { kind: 'fail'; error: string; cause?: unknown }
   | { kind: 'permanent'; error: string }
   | { kind: 'decline'; runAfter: Date | null }
   | { kind: 'replace'; jobs: readonly NewJob[] }
@@ -21,7 +24,10 @@ export type Outcome =
 
 /** Counters the writer keeps for the worker's stats. */
 export interface OutcomeCounts {
+  /** Jobs written as completed, the replaced and the skipped included. */
   completed: number;
+  /** Jobs a `before` hook skipped (written as completed, unrun). */
+  skipped: number;
   failed: number;
   declined: number;
 }
@@ -62,14 +68,16 @@ export class OutcomeWriter {
   ) {}
 
   /**
-   * Writes `outcome` for `job`; resolves once written, refused or given up. Retries infrastructure
-   * errors while `keepGoing` holds (it stops holding when the job is fenced).
+   * Writes `outcome` for `job`; resolves once written, refused or given up, with what became of it
+   * (for the `after` hook). Retries infrastructure errors while `keepGoing` holds (it stops holding
+   * when the job is fenced).
    */
-  async write(job: ClaimedJob, fn: ResolvedFunction, outcome: Outcome, log: () => Logger, keepGoing: () => boolean): Promise<void> {
-    if (outcome.kind === 'lost') return;
+  async write(job: ClaimedJob, fn: ResolvedFunction, outcome: Outcome, log: () => Logger, keepGoing: () => boolean): Promise<JobOutcome> {
+    if (outcome.kind === 'lost') return LOST;
     try {
-      const accepted = await this.#writeOnce(job, fn, outcome, log, keepGoing);
-      if (!accepted) log().warn({ outcome: outcome.kind }, 'outcome refused: the lease was lost; the job was taken back or cancelled');
+      const written = await this.#writeOnce(job, fn, outcome, log, keepGoing);
+      if (!written.written) log().warn({ outcome: outcome.kind }, 'outcome refused: the lease was lost; the job was taken back or cancelled');
+      return written;
     } catch (err) {
       if (isBadOutcome(err) && outcome.kind !== 'fail' && outcome.kind !== 'permanent') {
         const what = outcome.kind === 'complete' ? 'result' : outcome.kind === 'replace' ? 'replacement jobs' : 'decline';
@@ -77,17 +85,22 @@ export class OutcomeWriter {
       }
       // The job stays running until its lease expires, then runs again: at least once, never lost.
       log().error({ outcome: outcome.kind, err: (err as Error).message }, 'could not write the outcome; the lease will expire and the job will run again');
+      return unwritten(outcome);
     }
   }
 
-  async #writeOnce(job: ClaimedJob, fn: ResolvedFunction, outcome: Exclude<Outcome, { kind: 'lost' }>, log: () => Logger, keepGoing: () => boolean): Promise<boolean> {
+  async #writeOnce(job: ClaimedJob, fn: ResolvedFunction, outcome: Exclude<Outcome, { kind: 'lost' }>, log: () => Logger, keepGoing: () => boolean): Promise<JobOutcome> {
     const keep = fn.keepForMs === undefined ? {} : { keepForMs: fn.keepForMs };
     const retry = <T>(op: () => Promise<T>): Promise<T> => retrying(op, outcome.kind, this.logger, keepGoing);
     switch (outcome.kind) {
       case 'complete': {
         const { accepted } = await retry(() => this.roundTrips.complete({ id: job.id, grabToken: job.grabToken, result: outcome.result, ...keep }));
-        if (accepted) this.counts.completed++;
-        return accepted;
+        const skipped = outcome.skipped === true;
+        if (accepted) {
+          this.counts.completed++;
+          if (skipped) this.counts.skipped++;
+        }
+        return { kind: 'completed', written: accepted, result: outcome.result, skipped };
       }
       case 'fail':
       case 'permanent': {
@@ -103,18 +116,36 @@ export class OutcomeWriter {
         );
         if (result.accepted) this.counts.failed++;
         log().info({ outcome: result.outcome, failures: result.failures, runAfter: result.runAfter, error: outcome.error.split('\n')[0] }, 'attempt failed');
-        return result.accepted;
+        if (!result.accepted) return unwritten(outcome);
+        return { kind: 'failed', written: true, error: outcome.error, retry: result.outcome === 'retry', runAfter: result.runAfter };
       }
       case 'decline': {
         const { accepted } = await retry(() => this.store.decline({ id: job.id, grabToken: job.grabToken, runAfter: outcome.runAfter }));
         if (accepted) this.counts.declined++;
-        return accepted;
+        return { kind: 'declined', written: accepted, runAfter: outcome.runAfter };
       }
       case 'replace': {
         const { accepted } = await retry(() => this.store.replaceWith(job, outcome.jobs, keep));
         if (accepted) this.counts.completed++;
-        return accepted;
+        return { kind: 'replaced', written: accepted, jobs: outcome.jobs };
       }
     }
+  }
+}
+
+const LOST: JobOutcome = Object.freeze({ kind: 'lost', written: false });
+
+/** What the `after` hook is told of an outcome that was refused or could not be written. */
+function unwritten(outcome: Exclude<Outcome, { kind: 'lost' }>): JobOutcome {
+  switch (outcome.kind) {
+    case 'complete':
+      return { kind: 'completed', written: false, result: outcome.result, skipped: outcome.skipped === true };
+    case 'fail':
+    case 'permanent':
+      return { kind: 'failed', written: false, error: outcome.error, retry: outcome.kind === 'fail', runAfter: null };
+    case 'decline':
+      return { kind: 'declined', written: false, runAfter: outcome.runAfter };
+    case 'replace':
+      return { kind: 'replaced', written: false, jobs: outcome.jobs };
   }
 }
