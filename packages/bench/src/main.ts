@@ -2,16 +2,25 @@
  * `npm run bench` (and `drover bench`): every workload on every system, against the same servers,
  * each run several times with the systems interleaved so that machine noise spreads evenly. Prints
  * a table (progress on stderr meanwhile), or JSON with --json; --out also writes the JSON to a file.
+ * The api-* workloads run only on the systems that have a JSON-RPC API (Drover).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { BenchServers, BenchSystem } from './system.js';
 import { buildRows, renderTable, type Results } from './report.js';
+import { API_WORKLOADS, apiCall, apiDrain } from './api-workloads.js';
 import { drain, enqueue, latency, steady, type Metrics } from './workloads.js';
 
-export const ALL_SYSTEMS = ['drover', 'pg-boss', 'graphile-worker', 'bullmq'];
-export const ALL_WORKLOADS = ['drain', 'enqueue', 'latency', 'steady', 'scale'];
+/** Each system's adapter, loaded only when the run includes it (each pulls in its own client library). */
+const ADAPTERS: Record<string, () => Promise<{ system: BenchSystem }>> = {
+  drover: () => import('./systems/drover.js'),
+  'pg-boss': () => import('./systems/pg-boss.js'),
+  'graphile-worker': () => import('./systems/graphile-worker.js'),
+  bullmq: () => import('./systems/bullmq.js'),
+};
+export const ALL_SYSTEMS = Object.keys(ADAPTERS);
+export const ALL_WORKLOADS = ['drain', 'enqueue', 'latency', 'steady', 'scale', ...API_WORKLOADS];
 
 interface Options {
   runs: number;
@@ -37,10 +46,15 @@ interface Step {
   run: number;
 }
 
-function steps(options: Options): Step[] {
+/** The plan, leaving out the api-* workloads on systems without a JSON-RPC API (they have nothing to measure). */
+function steps(options: Options, systems: Map<string, BenchSystem>): Step[] {
   const workloads = options.workloads.flatMap((w) => (w === 'scale' ? ['scale1', 'scale2', 'scale4'] : [w]));
   const plan: Step[] = [];
-  for (const workload of workloads) for (let run = 1; run <= options.runs; run++) for (const system of options.systems) plan.push({ workload, system, run });
+  for (const workload of workloads) {
+    const on = options.systems.filter((name) => !API_WORKLOADS.includes(workload) || systems.get(name)?.api);
+    if (on.length === 0) throw new Error(`--workloads: ${workload} needs a system with a JSON-RPC API (drover) in --systems`);
+    for (let run = 1; run <= options.runs; run++) for (const system of on) plan.push({ workload, system, run });
+  }
   return plan;
 }
 
@@ -60,6 +74,10 @@ async function runStep(system: BenchSystem, step: Step, s: BenchServers, quick: 
     case 'scale2':
     case 'scale4':
       return drain(system, s, Number(step.workload.slice(5)), 20_000 / q);
+    case 'api-call':
+      return apiCall(system, s, 2_000 / q, 200 / q);
+    case 'api-drain':
+      return apiDrain(system, s, 4, 20_000 / q);
     default:
       throw new Error(`unknown workload ${step.workload}`);
   }
@@ -68,8 +86,8 @@ async function runStep(system: BenchSystem, step: Step, s: BenchServers, quick: 
 export async function runBench(options: Options, env: NodeJS.ProcessEnv = process.env): Promise<{ results: Results; settings: Record<string, Record<string, unknown>>; table: string }> {
   const s = servers(env);
   const systems = new Map<string, BenchSystem>();
-  for (const name of options.systems) systems.set(name, ((await import(`./systems/${name}.js`)) as { system: BenchSystem }).system);
-  const plan = steps(options);
+  for (const name of options.systems) systems.set(name, (await ADAPTERS[name]!()).system);
+  const plan = steps(options, systems);
   const results: Results = {};
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {step} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic)
