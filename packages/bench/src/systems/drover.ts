@@ -85,6 +85,9 @@ export const system: BenchSystem = {
     function: 'keepForMs 0: no exit status kept',
     producer: 'single enqueues coalesced into shared INSERT statements by the store (the default)',
     durability: 'PostgreSQL synchronous_commit on (default) for every insert, claim and outcome; every outcome fenced by the grab token',
+    api: 'JSON-RPC over TCP (netstrings) on the controller, one API client that may call and work; remote workers keep exit statuses (the API has no keepFor setting), ready once their announce is answered',
+    apiCall: 'one remote worker connection with 16 slots and one caller connection (@drover/rpc-client), in the benchmark process; alternated with @drover/client call() (it polls the job: 5 ms, doubling to 250 ms) and an in-process shim of 16 slots that keeps exit statuses',
+    apiDrain: '4 remote worker connections × 16 slots in one forked process, no-op handler',
   },
 
   async reset(servers: BenchServers) {
