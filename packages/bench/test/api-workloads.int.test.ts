@@ -11,7 +11,7 @@ import { exchangeName, queueName } from '@drover/broker';
 import { createPgStore } from '@drover/store';
 import { testNamespaceName } from '@drover/testing';
 import { API_FUNCNAME, SHIM_FUNCNAME, apiCall, apiDrain } from '../src/api-workloads.js';
-import { runBench } from '../src/main.js';
+import { parseArgs, runBench } from '../src/main.js';
 import { buildRows, renderTable } from '../src/report.js';
 import type { BenchServers } from '../src/system.js';
 import { dropSchema } from '../src/systems/postgres.js';
@@ -88,5 +88,13 @@ describe('the api-* workloads', () => {
     await expect(runBench({ runs: 1, systems: ['pg-boss'], workloads: ['api-call'], json: false, quick: true })).rejects.toThrow(
       '--workloads: api-call needs a system with a JSON-RPC API (drover) in --systems',
     );
+  });
+
+  it('takes --namespace only as a schema name of Drover\'s own, naming the option otherwise', () => {
+    expect(parseArgs(['--systems', 'drover', '--namespace', 'bench_mine'])).toMatchObject({ run: { namespace: 'bench_mine' } });
+    // A reset drops the namespace's schema: `public`, or SQL text, must never get that far.
+    for (const namespace of ['public', 'bench; DROP SCHEMA x', 'Bench', 'pg_bench']) {
+      expect(() => parseArgs(['--systems', 'drover', '--namespace', namespace])).toThrow(/^--namespace: /);
+    }
   });
 });
