@@ -2,16 +2,26 @@
  * `npm run bench` (and `drover bench`): every workload on every system, against the same servers,
  * each run several times with the systems interleaved so that machine noise spreads evenly. Prints
  * a table (progress on stderr meanwhile), or JSON with --json; --out also writes the JSON to a file.
+ * The api-* workloads run only on the systems that have a JSON-RPC API (Drover).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { BenchServers, BenchSystem } from './system.js';
 import { buildRows, renderTable, type Results } from './report.js';
+import { schemaFor } from '@drover/store';
+import { API_WORKLOADS, apiCall, apiDrain } from './api-workloads.js';
 import { drain, enqueue, latency, steady, type Metrics } from './workloads.js';
 
-export const ALL_SYSTEMS = ['drover', 'pg-boss', 'graphile-worker', 'bullmq'];
-export const ALL_WORKLOADS = ['drain', 'enqueue', 'latency', 'steady', 'scale'];
+/** Each system's adapter, loaded only when the run includes it (each pulls in its own client library). */
+const ADAPTERS: Record<string, () => Promise<{ system: BenchSystem }>> = {
+  drover: () => import('./systems/drover.js'),
+  'pg-boss': () => import('./systems/pg-boss.js'),
+  'graphile-worker': () => import('./systems/graphile-worker.js'),
+  bullmq: () => import('./systems/bullmq.js'),
+};
+export const ALL_SYSTEMS = Object.keys(ADAPTERS);
+export const ALL_WORKLOADS = ['drain', 'enqueue', 'latency', 'steady', 'scale', ...API_WORKLOADS];
 
 interface Options {
   runs: number;
@@ -20,13 +30,16 @@ interface Options {
   json: boolean;
   out?: string;
   quick: boolean;
+  /** Drover's namespace for the run (default bench_drover). */
+  namespace?: string;
 }
 
-function servers(env: NodeJS.ProcessEnv): BenchServers {
+function servers(env: NodeJS.ProcessEnv, namespace: string | undefined): BenchServers {
   return {
     databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
     amqpUrl: env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    ...(namespace ? { namespace } : {}),
   };
 }
 
@@ -37,10 +50,15 @@ interface Step {
   run: number;
 }
 
-function steps(options: Options): Step[] {
+/** The plan, leaving out the api-* workloads on systems without a JSON-RPC API (they have nothing to measure). */
+function steps(options: Options, systems: Map<string, BenchSystem>): Step[] {
   const workloads = options.workloads.flatMap((w) => (w === 'scale' ? ['scale1', 'scale2', 'scale4'] : [w]));
   const plan: Step[] = [];
-  for (const workload of workloads) for (let run = 1; run <= options.runs; run++) for (const system of options.systems) plan.push({ workload, system, run });
+  for (const workload of workloads) {
+    const on = options.systems.filter((name) => !API_WORKLOADS.includes(workload) || systems.get(name)?.api);
+    if (on.length === 0) throw new Error(`--workloads: ${workload} needs a system with a JSON-RPC API (drover) in --systems`);
+    for (let run = 1; run <= options.runs; run++) for (const system of on) plan.push({ workload, system, run });
+  }
   return plan;
 }
 
@@ -60,16 +78,20 @@ async function runStep(system: BenchSystem, step: Step, s: BenchServers, quick: 
     case 'scale2':
     case 'scale4':
       return drain(system, s, Number(step.workload.slice(5)), 20_000 / q);
+    case 'api-call':
+      return apiCall(system, s, 2_000 / q, 200 / q);
+    case 'api-drain':
+      return apiDrain(system, s, 4, 20_000 / q);
     default:
       throw new Error(`unknown workload ${step.workload}`);
   }
 }
 
 export async function runBench(options: Options, env: NodeJS.ProcessEnv = process.env): Promise<{ results: Results; settings: Record<string, Record<string, unknown>>; table: string }> {
-  const s = servers(env);
+  const s = servers(env, options.namespace);
   const systems = new Map<string, BenchSystem>();
-  for (const name of options.systems) systems.set(name, ((await import(`./systems/${name}.js`)) as { system: BenchSystem }).system);
-  const plan = steps(options);
+  for (const name of options.systems) systems.set(name, (await ADAPTERS[name]!()).system);
+  const plan = steps(options, systems);
   const results: Results = {};
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {step} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -98,13 +120,18 @@ function list(value: string, allowed: string[], what: string): string[] {
   return items;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** What the command line asks for: a run, a saved report to print again, or an exit (bad usage, --help). */
+export type Invocation = { run: Options } | { report: string } | { exit: number };
+
+/** Reads and checks the command line; throws an error naming the option for a bad value. */
+export function parseArgs(argv: string[]): Invocation {
   const cmd = new Command('bench')
     .description('Drover side by side with pg-boss, graphile-worker and BullMQ, on the same servers (DATABASE_URL, AMQP_URL, REDIS_URL).')
     .option('--runs <n>', 'runs of each workload per system', '3')
     .option('--systems <list>', 'systems to run', ALL_SYSTEMS.join(','))
     .option('--workloads <list>', 'workloads to run', ALL_WORKLOADS.join(','))
     .option('--quick', 'about a tenth of each workload: checks the harness, measures nothing')
+    .option('--namespace <name>', "Drover's namespace (schema, exchange, queues) for the run, so it can run beside another's (default bench_drover)")
     .option('--json', 'print the results as JSON instead of the table')
     .option('--out <file>', 'also write the JSON results to this file')
     .option('--report <file>', 'print the table of a saved --out file instead of running')
@@ -112,23 +139,33 @@ export async function main(argv: string[]): Promise<number> {
   try {
     cmd.parse(argv, { from: 'user' });
   } catch {
-    return 2;
+    return { exit: 2 };
   }
-  const o = cmd.opts<{ runs: string; systems: string; workloads: string; quick?: boolean; json?: boolean; out?: string; report?: string }>();
-  if (o.report) {
-    const saved = JSON.parse(readFileSync(o.report, 'utf8')) as { options: Options; results: Results };
-    process.stdout.write(`${renderTable(buildRows(saved.results, saved.options.systems), saved.options.systems)}\n`);
-    return 0;
-  }
+  const o = cmd.opts<{ runs: string; systems: string; workloads: string; quick?: boolean; namespace?: string; json?: boolean; out?: string; report?: string }>();
+  if (o.report) return { report: o.report };
   const options: Options = {
     runs: Number(o.runs),
     systems: list(o.systems, ALL_SYSTEMS, 'systems'),
     workloads: list(o.workloads, ALL_WORKLOADS, 'workloads'),
     json: Boolean(o.json),
     quick: Boolean(o.quick),
+    // A reset drops the namespace's schema: only a name Drover itself would take is used.
+    ...(o.namespace !== undefined ? { namespace: schemaFor(o.namespace, '--namespace') } : {}),
     ...(o.out ? { out: o.out } : {}),
   };
   if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs: must be a positive integer');
+  return { run: options };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const invocation = parseArgs(argv);
+  if ('exit' in invocation) return invocation.exit;
+  if ('report' in invocation) {
+    const saved = JSON.parse(readFileSync(invocation.report, 'utf8')) as { options: Options; results: Results };
+    process.stdout.write(`${renderTable(buildRows(saved.results, saved.options.systems), saved.options.systems)}\n`);
+    return 0;
+  }
+  const options = invocation.run;
   const { results, settings, table } = await runBench(options);
   const report = { date: new Date().toISOString(), options, node: process.version, settings, rows: buildRows(results, options.systems), results };
   if (options.out) writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);

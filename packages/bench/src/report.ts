@@ -15,6 +15,8 @@ export interface MetricSpec {
 
 export const METRICS: MetricSpec[] = [
   { workload: 'drain', metric: 'jobsPerSecond', label: 'drain, 1 process × 16 slots', higherIsBetter: true, unit: 'jobs/s' },
+  // Right under drain: the same drain through the API, by remote workers (Drover only).
+  { workload: 'api-drain', metric: 'jobsPerSecond', label: 'api-drain, 4 connections × 16 slots', higherIsBetter: true, unit: 'jobs/s' },
   { workload: 'enqueue', metric: 'enqueuesPerSecond', label: 'enqueue, 16 in flight', higherIsBetter: true, unit: '/s' },
   { workload: 'enqueue', metric: 'callP50Ms', label: 'enqueue call p50', higherIsBetter: false, unit: 'ms' },
   { workload: 'enqueue', metric: 'callP99Ms', label: 'enqueue call p99', higherIsBetter: false, unit: 'ms' },
@@ -22,6 +24,13 @@ export const METRICS: MetricSpec[] = [
   { workload: 'latency', metric: 'p95Ms', label: 'latency p95', higherIsBetter: false, unit: 'ms' },
   { workload: 'latency', metric: 'p99Ms', label: 'latency p99', higherIsBetter: false, unit: 'ms' },
   { workload: 'latency', metric: 'maxMs', label: 'latency max', higherIsBetter: false, unit: 'ms' },
+  // Each API figure above its in-process twin from the same run (Drover only).
+  { workload: 'api-call', metric: 'apiP50Ms', label: 'api-call p50: JSON-RPC call', higherIsBetter: false, unit: 'ms' },
+  { workload: 'api-call', metric: 'shimP50Ms', label: 'api-call p50: in-process call', higherIsBetter: false, unit: 'ms' },
+  { workload: 'api-call', metric: 'apiP99Ms', label: 'api-call p99: JSON-RPC call', higherIsBetter: false, unit: 'ms' },
+  { workload: 'api-call', metric: 'shimP99Ms', label: 'api-call p99: in-process call', higherIsBetter: false, unit: 'ms' },
+  { workload: 'api-call', metric: 'apiMeanMs', label: 'api-call mean: JSON-RPC call', higherIsBetter: false, unit: 'ms' },
+  { workload: 'api-call', metric: 'shimMeanMs', label: 'api-call mean: in-process call', higherIsBetter: false, unit: 'ms' },
   { workload: 'steady', metric: 'completedPerSecond', label: 'steady 1,000/s: completed', higherIsBetter: true, unit: '/s' },
   { workload: 'steady', metric: 'p99Ms', label: 'steady 1,000/s: p99', higherIsBetter: false, unit: 'ms' },
   { workload: 'steady', metric: 'keptUp', label: 'steady 1,000/s: kept up (runs)', higherIsBetter: true, unit: '' },
@@ -65,8 +74,10 @@ export interface ReportRow {
 /** Peers whose writes are durable on this machine (PostgreSQL with fsync and synchronous_commit on). */
 export const DURABLE_PEERS = ['pg-boss', 'graphile-worker'];
 
+/** The rows of the workloads that ran (a workload left out of the run leaves no empty row). */
 export function buildRows(results: Results, systems: string[]): ReportRow[] {
-  const rows: ReportRow[] = METRICS.map((m) => {
+  const ran = METRICS.filter((m) => systems.some((s) => (results[s]?.[m.workload]?.length ?? 0) > 0));
+  const rows: ReportRow[] = ran.map((m) => {
     const bySystem: Record<string, Summary | null> = {};
     for (const s of systems) {
       const runs = results[s]?.[m.workload] ?? [];

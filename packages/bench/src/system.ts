@@ -9,6 +9,11 @@ export interface BenchServers {
   databaseUrl: string;
   amqpUrl: string;
   redisUrl: string;
+  /**
+   * Drover's namespace (its schema, exchange and queues), `bench_drover` unless given: a test gives
+   * its own, so that a benchmark running meanwhile on the same servers is left alone.
+   */
+  namespace?: string;
 }
 
 /** A job's payload: its enqueue time, so the worker can measure enqueue → handler start. */
@@ -45,6 +50,50 @@ export interface BenchSystem {
   worker(servers: BenchServers, concurrency: number, onStart: (payload: BenchPayload) => void): Promise<BenchWorker>;
   /** Stops helper processes started by reset. */
   shutdown(): Promise<void>;
+  /** The system's JSON-RPC API, for the api-* workloads: Drover's only, as no peer has one. */
+  api?: BenchApi;
+}
+
+/** Where a JSON-RPC client connects, and as whom. */
+export interface ApiCredentials {
+  /** `tcp://host:port` of the API. */
+  url: string;
+  who: string;
+  token: string;
+}
+
+/** A caller that waits for each job's result, as a `call` through the API does. */
+export interface BenchCaller {
+  /** Runs one no-op job of the caller's function and resolves once its result is back. */
+  call(payload: BenchPayload): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What the api-* workloads need besides the API itself; valid after `reset`. */
+export interface BenchApi {
+  /** Registers an API client that may call and work `funcnames`, and says where the API listens. */
+  client(servers: BenchServers, funcnames: string[]): Promise<ApiCredentials>;
+  /** A producer of `funcname`'s jobs, as {@link BenchSystem.producer} is for the other workloads. */
+  producer(servers: BenchServers, funcname: string): Promise<BenchProducer>;
+  /**
+   * The same round trip without the API: the system's own client library calls `funcname`, and a
+   * worker shim with `slots` slots in this process runs it.
+   */
+  inProcessCaller(servers: BenchServers, funcname: string, slots: number): Promise<BenchCaller>;
+}
+
+/** Whether the benchmark runs from its TypeScript sources (tsx, vitest) rather than compiled. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/**
+ * Node's flags for a child process of the benchmark (a worker, the controller): the parent's own
+ * (so `node --cpu-prof` reaches them too), and, from source, tsx with the drover-source condition
+ * when the parent has them not (vitest loads TypeScript by itself), so the child loads the same
+ * sources.
+ */
+export function childExecArgv(): string[] {
+  if (!FROM_SOURCE || process.execArgv.some((a) => a.includes('tsx'))) return process.execArgv;
+  return [...process.execArgv, '--conditions=drover-source', '--import', 'tsx'];
 }
 
 /**

@@ -9,10 +9,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { wallClockMs, type BenchPayload, type BenchServers, type BenchSystem } from './system.js';
+import { childExecArgv, wallClockMs, type BenchPayload, type BenchServers, type BenchSystem } from './system.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL(`./worker-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-const SLOTS = 16;
+/** Slots per worker process or API connection. */
+export const SLOTS = 16;
 /** How often drain polls "pending": 25 ms bounds the timing error to about 1 % of a one-second drain. */
 const POLL_MS = 25;
 /** Any workload that has not finished in this long is stuck, not slow. */
@@ -31,7 +32,7 @@ export async function startWorkers(system: BenchSystem, servers: BenchServers, c
   await Promise.all(
     Array.from({ length: count }, () => {
       const child = fork(WORKER_SCRIPT, [system.name, String(SLOTS)], {
-        execArgv: process.execArgv,
+        execArgv: childExecArgv(),
         env: { ...process.env, BENCH_SERVERS: JSON.stringify(servers) },
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       });
@@ -57,9 +58,10 @@ export async function startWorkers(system: BenchSystem, servers: BenchServers, c
   };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
+/** Polls `condition` every POLL_MS until it holds; fails once STUCK_MS pass. */
+export async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
   const deadline = Date.now() + STUCK_MS;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`stuck: ${what} after ${STUCK_MS} ms`);

@@ -5,19 +5,30 @@
  * messages are confirmed and, as by default, not persistent (PostgreSQL is the truth and the relay
  * publishes again what a broker restart loses). The no-op function keeps no exit status
  * (keepForMs 0), as graphile-worker and BullMQ (removeOnComplete) keep none.
+ *
+ * The controller's JSON-RPC API listens on a free TCP port (DROVER_RPC_PORT=0), read from its log:
+ * the api-* workloads connect remote workers and callers to it, and compare it with the same
+ * round trip through the client library and an in-process worker shim.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
-import { createPgStore, migrate } from '@drover/store';
+import { createClient } from '@drover/client';
+import { createPgStore, migrate, type PgJobStore } from '@drover/store';
 import { createWorker } from '@drover/worker';
-import type { BenchPayload, BenchServers, BenchSystem } from '../system.js';
+import { childExecArgv, type BenchApi, type BenchPayload, type BenchProducer, type BenchServers, type BenchSystem } from '../system.js';
 import { dropSchema } from './postgres.js';
 
-const NAMESPACE = 'bench_drover';
+const DEFAULT_NAMESPACE = 'bench_drover';
 const FUNCNAME = 'bench';
+/** The API client the api-* workloads connect as (made anew after each reset drops the schema). */
+const API_WHO = 'bench';
+/** Every function a run may leave a queue for: reset deletes them all. */
+const FUNCNAMES = [FUNCNAME, 'bench.noop', 'bench.shim'];
+/** A call waits for its no-op job far less than this; past it the run is stuck, not slow. */
+const CALL_TIMEOUT_MS = 60_000;
 /** The CLI beside this file's build: compiled when the benchmark runs compiled (`npm run bench`), source under tsx. */
 const CLI = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../../cli/src/bin.ts' : '../../../cli/dist/bin.js', import.meta.url));
 /** Enough connections for 16 enqueues in flight without queueing on the pool. */
@@ -26,10 +37,39 @@ const PRODUCER_POOL = 16;
 const WORKER_POOL = 4;
 
 let controller: ChildProcess | null = null;
+/** The running controller's JSON-RPC address, `tcp://host:port`. */
+let rpcUrl: string | null = null;
+
+const namespaceOf = (servers: BenchServers): string => servers.namespace ?? DEFAULT_NAMESPACE;
+
+function storeFor(servers: BenchServers, max: number): PgJobStore {
+  return createPgStore({ connectionString: servers.databaseUrl, namespace: namespaceOf(servers), max });
+}
+
+function producerOf(store: PgJobStore, funcname: string): BenchProducer {
+  return {
+    enqueueBatch: async (payloads: BenchPayload[]) => void (await store.insertMany(payloads.map((arg) => ({ funcname, arg })))),
+    enqueue: async (payload: BenchPayload) => void (await store.insert({ funcname, arg: payload })),
+    pending: () => store.countLive(),
+    close: () => store.close(),
+  };
+}
+
+/** A controller log line (pino's JSON) that tells where JSON-RPC listens, or null. */
+function rpcAddressIn(line: string): string | null {
+  if (!line.includes('JSON-RPC listening')) return null;
+  try {
+    const entry = JSON.parse(line) as { tcp?: { host: string; port: number } | null };
+    return entry.tcp ? `tcp://${entry.tcp.host}:${entry.tcp.port}` : null;
+  } catch {
+    return null;
+  }
+}
 
 async function stopController(): Promise<void> {
   const c = controller;
   controller = null;
+  rpcUrl = null;
   if (!c || c.exitCode !== null) return;
   const exited = new Promise((resolve) => c.once('exit', resolve));
   c.kill('SIGTERM');
@@ -45,21 +85,25 @@ export const system: BenchSystem = {
     function: 'keepForMs 0: no exit status kept',
     producer: 'single enqueues coalesced into shared INSERT statements by the store (the default)',
     durability: 'PostgreSQL synchronous_commit on (default) for every insert, claim and outcome; every outcome fenced by the grab token',
+    api: 'JSON-RPC over TCP (netstrings) on the controller, one API client that may call and work; remote workers keep exit statuses (the API has no keepFor setting), ready once their announce is answered',
+    apiCall: 'one remote worker connection with 16 slots and one caller connection (@drover/rpc-client), in the benchmark process; alternated with @drover/client call() (it polls the job: 5 ms, doubling to 250 ms) and an in-process shim of 16 slots that keeps exit statuses',
+    apiDrain: '4 remote worker connections × 16 slots in one forked process, no-op handler',
   },
 
   async reset(servers: BenchServers) {
+    const namespace = namespaceOf(servers);
     await stopController();
-    await dropSchema(servers.databaseUrl, NAMESPACE);
+    await dropSchema(servers.databaseUrl, namespace);
     const connection = await amqp.connect(servers.amqpUrl);
     const channel = await connection.createChannel();
-    await channel.deleteQueue(queueName(NAMESPACE, FUNCNAME));
-    await channel.deleteExchange(exchangeName(NAMESPACE));
+    for (const funcname of FUNCNAMES) await channel.deleteQueue(queueName(namespace, funcname));
+    await channel.deleteExchange(exchangeName(namespace));
     await connection.close();
-    const pool = new pg.Pool({ connectionString: servers.databaseUrl, options: `-c search_path=${NAMESPACE}` });
-    await migrate(pool, { namespace: NAMESPACE });
+    const pool = new pg.Pool({ connectionString: servers.databaseUrl, options: `-c search_path=${namespace}` });
+    await migrate(pool, { namespace });
     await pool.end();
-    const child = spawn(process.execPath, [...process.execArgv, CLI, 'controller'], {
-      env: { ...process.env, DATABASE_URL: servers.databaseUrl, AMQP_URL: servers.amqpUrl, DROVER_NAMESPACE: NAMESPACE, DROVER_HTTP_PORT: '0', DROVER_RPC_PORT: '0', LOG_LEVEL: 'info' },
+    const child = spawn(process.execPath, [...childExecArgv(), CLI, 'controller'], {
+      env: { ...process.env, DATABASE_URL: servers.databaseUrl, AMQP_URL: servers.amqpUrl, DROVER_NAMESPACE: namespace, DROVER_HTTP_PORT: '0', DROVER_RPC_PORT: '0', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     controller = child;
@@ -67,27 +111,27 @@ export const system: BenchSystem = {
     // the previous run may hold the lead for a moment after it exited, while its session ends.
     await new Promise<void>((resolve, reject) => {
       let seen = '';
+      let ready = false;
+      // Read to the end (a full pipe would stall the controller), but looked at only until ready.
       child.stderr.on('data', (d: Buffer) => {
+        if (ready) return;
         seen += d.toString();
-        if (seen.includes('drover running') && seen.includes('took the lead')) resolve();
+        if (!seen.includes('drover running') || !seen.includes('took the lead')) return;
+        ready = true;
+        for (const line of seen.split('\n')) rpcUrl ??= rpcAddressIn(line);
+        resolve();
       });
       child.once('exit', (code) => reject(new Error(`drover controller exited (${code}): ${seen.slice(-500)}`)));
     });
   },
 
   async producer(servers) {
-    const store = createPgStore({ connectionString: servers.databaseUrl, namespace: NAMESPACE, max: PRODUCER_POOL });
-    return {
-      enqueueBatch: async (payloads: BenchPayload[]) => void (await store.insertMany(payloads.map((arg) => ({ funcname: FUNCNAME, arg })))),
-      enqueue: async (payload: BenchPayload) => void (await store.insert({ funcname: FUNCNAME, arg: payload })),
-      pending: () => store.countLive(),
-      close: () => store.close(),
-    };
+    return producerOf(storeFor(servers, PRODUCER_POOL), FUNCNAME);
   },
 
   async worker(servers, concurrency, onStart) {
-    const store = createPgStore({ connectionString: servers.databaseUrl, namespace: NAMESPACE, max: WORKER_POOL });
-    const broker = await createAmqpBroker({ url: servers.amqpUrl, namespace: NAMESPACE, connectionName: 'bench-worker' });
+    const store = storeFor(servers, WORKER_POOL);
+    const broker = await createAmqpBroker({ url: servers.amqpUrl, namespace: namespaceOf(servers), connectionName: 'bench-worker' });
     const worker = createWorker({
       store,
       broker,
@@ -104,4 +148,44 @@ export const system: BenchSystem = {
   },
 
   shutdown: stopController,
+  api: droverApi(),
 };
+
+function droverApi(): BenchApi {
+  return {
+    async client(servers, funcnames) {
+      if (!rpcUrl) throw new Error('the drover controller is not running, or did not say where JSON-RPC listens: reset first');
+      // Straight in PostgreSQL, as `drover clients add` does with DATABASE_URL.
+      const store = storeFor(servers, 1);
+      try {
+        const { token } = await store.clients.add({ who: API_WHO, call: funcnames, work: funcnames });
+        return { url: rpcUrl, who: API_WHO, token };
+      } finally {
+        await store.close();
+      }
+    },
+
+    async producer(servers, funcname) {
+      return producerOf(storeFor(servers, PRODUCER_POOL), funcname);
+    },
+
+    async inProcessCaller(servers, funcname, slots) {
+      // The worker keeps each job's exit status (the default): the client's call reads its result there.
+      const workerStore = storeFor(servers, WORKER_POOL);
+      const broker = await createAmqpBroker({ url: servers.amqpUrl, namespace: namespaceOf(servers), connectionName: 'bench-shim-caller' });
+      const worker = createWorker({ store: workerStore, broker, functions: { [funcname]: { handler: () => null, slots } } });
+      await worker.start();
+      // The caller's own pool, as a separate service would have; a sequential caller needs one connection.
+      const callerStore = storeFor(servers, 1);
+      const client = createClient({ store: callerStore });
+      return {
+        call: async (payload) => void (await client.call({ funcname, arg: payload }, { timeoutMs: CALL_TIMEOUT_MS })),
+        close: async () => {
+          await worker.stop();
+          await broker.close();
+          await Promise.all([workerStore.close(), callerStore.close()]);
+        },
+      };
+    },
+  };
+}
