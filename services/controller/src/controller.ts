@@ -71,8 +71,8 @@ export class Controller {
     this.authenticate = createAuthenticator(options.clients, new FailureThrottle(options.throttle));
     const http = options.http === false ? null : (options.http ?? {});
     const allowedHosts = [...(http?.allowedHosts ?? []), ...(http?.host ? [http.host] : [])];
-    // One compiled list for both users of the HTTP port, so a route and a WebSocket hello from the
-    // same request path are credited to the same client.
+    // One compiled list for both users of the HTTP port, so an HTTP request and a WebSocket hello
+    // that came through the same proxy are credited to the same client.
     const trustProxy = http?.trustProxy === undefined ? null : compileTrustedProxies(http.trustProxy, 'http.trustProxy');
     this.#http = http
       ? createHttpApi({
