@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, required } from './config.js';
+import { compileTrustedProxies } from '@drover/controller';
+import { ValidationError } from '@drover/core';
+import { configFromEnv, httpListenOptions, required } from './config.js';
 
 describe('configFromEnv', () => {
   it('leaves the service URLs unset (embedded mode) and defaults the rest', () => {
@@ -28,6 +31,12 @@ describe('configFromEnv', () => {
     [{ DROVER_HTTP_ALLOWED_HOSTS: 'a.example, b.example' }, 'DROVER_HTTP_ALLOWED_HOSTS'],
     [{ DROVER_HTTP_ALLOWED_HOSTS: 'a.example,' }, 'DROVER_HTTP_ALLOWED_HOSTS'],
     [{ DROVER_TOKEN: 'short' }, 'DROVER_TOKEN'],
+    [{ DROVER_TRUST_PROXY: 'true' }, 'DROVER_TRUST_PROXY'],
+    [{ DROVER_TRUST_PROXY: '1' }, 'DROVER_TRUST_PROXY'],
+    [{ DROVER_TRUST_PROXY: 'proxy.internal' }, 'DROVER_TRUST_PROXY'],
+    [{ DROVER_TRUST_PROXY: '10.0.0.0/33' }, 'DROVER_TRUST_PROXY'],
+    [{ DROVER_TRUST_PROXY: 'loopback,,10.0.0.1' }, 'DROVER_TRUST_PROXY'],
+    [{ DROVER_TRUST_PROXY: '10.0.0.1,' }, 'DROVER_TRUST_PROXY'],
     [{ DROVER_TOKEN: 'has a space in it' }, 'DROVER_TOKEN'],
   ])('names the variable in error: %o', (env, variable) => {
     expect(() => configFromEnv(env)).toThrow(expect.objectContaining({ field: variable }));
@@ -52,6 +61,44 @@ describe('configFromEnv', () => {
     expect(configFromEnv({ DROVER_HTTP_ALLOWED_HOSTS: 'drover.internal,api.example.com' }).DROVER_HTTP_ALLOWED_HOSTS).toEqual(['drover.internal', 'api.example.com']);
     expect(configFromEnv({}).DROVER_HTTP_ALLOWED_HOSTS).toBeUndefined();
     expect(configFromEnv({ DROVER_TOKEN: 'legacy:jobcenter-secret' }).DROVER_TOKEN).toBe('legacy:jobcenter-secret');
+  });
+
+  it('reads the trusted proxies as a list of addresses, CIDRs and range names, none by default', () => {
+    expect(configFromEnv({}).DROVER_TRUST_PROXY).toBeUndefined();
+    expect(configFromEnv({ DROVER_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1,192.168.1.0/255.255.255.0' }).DROVER_TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8', 'fd00::1', '192.168.1.0/255.255.255.0']);
+    expect(httpListenOptions(configFromEnv({ DROVER_TRUST_PROXY: 'uniquelocal' }))).toMatchObject({ trustProxy: ['uniquelocal'] });
+    expect(httpListenOptions(configFromEnv({}))).not.toHaveProperty('trustProxy');
+  });
+
+  it('says what is wrong with a trusted proxy, naming the entry', () => {
+    expect(() => configFromEnv({ DROVER_TRUST_PROXY: 'loopback,1' })).toThrow(/^DROVER_TRUST_PROXY: "1" is not an IP address, a CIDR or one of loopback, linklocal, uniquelocal/);
+    expect(() => configFromEnv({ DROVER_TRUST_PROXY: '10.0.0.0/40' })).toThrow(/^DROVER_TRUST_PROXY: "10.0.0.0\/40": invalid range/);
+  });
+
+  it('either takes a generated DROVER_TRUST_PROXY as a list the controller compiles, or refuses it naming the variable', () => {
+    const entry = fc.oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.tuple(fc.ipV4(), fc.integer({ min: -1, max: 40 })).map(([ip, bits]) => `${ip}/${bits}`),
+      fc.constantFrom('loopback', 'linklocal', 'uniquelocal', 'true', '*', '1', '', ' '),
+      fc.string({ maxLength: 20 }),
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 4 }).map((entries) => entries.join(',')), (value) => {
+        let entries: string[] | undefined;
+        try {
+          entries = configFromEnv({ DROVER_TRUST_PROXY: value }).DROVER_TRUST_PROXY;
+        } catch (err) {
+          expect(err).toBeInstanceOf(ValidationError);
+          expect((err as ValidationError).field).toBe('DROVER_TRUST_PROXY');
+          return;
+        }
+        // An empty variable is unset: no proxy is trusted.
+        if (value === '') expect(entries).toBeUndefined();
+        else expect(() => compileTrustedProxies(entries!, 'DROVER_TRUST_PROXY')).not.toThrow();
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('treats an empty variable as unset', () => {

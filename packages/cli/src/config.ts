@@ -3,6 +3,7 @@
  * the variable. Nothing below this file reads process.env.
  */
 import { z } from 'zod';
+import { trustedProxiesProblem } from '@drover/controller';
 import { ValidationError } from '@drover/core';
 
 
@@ -37,6 +38,20 @@ const envSchema = z.object({
    */
   DROVER_HTTP_ALLOWED_HOSTS: z.string().regex(/^[A-Za-z0-9.\-[\]:]+(,[A-Za-z0-9.\-[\]:]+)*$/, { error: 'must be host names separated by commas, e.g. drover.internal,api.example.com' })
     .transform((v) => v.split(','))
+    .optional(),
+  /**
+   * The reverse proxies in front of the HTTP port (addresses, CIDRs, or loopback, linklocal,
+   * uniquelocal), comma-separated: a request or WebSocket upgrade from one of them is credited to
+   * the client its X-Forwarded-For names. Unset: no proxy is trusted and the header is ignored.
+   */
+  DROVER_TRUST_PROXY: z.string()
+    .transform((v, ctx) => {
+      // Spaces after the commas are forgiven; the entries themselves are checked as the controller will compile them.
+      const entries = v.split(',').map((entry) => entry.trim());
+      const problem = trustedProxiesProblem(entries);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      return entries;
+    })
     .optional(),
   /**
    * The API client token the commands send to a controller's HTTP API. Unset against a local
@@ -100,6 +115,16 @@ export function required(config: Config, variable: 'DATABASE_URL' | 'AMQP_URL', 
   const value = config[variable];
   if (!value) throw new ValidationError(variable, `is not set; \`drover ${command}\` needs it (\`drover dev\` runs everything embedded without it)`);
   return value;
+}
+
+/** Where the controller's HTTP API listens, which host names it answers to, and which proxies it trusts. */
+export function httpListenOptions(config: Config): { host: string; port: number; allowedHosts?: string[]; trustProxy?: string[] } {
+  return {
+    host: config.DROVER_HTTP_HOST,
+    port: config.DROVER_HTTP_PORT,
+    ...(config.DROVER_HTTP_ALLOWED_HOSTS ? { allowedHosts: config.DROVER_HTTP_ALLOWED_HOSTS } : {}),
+    ...(config.DROVER_TRUST_PROXY ? { trustProxy: config.DROVER_TRUST_PROXY } : {}),
+  };
 }
 
 /** Parses the environment; throws a ValidationError naming the first bad variable. */

@@ -22,6 +22,12 @@ export interface WebSocketOptions {
    * WebSocket to any address, so the server must refuse foreign Origin and Host headers here.
    */
   verify?: (request: IncomingMessage) => { status: number; message: string } | null;
+  /**
+   * The client's address of an accepted upgrade, as the channel reports it (for throttling and
+   * logs): behind a reverse proxy, the address its forwarding headers name, when the server trusts
+   * that proxy. The socket's peer by default.
+   */
+  clientAddress?: (request: IncomingMessage) => string;
   /** The largest message taken (the same bound as a netstring frame's by default). */
   maxMessageBytes?: number;
   maxBufferedBytes?: number;
@@ -61,7 +67,8 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
       socket.end(`HTTP/1.1 ${refused.status} Refused\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => options.onChannel(wrapWebSocket(ws, request.socket.remoteAddress ?? 'unknown', maxBuffered, closeGraceMs)));
+    const address = options.clientAddress ? options.clientAddress(request) : (request.socket.remoteAddress ?? 'unknown');
+    wss.handleUpgrade(request, socket, head, (ws) => options.onChannel(wrapWebSocket(ws, address, maxBuffered, closeGraceMs)));
   };
   options.server.on('upgrade', onUpgrade);
 

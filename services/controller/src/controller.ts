@@ -4,12 +4,14 @@
  * JSON-RPC connections close, the HTTP API stops taking jobs, then the relay finishes its step.
  */
 import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type CallerStore, type Logger, type WorkerStore } from '@drover/core';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticate, type Credentials } from './auth/authenticate.js';
 import { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { createHttpApi, type ApiStore } from './http.js';
 import { createBrowserGuard } from './http-guard.js';
 import { Relay, type RelayOptions } from './relay.js';
+import { clientAddress, compileTrustedProxies } from './trusted-proxies.js';
 import { jobcenterMethods, type JobcenterMethods } from './rpc/methods/index.js';
 import type { RemoteWorkerOptions } from './rpc/remote/remote-worker.js';
 import { RpcServer, type RpcAddresses, type RpcOptions } from './rpc/rpc-server.js';
@@ -27,10 +29,13 @@ export interface ControllerOptions {
   logger?: Logger;
   relay?: Omit<RelayOptions, 'store' | 'broker' | 'logger'>;
   /**
-   * Where the API listens (127.0.0.1 unless configured otherwise; port 0 picks a free one), and
-   * the host names it answers to besides loopback names, IP addresses and the bound host.
+   * Where the API listens (127.0.0.1 unless configured otherwise; port 0 picks a free one), the
+   * host names it answers to besides loopback names, IP addresses and the bound host, and the
+   * reverse proxies (addresses, CIDRs, `loopback`, `linklocal`, `uniquelocal`) whose
+   * `X-Forwarded-For` names the client of an HTTP request or a WebSocket upgrade (unset: none;
+   * see trusted-proxies.ts). A bad entry throws a ValidationError naming `http.trustProxy`.
    */
-  http?: { host?: string; port?: number; allowedHosts?: readonly string[] } | false;
+  http?: { host?: string; port?: number; allowedHosts?: readonly string[]; trustProxy?: readonly string[] } | false;
   /** How repeated authentication failures from one address slow down. */
   throttle?: ThrottleOptions;
   /**
@@ -66,6 +71,9 @@ export class Controller {
     this.authenticate = createAuthenticator(options.clients, new FailureThrottle(options.throttle));
     const http = options.http === false ? null : (options.http ?? {});
     const allowedHosts = [...(http?.allowedHosts ?? []), ...(http?.host ? [http.host] : [])];
+    // One compiled list for both users of the HTTP port, so an HTTP request and a WebSocket hello
+    // that came through the same proxy are credited to the same client.
+    const trustProxy = http?.trustProxy === undefined ? null : compileTrustedProxies(http.trustProxy, 'http.trustProxy');
     this.#http = http
       ? createHttpApi({
           store: options.store,
@@ -73,6 +81,7 @@ export class Controller {
           authenticate: this.authenticate,
           logger: this.#logger,
           allowedHosts,
+          ...(trustProxy ? { trustProxy } : {}),
           health: () => ({ relay: { ...this.relay.totals, leading: this.relay.leading } }),
         })
       : null;
@@ -92,6 +101,7 @@ export class Controller {
       this.#rpc = new RpcServer(
         {
           verifyWebSocket: (request) => browserGuard(request.headers),
+          ...(trustProxy ? { webSocketClientAddress: (request: IncomingMessage) => clientAddress(request, trustProxy) } : {}),
           // With its own authenticator a caller decides what a session is; with ours, the clients still do.
           ...(authenticate ? {} : { stillValid: (credentials: Credentials) => stillValid(options.clients, credentials) }),
           ...rpc,

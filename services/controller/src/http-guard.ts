@@ -7,7 +7,9 @@
  *  3. a mutating request declares `Content-Type: application/json` (415 otherwise): an HTML form
  *     can send only urlencoded, multipart or text/plain, so none can post a job or a cancel;
  *  4. `Authorization: Bearer <token>` names a client whose token verifies (401 otherwise; 429
- *     once an address failed too often). `/health` needs no token: it answers only ok or not.
+ *     once an address failed too often: `request.ip`, which is the forwarded client's when the
+ *     peer is a trusted proxy, see trusted-proxies.ts). `/health` needs no token: it answers only
+ *     ok or not.
  * Scopes (what the client may do) are checked by the routes, which know the function concerned.
  */
 import { isIP } from 'node:net';

@@ -36,6 +36,7 @@ import { clientRoutes } from './http-clients.js';
 import { HttpRefusal, clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
 import { clientOf, installGuard } from './http-guard.js';
 import { mayActOnJob } from './job-access.js';
+import type { TrustProxy } from './trusted-proxies.js';
 
 /**
  * What the API needs of the store: inserts as a client's own and whose a job is, an operator's
@@ -53,6 +54,11 @@ export interface HttpOptions {
   authenticate?: Authenticate;
   /** Host names the API answers to besides loopback names and IP addresses (see http-guard.ts). */
   allowedHosts?: readonly string[];
+  /**
+   * The reverse proxies whose `X-Forwarded-For` names the client (see trusted-proxies.ts): the
+   * address failures are counted against. Unset, every request is its socket's peer.
+   */
+  trustProxy?: TrustProxy;
   /** Figures for /status (relay totals, broker state); /health never shows them. */
   health?: () => Record<string, unknown>;
   /** Request bodies above this are refused; a batch of 1,000 small jobs fits well inside 10 MiB. */
@@ -136,6 +142,10 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
     onConstructorPoisoning: 'ignore',
     frameworkErrors,
     clientErrorHandler,
+    // `request.ip` (what the guard throttles) is then the forwarded client's; Fastify also takes
+    // X-Forwarded-Host and -Proto from a trusted proxy, which no route reads (the Host guard reads
+    // the Host header itself).
+    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
   });
   const log = options.logger.child({ component: 'http' });
   const store = options.store;

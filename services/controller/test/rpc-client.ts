@@ -156,9 +156,9 @@ export function connectTlsClient(port: number, tls: ConnectionOptions, options: 
 }
 
 /** Connects over WebSocket; resolves once open. */
-export function connectWebSocketClient(url: string, options: { answerPings?: boolean } = {}): Promise<TestConnection> {
+export function connectWebSocketClient(url: string, options: { answerPings?: boolean; headers?: Record<string, string> } = {}): Promise<TestConnection> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, options.headers ? { headers: options.headers } : {});
     const conn = makeConnection({ answerPings: options.answerPings ?? false }, (deliver, closed) => {
       ws.on('message', (data: Buffer) => deliver(data.toString('utf8')));
       ws.on('close', closed);

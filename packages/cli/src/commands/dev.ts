@@ -14,7 +14,7 @@ import { createScheduler } from '@drover/scheduler';
 import { createPgStore, migrate } from '@drover/store';
 import { createPgliteStore } from '@drover/store-pglite';
 import { createWorker } from '@drover/worker';
-import type { Config } from '../config.js';
+import { httpListenOptions, type Config } from '../config.js';
 import { rpcListenOptions } from '../rpc-config.js';
 import { demoFunctions, demoJobs, type CallOutcome } from '../dev/demo.js';
 import { lockDataDir, writeInstance } from '../dev/instance.js';
@@ -72,7 +72,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
     clients: store.clients,
     logger,
     relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
-    http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT, ...(config.DROVER_HTTP_ALLOWED_HOSTS ? { allowedHosts: config.DROVER_HTTP_ALLOWED_HOSTS } : {}) },
+    http: httpListenOptions(config),
     rpc: rpcListenOptions(config),
   });
   const worker = createWorker({ store, broker, logger, functions: demoFunctions, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS });

@@ -10,7 +10,7 @@ import { ValidationError } from '@drover/core';
 import { createController } from '@drover/controller';
 import { createScheduler } from '@drover/scheduler';
 import { DEFAULT_OUTCOME_GRACE_MS, createWorker, type FunctionOptions, type Handler } from '@drover/worker';
-import { required, type Config } from '../config.js';
+import { httpListenOptions, required, type Config } from '../config.js';
 import { rpcListenOptions } from '../rpc-config.js';
 import { SchemaNotReady, createLogger, createRuntime, onShutdown } from '../runtime.js';
 import { ServiceDown, needs, startWithRetry } from '../start-retry.js';
@@ -40,7 +40,7 @@ export async function runServices(config: Config, which: { controller: boolean; 
           clients: rt.store.clients,
           logger,
           relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
-          http: { host: config.DROVER_HTTP_HOST, port: config.DROVER_HTTP_PORT, ...(config.DROVER_HTTP_ALLOWED_HOSTS ? { allowedHosts: config.DROVER_HTTP_ALLOWED_HOSTS } : {}) },
+          http: httpListenOptions(config),
           rpc: rpcListenOptions(config),
         })
       : null;

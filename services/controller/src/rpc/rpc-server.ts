@@ -55,6 +55,12 @@ export interface RpcOptions<TClient> {
   websocketPath?: string | false;
   /** Checks each WebSocket upgrade's headers (the controller passes the HTTP API's Host and Origin guard). */
   verifyWebSocket?: (request: IncomingMessage) => { status: number; message: string } | null;
+  /**
+   * The client's address of a WebSocket upgrade (the controller's trusted proxies, see
+   * trusted-proxies.ts); the socket's peer by default. TCP and TLS carry no headers: theirs is
+   * always the socket's peer.
+   */
+  webSocketClientAddress?: (request: IncomingMessage) => string;
   helloTimeoutMs?: number;
   pingIntervalMs?: number;
   pingTimeoutMs?: number;
@@ -141,7 +147,15 @@ export class RpcServer<TClient> {
       throw err;
     }
     if (websocketPath !== false && httpServer) {
-      this.#websocket = attachWebSocket({ server: httpServer, path: websocketPath, onChannel, ...(this.#options.verifyWebSocket ? { verify: this.#options.verifyWebSocket } : {}), ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}) });
+      const { verifyWebSocket: verify, webSocketClientAddress: clientAddress } = this.#options;
+      this.#websocket = attachWebSocket({
+        server: httpServer,
+        path: websocketPath,
+        onChannel,
+        ...(verify ? { verify } : {}),
+        ...(clientAddress ? { clientAddress } : {}),
+        ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
+      });
       this.addresses.websocketPath = websocketPath;
     }
     this.#log.info({ ...this.addresses }, 'JSON-RPC listening');
