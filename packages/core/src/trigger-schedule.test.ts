@@ -43,6 +43,8 @@ describe('parseTriggerSpec', () => {
     ['@client with an argument', '@client now'],
     ['@daily with an argument', '@daily 3am'],
     ['not a string', 42],
+    ['a name of Object.prototype', 'constructor'],
+    ['another one', '__proto__ x'],
   ])('refuses %s, naming spec', (_what, spec) => {
     expect(fieldOf(() => parseTriggerSpec(spec))).toBe('spec');
   });

@@ -39,13 +39,13 @@ export interface ParsedTriggerSpec {
   schedule: TriggerSchedule;
 }
 
-/** cozy-stack's shorthands, in six fields (seconds first). */
-const CRON_ALIASES: Readonly<Record<string, string>> = {
-  '@hourly': '0 0 * * * *',
-  '@daily': '0 0 0 * * *',
-  '@weekly': '0 0 0 * * 0',
-  '@monthly': '0 0 0 1 * *',
-};
+/** cozy-stack's shorthands, in six fields (seconds first). A Map: a spec such as `constructor` must find nothing. */
+const CRON_ALIASES: ReadonlyMap<string, string> = new Map([
+  ['@hourly', '0 0 * * * *'],
+  ['@daily', '0 0 0 * * *'],
+  ['@weekly', '0 0 0 * * 0'],
+  ['@monthly', '0 0 0 1 * *'],
+]);
 
 /** An ISO 8601 date-time with an offset or Z, as `@at` takes it. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
@@ -98,7 +98,7 @@ export function parseTriggerSpec(spec: unknown, field = 'spec'): ParsedTriggerSp
   const noArgs = (): void => {
     if (args) throw new ValidationError(field, `${keyword} takes no argument`);
   };
-  const alias = CRON_ALIASES[keyword];
+  const alias = CRON_ALIASES.get(keyword);
   if (alias) {
     noArgs();
     return { spec: text, type: 'cron', args: alias, schedule: { type: 'cron', pattern: alias } };
