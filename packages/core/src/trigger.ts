@@ -142,7 +142,7 @@ export function validateNewTrigger(input: NewTrigger, defaults: { maxRetries?: n
     ...parsed,
     timeZone,
     job: { funcname: job.funcname, argJson: job.argJson, priority: job.priority, maxRetries: job.maxRetries, timeoutMs: job.timeoutMs, uniqkey: job.uniqkey },
-    catchUp: catchUp as CatchUpPolicy,
+    catchUp,
     debounceMs,
     enabled: input.enabled ?? true,
   };
