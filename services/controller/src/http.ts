@@ -39,7 +39,7 @@ import { clientOf, installGuard } from './http-guard.js';
 /**
  * What the API needs of the store: a producer's inserts, an operator's reads and changes, and
  * `nextDue` for `/health`, which asks it only to learn whether the database answers (two index
- * lookups on the live table; `counts` would scan).
+ * lookups on the live table and one on the triggers' due index; `counts` would scan).
  */
 export type ApiStore = ProducerStore & AdminStore & Pick<SchedulerStore, 'nextDue'>;
 
