@@ -9,6 +9,7 @@
  * commit together; a scheduler that dies before its commit leaves the triggers due, as they were.
  */
 import {
+  ConflictError,
   ValidationError,
   firstFireAt,
   parseTriggerSpec,
@@ -169,7 +170,7 @@ export async function launchTrigger(ctx: StoreContext, id: string): Promise<{ jo
     const [launched] = await tx.query<{ found: boolean; job_id: string | null; inserted: boolean }>(SQL.launchTrigger, [id, ctx.now()]);
     if (!launched?.found) return null;
     // Only when the live job holding the trigger's uniqkey finished between the insert and the lookup.
-    if (launched.job_id === null) throw new ValidationError('uniqkey', 'the live job holding this trigger\'s uniqkey just finished; launch again');
+    if (launched.job_id === null) throw new ConflictError(`trigger ${id}: the live job holding its uniqkey finished while this launch looked it up; launch again`);
     const [row] = await tx.query<TriggerRow>(SQL.getTrigger, [id]);
     return { jobId: launched.job_id, inserted: launched.inserted, trigger: toTrigger(row!) };
   });
