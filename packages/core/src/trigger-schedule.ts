@@ -12,6 +12,7 @@ import { ValidationError } from './errors.js';
 
 /** Every trigger type, by its spec's keyword (`@hourly` and friends are `cron`). */
 export const TRIGGER_TYPES = ['at', 'in', 'every', 'cron', 'event', 'webhook', 'client'] as const;
+/** A trigger's type: one of {@link TRIGGER_TYPES}. */
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
 
 /**
@@ -19,6 +20,7 @@ export type TriggerType = (typeof TRIGGER_TYPES)[number];
  * stretch (the default), `all` (one job per missed tick), or `none`.
  */
 export const CATCH_UP_POLICIES = ['one', 'all', 'none'] as const;
+/** A catch-up policy: one of {@link CATCH_UP_POLICIES}. */
 export type CatchUpPolicy = (typeof CATCH_UP_POLICIES)[number];
 
 /** A spec's meaning: when (or on what) the trigger fires. */

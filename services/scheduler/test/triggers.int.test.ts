@@ -2,12 +2,13 @@
  * The scheduler fires triggers exactly once, on the real PostgreSQL, with time moved by a manual
  * clock: an hour of `@every 10s`, a seconds cron, a daily cron across both daylight-saving
  * changes, three schedulers at once, a scheduler killed mid-fire, the catch-up policies after an
- * hour down, `@at` in the past, `@in 5s`, and the sleep until the next fire.
+ * hour down, `@at` in the past, `@in 5s`, the sleep until the next fire, and the two trigger
+ * tasks draining past a batch.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock, type Clock } from '@drover/core';
+import { ManualClock, silentLogger, type Clock } from '@drover/core';
 import { useTestNamespace, waitFor } from '@drover/testing';
-import { createScheduler, type Scheduler } from '../src/index.js';
+import { createScheduler, fireDueTriggers, foldTriggerOutcomes, type Scheduler } from '../src/index.js';
 
 const ns = useTestNamespace();
 const SECOND = 1000;
@@ -247,5 +248,28 @@ describe('the scheduler loop and triggers', () => {
     } finally {
       await scheduler.stop();
     }
+  });
+});
+
+describe('the trigger tasks', () => {
+  it('fire-triggers drains more due triggers than one batch holds', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 8, 1));
+    const { store } = schedulerOn(clock);
+    for (let i = 0; i < 5; i++) await store.createTrigger({ spec: '@every 10s', funcname: 'st.batch' });
+    clock.advance(10 * SECOND);
+    expect(await fireDueTriggers(store, silentLogger, 2)).toEqual({ triggers: 5, jobs: 5 });
+    expect(await jobsOf('st.batch')).toHaveLength(5);
+  });
+
+  it('fold-trigger-outcomes drains more outcomes than one batch holds', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 9, 1));
+    const { store } = schedulerOn(clock);
+    const t = await store.createTrigger({ spec: '@client', funcname: 'st.fold' });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await store.launchTrigger(t.id))!.jobId);
+    const claimed = await store.claim(ids, { leaseMs: MINUTE });
+    await store.completeMany(claimed.map((j) => ({ id: j.id, grabToken: j.grabToken })));
+    expect(await foldTriggerOutcomes(store, silentLogger, 2)).toBe(5);
+    expect((await store.getTrigger(t.id))!.lastSuccessJobId).not.toBeNull();
   });
 });
