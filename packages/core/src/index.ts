@@ -33,6 +33,23 @@ export {
 } from './job.js';
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicy, type RetryPolicy } from './backoff.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
+export { DURATION_MAX_MS, formatDuration, parseDuration } from './duration.js';
+export { triggerAsNew, validateNewTrigger, type NewTrigger, type Trigger, type TriggerPatch, type ValidTrigger } from './trigger.js';
+export {
+  CATCH_UP_MAX_PER_PASS,
+  CATCH_UP_POLICIES,
+  LATE_GRACE_MS,
+  TRIGGER_TYPES,
+  checkTimeZone,
+  firstFireAt,
+  parseTriggerSpec,
+  planFires,
+  type CatchUpPolicy,
+  type FirePlan,
+  type ParsedTriggerSpec,
+  type TriggerSchedule,
+  type TriggerType,
+} from './trigger-schedule.js';
 export {
   ConflictError,
   Decline,
@@ -99,6 +116,7 @@ export type {
   FindJobsQuery,
   FinishedEvent,
   FinishedOutcome,
+  FireResult,
   FoundJobId,
   Grab,
   InsertResult,
@@ -106,11 +124,14 @@ export type {
   JobStore,
   LeadOptions,
   Leadership,
+  ListTriggersQuery,
+  NextDue,
   OutcomeResult,
   ProducerStore,
   RelayStore,
   RescheduleWhen,
   SchedulerStore,
+  TriggerStore,
   WakeSource,
   WorkerStore,
 } from './ports.js';

@@ -1,11 +1,12 @@
 /**
  * The job store's ports: what the rest of Drover needs from a job store, one port per role
- * (producer, worker, relay, scheduler, admin, election, wake-ups, callers); `JobStore` is their
+ * (producer, worker, relay, scheduler, admin, election, wake-ups, callers, triggers); `JobStore` is their
  * union. Adapters live in their own packages (`@drover/store` for PostgreSQL, `@drover/store-pglite`
  * for embedded PGlite), which pass one conformance suite. The broker's port is in broker-port.ts,
  * the API clients' in client-ports.ts.
  */
 import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from './job.js';
+import type { NewTrigger, Trigger, TriggerPatch } from './trigger.js';
 
 /** What an insert did for one job. */
 export interface InsertResult {
@@ -214,8 +215,64 @@ export interface SchedulerStore {
   trimFinished(limit?: number): Promise<number>;
   /** Deletes idempotency keys past their retention (a later insert with one creates a new job); returns how many. */
   trimIdempotencyKeys(limit?: number): Promise<number>;
-  /** When the scheduler next has work to do. */
-  nextDue(): Promise<{ nextDue: Date | null; nextLeaseEnd: Date | null }>;
+  /**
+   * Fires due triggers, up to `limit` of them: for each, the jobs its catch-up policy makes and its
+   * next fire time commit in one transaction, and a trigger another scheduler is firing is skipped,
+   * so each due time fires exactly once whatever number of schedulers run.
+   */
+  fireTriggers(limit?: number): Promise<FireResult>;
+  /** Folds the outcomes of triggered jobs that finished into their triggers' state (last success, last failure); returns how many. */
+  foldTriggerOutcomes(limit?: number): Promise<number>;
+  /** When the scheduler next has work to do: a scheduled job due, a lease ending, a trigger firing. */
+  nextDue(): Promise<NextDue>;
+}
+
+/** What {@link SchedulerStore.nextDue} reports; each null when there is none. */
+export interface NextDue {
+  nextDue: Date | null;
+  nextLeaseEnd: Date | null;
+  nextTriggerFire: Date | null;
+}
+
+/** What one {@link SchedulerStore.fireTriggers} call did. */
+export interface FireResult {
+  /** Due triggers handled (fired, or advanced past missed ticks by their policy). */
+  triggers: number;
+  /** Jobs created. */
+  jobs: number;
+}
+
+/** Filters for {@link TriggerStore.listTriggers}. */
+export interface ListTriggersQuery {
+  funcname?: string;
+  /** Keyset pagination: only triggers with a smaller id (results are newest first). */
+  beforeId?: string;
+  /** At most this many; defaults to 100, at most 1000. */
+  limit?: number;
+}
+
+/**
+ * An operator's part over triggers: create, read, change, enable, delete, and launch one now.
+ * Firing on time is the scheduler's ({@link SchedulerStore.fireTriggers}).
+ */
+export interface TriggerStore {
+  /** Validates and stores a trigger, its first fire time computed from now; nothing is written when a field is bad. */
+  createTrigger(input: NewTrigger): Promise<Trigger>;
+  /** One trigger with its state; null when no such trigger. */
+  getTrigger(id: string): Promise<Trigger | null>;
+  /** A page of triggers, newest first. */
+  listTriggers(query?: ListTriggersQuery): Promise<Trigger[]>;
+  /** Applies a patch; a new spec or time zone reschedules it from now. Null when no such trigger. */
+  updateTrigger(id: string, patch: TriggerPatch): Promise<Trigger | null>;
+  /** Enables or disables it; enabling a recurring trigger reschedules it from now (a disabled stretch is not missed). Null when no such trigger. */
+  enableTrigger(id: string, enabled: boolean): Promise<Trigger | null>;
+  /** Deletes it; its live jobs run on. False when no such trigger. */
+  deleteTrigger(id: string): Promise<boolean>;
+  /**
+   * Creates one of its jobs now, whatever its type and whether enabled; its schedule is unchanged.
+   * `inserted` is false when the live job holding its uniqkey was returned instead. Null when no such trigger.
+   */
+  launchTrigger(id: string): Promise<{ jobId: string; inserted: boolean; trigger: Trigger } | null>;
 }
 
 /** An operator's part: read jobs, and move, cancel or retry one. */
@@ -320,7 +377,7 @@ export interface CallerStore {
  * components take only the roles they use (a worker a {@link WorkerStore}, the relay a
  * `RelayStore & Election & WakeSource`), and only a composition root holds a `JobStore`.
  */
-export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore {
+export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore {
   /** Closes what the store owns (its pool, its embedded database); the store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -7,8 +7,8 @@ WITH c AS (
 ), gone AS (
   DELETE FROM jobs WHERE id = $1 RETURNING *
 )
-INSERT INTO finished_jobs (id, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms, attempts, failures, result, created_at, finished_at, delete_after)
+INSERT INTO finished_jobs (id, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms, attempts, failures, result, created_at, finished_at, delete_after, trigger_id)
 SELECT g.id, g.funcname, g.arg, g.uniqkey, 'cancelled', g.priority, g.run_after, g.coalesce_key, g.max_retries,
-       g.timeout_ms, g.attempts, g.failures, 'null', g.created_at, c.now, c.now + $2::bigint * interval '1 millisecond'
+       g.timeout_ms, g.attempts, g.failures, 'null', g.created_at, c.now, c.now + $2::bigint * interval '1 millisecond', g.trigger_id
 FROM gone g CROSS JOIN c
 RETURNING id::text

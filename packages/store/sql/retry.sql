@@ -8,8 +8,8 @@ WITH c AS (
 ), back AS (
   DELETE FROM finished_jobs WHERE id = $1 AND state IN ('failed', 'cancelled') RETURNING *
 ), revived AS (
-  INSERT INTO jobs (id, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms, attempts, failures, created_at)
-  SELECT b.id, b.funcname, b.arg, b.uniqkey, 'ready', b.priority, c.now, b.coalesce_key, b.max_retries, b.timeout_ms, b.attempts, 0, b.created_at
+  INSERT INTO jobs (id, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms, attempts, failures, created_at, trigger_id)
+  SELECT b.id, b.funcname, b.arg, b.uniqkey, 'ready', b.priority, c.now, b.coalesce_key, b.max_retries, b.timeout_ms, b.attempts, 0, b.created_at, b.trigger_id
   FROM back b CROSS JOIN c
   RETURNING *
 )

@@ -40,8 +40,14 @@ export function loadMigrations(dir: URL = MIGRATIONS_DIR): Migration[] {
       return { version: Number(match[1]), name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
     })
     .sort((a, b) => a.version - b.version);
+  // Versions must ascend, but may skip a number: two changes developed side by side each take
+  // their own number, and the one that lands second must not have to renumber. The ledger still
+  // records the order applied, and checkLedger refuses a database that got them in another order.
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new MigrationError(`migrations/${m.name}: expected version ${String(i + 1).padStart(4, '0')}; versions must run 0001, 0002, … without gaps`);
+    const before = migrations[i - 1];
+    if (m.version < 1 || (before && before.version === m.version)) {
+      throw new MigrationError(`migrations/${m.name}: version ${String(m.version).padStart(4, '0')} ${m.version < 1 ? 'must be 0001 or more' : `is also ${before!.name}'s`}; each migration needs a version of its own`);
+    }
   });
   return migrations;
 }
@@ -127,6 +133,11 @@ export async function migrate(
 export function checkLedger(schema: string, rows: readonly LedgerRow[], migrations: readonly Migration[]): void {
   rows.forEach((row, i) => {
     const file = migrations[i];
+    if (file && file.version !== row.version && migrations.some((m) => m.version === row.version)) {
+      throw new MigrationError(
+        `schema ${schema} has migration ${row.name} but not ${file.name}, which comes before it: a migration was added below one already applied; give it a version above ${String(row.version).padStart(4, '0')}`,
+      );
+    }
     if (!file || file.version !== row.version) {
       throw new MigrationError(
         `schema ${schema} has migration ${row.name}, which this version of Drover does not ship; run a newer Drover against it`,

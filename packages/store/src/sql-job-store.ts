@@ -7,6 +7,7 @@
  */
 import {
   DEFAULT_RETRY_POLICY,
+  ValidationError,
   validateNewJob,
   validateNewJobs,
   type Batcher,
@@ -22,6 +23,7 @@ import {
   type FailInput,
   type FailResult,
   type FinishedEvent,
+  type FireResult,
   type FinishedOutcome,
   type FoundJobId,
   type Json,
@@ -35,10 +37,15 @@ import {
   type JobWithFailures,
   type LeadOptions,
   type Leadership,
+  type ListTriggersQuery,
+  type NewTrigger,
+  type NextDue,
   type NewJob,
   type OutcomeResult,
   type RescheduleWhen,
   type RetryPolicy,
+  type Trigger,
+  type TriggerPatch,
   type ValidJob,
 } from '@drover/core';
 import * as callers from './internal/callers.js';
@@ -51,6 +58,7 @@ import * as maintenance from './internal/maintenance.js';
 import { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, type Retention, type SqlJobStoreOptions } from './internal/options.js';
 import * as outcomes from './internal/outcomes.js';
 import * as reads from './internal/reads.js';
+import * as triggers from './internal/triggers.js';
 import { SqlClientStore } from './sql-client-store.js';
 
 export { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, type Retention, type SqlJobStoreOptions } from './internal/options.js';
@@ -241,8 +249,45 @@ export class SqlJobStore implements JobStore {
     return dispatching.announceSleep(this.#ctx, relayId, asleep);
   }
 
-  async nextDue(): Promise<{ nextDue: Date | null; nextLeaseEnd: Date | null }> {
+  async nextDue(): Promise<NextDue> {
     return maintenance.nextDue(this.#ctx);
+  }
+
+  async fireTriggers(limit = triggers.FIRE_BATCH): Promise<FireResult> {
+    return triggers.fireTriggers(this.#ctx, limit);
+  }
+
+  async foldTriggerOutcomes(limit = triggers.FOLD_BATCH): Promise<number> {
+    return triggers.foldTriggerOutcomes(this.#ctx, limit);
+  }
+
+  async createTrigger(input: NewTrigger): Promise<Trigger> {
+    return triggers.createTrigger(this.#ctx, input);
+  }
+
+  async getTrigger(id: string): Promise<Trigger | null> {
+    return triggers.getTrigger(this.#ctx, id);
+  }
+
+  async listTriggers(query: ListTriggersQuery = {}): Promise<Trigger[]> {
+    return triggers.listTriggers(this.#ctx, query);
+  }
+
+  async updateTrigger(id: string, patch: TriggerPatch): Promise<Trigger | null> {
+    return triggers.updateTrigger(this.#ctx, id, patch);
+  }
+
+  async enableTrigger(id: string, enabled: boolean): Promise<Trigger | null> {
+    if (typeof enabled !== 'boolean') throw new ValidationError('enabled', 'must be true or false');
+    return triggers.updateTrigger(this.#ctx, id, { enabled });
+  }
+
+  async deleteTrigger(id: string): Promise<boolean> {
+    return triggers.deleteTrigger(this.#ctx, id);
+  }
+
+  async launchTrigger(id: string): Promise<{ jobId: string; inserted: boolean; trigger: Trigger } | null> {
+    return triggers.launchTrigger(this.#ctx, id);
   }
 
   /** Needs a connection of its own; adapters that have one override this. */

@@ -1,6 +1,10 @@
 /**
  * No role port: the migrator (its ledger, checksums, concurrent migrations). PostgreSQL only.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type pg from 'pg';
 import { testNamespaceName } from '@drover/testing';
@@ -77,5 +81,34 @@ describe('migrate', () => {
     expect(rows[0]?.n).toBe(0);
     // A correct migration afterwards applies cleanly.
     expect((await migrate(pool, { namespace })).applied).toEqual(loadMigrations().map((m) => m.name));
+  });
+
+  it('accepts versions that skip a number, and refuses one added below a version already applied', async () => {
+    const namespace = testNamespaceName();
+    schemas.push(namespace);
+    const pool = freshPool(namespace);
+    const m = (version: number, name: string) => ({ version, name, sql: `CREATE TABLE t${version} (x int);`, checksum: String(version).repeat(64).slice(0, 64) });
+    // Two changes made side by side took 0002 and 0003; the one with 0003 landed first.
+    expect((await migrate(pool, { namespace, migrations: [m(1, '0001_a.sql'), m(3, '0003_c.sql')] })).applied).toEqual(['0001_a.sql', '0003_c.sql']);
+    const late = [m(1, '0001_a.sql'), m(2, '0002_b.sql'), m(3, '0003_c.sql')];
+    await expect(migrate(pool, { namespace, migrations: late })).rejects.toThrow(/has migration 0003_c\.sql but not 0002_b\.sql, which comes before it/);
+    const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 't2'", [namespace]);
+    expect(rows[0]!.n).toBe(0);
+  });
+});
+
+describe('loadMigrations', () => {
+  const dirWith = (...names: string[]): URL => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-migrations-'));
+    for (const name of names) writeFileSync(join(dir, name), 'SELECT 1;');
+    return pathToFileURL(`${dir}/`);
+  };
+
+  it('reads versions in order, gaps allowed', () => {
+    expect(loadMigrations(dirWith('0003_c.sql', '0001_a.sql')).map((m) => m.version)).toEqual([1, 3]);
+  });
+
+  it('refuses two migrations with one version, naming both', () => {
+    expect(() => loadMigrations(dirWith('0001_a.sql', '0002_b.sql', '0002_other.sql'))).toThrow(/0002_(b|other)\.sql: version 0002 is also 0002_(b|other)\.sql's/);
   });
 });

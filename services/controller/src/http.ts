@@ -41,7 +41,8 @@ import type { TrustProxy } from './trusted-proxies.js';
 /**
  * What the API needs of the store: inserts as a client's own and whose a job is, an operator's
  * reads and changes, and `nextDue` for `/health`, which asks it only to learn whether the database
- * answers (two index lookups on the live table; `counts` would scan).
+ * answers (two index lookups on the live table and one on the triggers' due index; `counts` would
+ * scan).
  */
 export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'>;
 

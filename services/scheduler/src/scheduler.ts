@@ -1,17 +1,20 @@
 /**
- * The scheduler owns time. It sleeps until the next due job or lease end (asking the store when
- * that is), is woken early by NOTIFY when a sooner job is scheduled, and polls as the safety net.
+ * The scheduler owns time. It sleeps until the next due job, lease end or trigger fire (asking the
+ * store when that is), is woken early by NOTIFY when a sooner job or trigger is scheduled, and
+ * polls as the safety net.
  * Every task is safe to run from several schedulers at once (SKIP LOCKED, fenced writes), so
  * there is no leader to elect.
  */
 import { ValidationError, Waker, silentLogger, systemClock, type Clock, type Logger, type SchedulerStore, type WakeSource } from '@drover/core';
 import { expireLeases } from './tasks/expire-leases.js';
+import { fireDueTriggers } from './tasks/fire-triggers.js';
+import { foldTriggerOutcomes } from './tasks/fold-trigger-outcomes.js';
 import { promoteDueJobs } from './tasks/promote-due.js';
 import { trimFinishedJobs } from './tasks/trim-finished.js';
 import { trimIdempotencyKeys } from './tasks/trim-idempotency-keys.js';
 
 export interface SchedulerOptions {
-  /** The store's scheduler port, and its wake-ups (a NOTIFY when a sooner job is scheduled). */
+  /** The store's scheduler port, and its wake-ups (a NOTIFY when a sooner job or trigger is scheduled). */
   store: SchedulerStore & WakeSource;
   logger?: Logger;
   /** For computing how long to sleep; the store's own clock decides what is due. */
@@ -50,10 +53,11 @@ export class Scheduler {
   #loop: Promise<void> | null = null;
   #stopping = false;
   /**
-   * What this scheduler has done: passes completed; jobs promoted, leases taken back; finished jobs
-   * and idempotency keys trimmed, and trims run; failed passes.
+   * What this scheduler has done: passes completed; due triggers fired and the jobs they made,
+   * trigger outcomes folded; jobs promoted, leases taken back; finished jobs and idempotency keys
+   * trimmed, and trims run; failed passes.
    */
-  readonly totals = { passes: 0, promoted: 0, expired: 0, trimmed: 0, keysTrimmed: 0, trims: 0, errors: 0 };
+  readonly totals = { passes: 0, triggersFired: 0, triggerJobs: 0, folded: 0, promoted: 0, expired: 0, trimmed: 0, keysTrimmed: 0, trims: 0, errors: 0 };
 
   constructor(options: SchedulerOptions) {
     this.#store = options.store;
@@ -73,6 +77,11 @@ export class Scheduler {
 
   /** One pass over every task (trimming only when its cadence is due); returns how long to sleep before the next. */
   async runOnce(): Promise<number> {
+    // Outcomes first, so a trigger's state is current before it fires again.
+    this.totals.folded += await foldTriggerOutcomes(this.#store, this.#logger);
+    const fired = await fireDueTriggers(this.#store, this.#logger);
+    this.totals.triggersFired += fired.triggers;
+    this.totals.triggerJobs += fired.jobs;
     this.totals.promoted += await promoteDueJobs(this.#store, this.#logger);
     this.totals.expired += await expireLeases(this.#store, this.#logger);
     if (this.#msToTrim() === 0) {
@@ -82,8 +91,8 @@ export class Scheduler {
       this.#lastTrim = this.#clock.now().getTime();
       this.totals.trims++;
     }
-    const { nextDue, nextLeaseEnd } = await this.#store.nextDue();
-    const next = Math.min(nextDue?.getTime() ?? Infinity, nextLeaseEnd?.getTime() ?? Infinity);
+    const { nextDue, nextLeaseEnd, nextTriggerFire } = await this.#store.nextDue();
+    const next = Math.min(nextDue?.getTime() ?? Infinity, nextLeaseEnd?.getTime() ?? Infinity, nextTriggerFire?.getTime() ?? Infinity);
     this.totals.passes++;
     // A poll interval longer than the trim cadence must not stretch the cadence.
     return Math.max(0, Math.min(this.#pollMs, next - this.#clock.now().getTime(), this.#msToTrim()));

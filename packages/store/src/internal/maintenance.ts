@@ -3,7 +3,7 @@
  * jobs and old idempotency keys, and saying when the next of these falls due. Each works in a
  * bounded batch, so one call never holds many row locks or runs long.
  */
-import { backoffDelayMs, type FailResult } from '@drover/core';
+import { backoffDelayMs, type FailResult, type NextDue } from '@drover/core';
 import { checkLimit } from './checks.js';
 import type { StoreContext } from './context.js';
 import { fail } from './outcomes.js';
@@ -48,8 +48,8 @@ export async function trimIdempotencyKeys(ctx: StoreContext, limit: number): Pro
   return row?.trimmed ?? 0;
 }
 
-/** When the next scheduled job falls due and the next lease ends (null: none). */
-export async function nextDue(ctx: StoreContext): Promise<{ nextDue: Date | null; nextLeaseEnd: Date | null }> {
-  const [row] = await ctx.db.query<{ next_due: Date | null; next_lease_end: Date | null }>(SQL.nextDue, []);
-  return { nextDue: row?.next_due ?? null, nextLeaseEnd: row?.next_lease_end ?? null };
+/** When the next scheduled job falls due, the next lease ends and the next trigger fires (null: none). */
+export async function nextDue(ctx: StoreContext): Promise<NextDue> {
+  const [row] = await ctx.db.query<{ next_due: Date | null; next_lease_end: Date | null; next_trigger_fire: Date | null }>(SQL.nextDue, []);
+  return { nextDue: row?.next_due ?? null, nextLeaseEnd: row?.next_lease_end ?? null, nextTriggerFire: row?.next_trigger_fire ?? null };
 }
