@@ -9,9 +9,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import amqp from 'amqplib';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace } from '@drover/broker';
 import { Relay } from '@drover/controller';
 import { useTestNamespace, waitFor } from '@drover/testing';
 import { createWorker } from '@drover/worker';
@@ -41,11 +40,7 @@ async function within(work: Promise<unknown>): Promise<'done' | 'hung'> {
 }
 
 afterAll(async () => {
-  const raw = await amqp.connect(url());
-  const channel = await raw.createChannel();
-  await channel.deleteQueue(queueName(ns.namespace, funcname));
-  await channel.deleteExchange(exchangeName(ns.namespace));
-  await raw.close();
+  await deleteBrokerNamespace({ url: url(), namespace: ns.namespace, funcnames: [funcname] });
 });
 
 describe('RabbitMQ resource alarm', () => {

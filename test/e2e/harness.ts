@@ -4,9 +4,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import amqp from 'amqplib';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { exchangeName, queueName } from '@drover/broker';
+import { deleteBrokerNamespace } from '@drover/broker';
 import { createClient, type Client } from '@drover/client';
 import { useDroverProcesses, useTestNamespace } from '@drover/testing';
 
@@ -34,11 +33,7 @@ export function useDrover(options: { funcnames?: string[] } = {}) {
   });
 
   afterAll(async () => {
-    const raw = await amqp.connect(inject('droverServices').amqpUrl);
-    const channel = await raw.createChannel();
-    for (const f of queues) await channel.deleteQueue(queueName(ns.namespace, f));
-    await channel.deleteExchange(exchangeName(ns.namespace));
-    await raw.close();
+    await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames: queues });
   });
 
   /** The environment of every process: this file's namespace, quiet logs, an ephemeral API port. */

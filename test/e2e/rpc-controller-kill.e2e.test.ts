@@ -13,11 +13,10 @@
  * out, the scheduler takes the job back as a failed attempt (`lease expired`) and a worker runs it
  * again. So a job runs at most twice, and only a job that was running at the kill.
  */
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LIVE_STATES, type Job } from '@drover/core';
 import { CallFailedError, connectApi, type RpcClient } from '@drover/rpc-client';
-import { waitFor, type DroverProcess } from '@drover/testing';
+import { freePort, waitFor, type DroverProcess } from '@drover/testing';
 import { ScriptedWorker, connectTcpClient, type TaskScript, type TestConnection } from '../../services/controller/test/rpc-client.js';
 import { startsById, useDrover } from './harness.js';
 
@@ -48,17 +47,6 @@ afterAll(async () => {
   for (const c of rawConnections) c.close();
 });
 
-/** A port free right now: the controller's RPC port must be the same before and after the kill. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The highest session count a remote-worker process has logged (its client logs `connected` on each). */
 function sessionsOf(worker: DroverProcess): number {

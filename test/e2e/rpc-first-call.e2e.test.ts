@@ -4,12 +4,11 @@
  * function as a remote worker and calling it.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectApi, type RpcClient } from '@drover/rpc-client';
-import { useDroverProcesses, waitFor } from '@drover/testing';
+import { freePort, useDroverProcesses, waitFor } from '@drover/testing';
 
 const processes = useDroverProcesses();
 const clients: RpcClient[] = [];
@@ -18,17 +17,6 @@ afterAll(async () => {
   for (const c of clients) await c.close();
 });
 
-/** A port free right now (the RPC port must be known before `drover dev` starts, as in the README). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('the README first call', () => {
   it('drover dev serves the JSON-RPC API; the local admin token in the data folder calls a function a remote worker serves', async () => {

@@ -5,9 +5,8 @@
  * API, or the in-process shim), and its figures reach the report's rows. Speed is the benchmark's
  * business, not this file's: nothing here asserts how fast.
  */
-import amqp from 'amqplib';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { exchangeName, queueName } from '@drover/broker';
+import { deleteBrokerNamespace } from '@drover/broker';
 import { createPgStore } from '@drover/store';
 import { testNamespaceName } from '@drover/testing';
 import { API_FUNCNAME, SHIM_FUNCNAME, apiCall, apiDrain } from '../src/api-workloads.js';
@@ -23,11 +22,7 @@ const servers: BenchServers = { databaseUrl: services.databaseUrl, amqpUrl: serv
 afterAll(async () => {
   await system.shutdown();
   await dropSchema(servers.databaseUrl, servers.namespace!);
-  const connection = await amqp.connect(servers.amqpUrl);
-  const channel = await connection.createChannel();
-  for (const funcname of ['bench', API_FUNCNAME, SHIM_FUNCNAME]) await channel.deleteQueue(queueName(servers.namespace!, funcname));
-  await channel.deleteExchange(exchangeName(servers.namespace!));
-  await connection.close();
+  await deleteBrokerNamespace({ url: servers.amqpUrl, namespace: servers.namespace!, funcnames: ['bench', API_FUNCNAME, SHIM_FUNCNAME] });
 });
 
 /** Completed jobs per function in the run's namespace, from the exit statuses kept. */

@@ -13,6 +13,7 @@
  * ```
  */
 export { AmqpBroker, createAmqpBroker, type AmqpBrokerOptions } from './amqp-broker.js';
+export { deleteBrokerNamespace } from './delete-namespace.js';
 export { QueueConflictError } from './errors.js';
 export { MemoryBroker } from './memory-broker.js';
 export { BROKER_PRIORITY_LEVELS, brokerPriority, exchangeName, queueName } from './topology.js';

@@ -12,8 +12,8 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { useTestNamespace, waitFor } from '@drover/testing';
 import { createWorker } from '@drover/worker';
-import { createAmqpBroker } from '../src/index.js';
-import { deleteTopology, recordingLogger, withRabbitSetting } from './helpers.js';
+import { createAmqpBroker, deleteBrokerNamespace } from '../src/index.js';
+import { recordingLogger, withRabbitSetting } from './helpers.js';
 
 /** The test-sized consumer timeout: long enough for ordinary jobs here, far shorter than 30 min. */
 const CONSUMER_TIMEOUT_MS = 2_000;
@@ -25,7 +25,7 @@ const url = (): string => inject('droverServices').amqpUrl;
 const funcname = 'recover.long';
 
 afterAll(async () => {
-  await deleteTopology(url(), ns.namespace, [funcname]);
+  await deleteBrokerNamespace({ url: url(), namespace: ns.namespace, funcnames: [funcname] });
 });
 
 describe('consumer timeout', () => {

@@ -6,8 +6,7 @@
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startTcpProxy, useTestNamespace, waitFor, type TcpProxy } from '@drover/testing';
-import { createAmqpBroker, type AmqpBroker } from '../src/index.js';
-import { deleteTopology } from './helpers.js';
+import { createAmqpBroker, deleteBrokerNamespace, type AmqpBroker } from '../src/index.js';
 
 const ns = useTestNamespace();
 const url = (): string => inject('droverServices').amqpUrl;
@@ -27,7 +26,7 @@ let proxy: TcpProxy | undefined;
 afterAll(async () => {
   for (const o of opened.reverse()) await o.close();
   await proxy?.close();
-  await deleteTopology(url(), ns.namespace, [FUNC]);
+  await deleteBrokerNamespace({ url: url(), namespace: ns.namespace, funcnames: [FUNC] });
 });
 
 async function broker(via: string, name: string): Promise<AmqpBroker> {

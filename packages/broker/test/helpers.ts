@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import type { Logger } from '@drover/core';
-import { exchangeName, queueName } from '../src/index.js';
+import { queueName } from '../src/index.js';
 
 const run = promisify(execFile);
 
@@ -66,18 +66,6 @@ export async function consumersOf(url: string, namespace: string, funcname: stri
     } catch {
       return null;
     }
-  } finally {
-    await raw.close().catch(() => undefined);
-  }
-}
-
-/** Deletes a namespace's queues and exchange. */
-export async function deleteTopology(url: string, namespace: string, funcnames: readonly string[]): Promise<void> {
-  const raw = await amqp.connect(url);
-  try {
-    const channel = await raw.createChannel();
-    for (const f of funcnames) await channel.deleteQueue(queueName(namespace, f));
-    await channel.deleteExchange(exchangeName(namespace));
   } finally {
     await raw.close().catch(() => undefined);
   }

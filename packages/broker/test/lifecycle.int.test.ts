@@ -2,12 +2,12 @@
  * A closed broker keeps nothing alive: no reconnect timer, no wait for a connection, no socket.
  * Each case runs a child process that uses a broker, closes it and must then exit by itself.
  */
+import { deleteBrokerNamespace } from '../src/index.js';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { testNamespaceName } from '@drover/testing';
-import { deleteTopology } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/use-and-close.ts', import.meta.url));
 /** Starting tsx and connecting take a few seconds on a busy machine; a leaked timer here runs a minute. */
@@ -47,7 +47,7 @@ describe('broker lifecycle', () => {
       const { code, output } = await runFixture(inject('droverServices').amqpUrl, namespace, 'used');
       expect({ code, output: output.trim() }).toEqual({ code: 0, output: 'closed' });
     } finally {
-      await deleteTopology(inject('droverServices').amqpUrl, namespace, ['life.f']);
+      await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: namespace, funcnames: ['life.f'] });
     }
   });
 

@@ -8,8 +8,8 @@ import amqp from 'amqplib';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startTcpProxy, useTestNamespace, waitFor, type TcpProxy } from '@drover/testing';
 import { createWorker, type Worker } from '@drover/worker';
-import { QueueConflictError, createAmqpBroker, queueName, type AmqpBroker } from '../src/index.js';
-import { consumersOf, deleteTopology, recordingLogger } from './helpers.js';
+import { createAmqpBroker, deleteBrokerNamespace, QueueConflictError, queueName, type AmqpBroker } from '../src/index.js';
+import { consumersOf, recordingLogger } from './helpers.js';
 
 const ns = useTestNamespace();
 const url = (): string => inject('droverServices').amqpUrl;
@@ -24,7 +24,7 @@ let proxy: TcpProxy | undefined;
 afterAll(async () => {
   for (const o of opened.reverse()) await o.close();
   await proxy?.close();
-  await deleteTopology(url(), ns.namespace, [GOOD, BAD, GROUP_GOOD, GROUP_BAD]);
+  await deleteBrokerNamespace({ url: url(), namespace: ns.namespace, funcnames: [GOOD, BAD, GROUP_GOOD, GROUP_BAD] });
 });
 
 async function broker(via: string, name: string, logger = recordingLogger()): Promise<AmqpBroker> {

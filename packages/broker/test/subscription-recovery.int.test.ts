@@ -6,8 +6,8 @@ import amqp from 'amqplib';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { useTestNamespace, waitFor } from '@drover/testing';
 import { createWorker, type Worker } from '@drover/worker';
-import { createAmqpBroker, queueName, type AmqpBroker } from '../src/index.js';
-import { consumersOf, deleteTopology, recordingLogger } from './helpers.js';
+import { createAmqpBroker, deleteBrokerNamespace, queueName, type AmqpBroker } from '../src/index.js';
+import { consumersOf, recordingLogger } from './helpers.js';
 
 const ns = useTestNamespace();
 const url = (): string => inject('droverServices').amqpUrl;
@@ -16,7 +16,7 @@ const opened: { close(): Promise<void> }[] = [];
 
 afterAll(async () => {
   for (const o of opened.reverse()) await o.close();
-  await deleteTopology(url(), ns.namespace, funcnames);
+  await deleteBrokerNamespace({ url: url(), namespace: ns.namespace, funcnames });
 });
 
 async function broker(name: string, logger = recordingLogger()): Promise<AmqpBroker> {

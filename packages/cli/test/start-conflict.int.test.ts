@@ -5,7 +5,7 @@
  */
 import amqp from 'amqplib';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { QueueConflictError, createAmqpBroker, exchangeName, queueName } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace, QueueConflictError, queueName } from '@drover/broker';
 import { testNamespaceName } from '@drover/testing';
 import { needs, startWithRetry } from '../src/start-retry.js';
 
@@ -14,14 +14,7 @@ const url = (): string => inject('droverServices').amqpUrl;
 const FUNC = 'conflict.start';
 
 afterAll(async () => {
-  const raw = await amqp.connect(url());
-  try {
-    const channel = await raw.createChannel();
-    await channel.deleteQueue(queueName(namespace, FUNC));
-    await channel.deleteExchange(exchangeName(namespace));
-  } finally {
-    await raw.close().catch(() => undefined);
-  }
+  await deleteBrokerNamespace({ url: url(), namespace: namespace, funcnames: [FUNC] });
 });
 
 describe('starting against a queue with other arguments', () => {

@@ -6,9 +6,8 @@
  * come back, and a call made while the API was down completes.
  * The scheduler's part (promoting retried jobs) is a loop calling the store's own statement.
  */
-import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAmqpBroker, exchangeName, queueName, type AmqpBroker } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace, type AmqpBroker } from '@drover/broker';
 import { ValidationError, type JobWithFailures } from '@drover/core';
 import { createController, type Controller, type ControllerOptions } from '@drover/controller';
 import { AuthError, CallError, CallTimeoutError, FatalError, connectApi, type ConnectApiOptions, type RpcClient } from '@drover/rpc-client';
@@ -55,11 +54,7 @@ afterAll(async () => {
   clearInterval(scheduler);
   for (const c of clients) await c.close();
   await controller.stop();
-  const raw = await amqp.connect(inject('droverServices').amqpUrl);
-  const channel = await raw.createChannel();
-  for (const f of funcnames) await channel.deleteQueue(queueName(ns.namespace, f));
-  await channel.deleteExchange(exchangeName(ns.namespace));
-  await raw.close();
+  await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames });
   await broker.close();
 });
 

@@ -18,6 +18,7 @@ export { DEFAULT_SERVICE_URLS, reachable, resolveServices, serviceUrlsFromEnv, t
 export { closeBrokerConnections, withBrokerStopped } from './rabbitmq.js';
 export { restartDatabase, withDatabaseStopped } from './postgres.js';
 export { useDroverProcesses, type DroverProcess } from './processes.js';
+export { freePort } from './ports.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { waitFor } from './wait.js';
 export { testNamespaceName, useTestNamespace, type TestNamespace } from './namespace.js';

@@ -3,10 +3,9 @@
  * RabbitMQ broker on it, enqueueing as the relay would (insert, then publish the ids), and workers
  * stopped and queues deleted after the file.
  */
-import amqp from 'amqplib';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { JobWithFailures, NewJob, WorkerStore } from '@drover/core';
-import { createAmqpBroker, exchangeName, queueName, type AmqpBroker } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace, queueName, type AmqpBroker } from '@drover/broker';
 import { useTestNamespace, type TestNamespace } from '@drover/testing';
 import { createWorker, type Worker, type WorkerOptions } from '../src/index.js';
 
@@ -37,11 +36,7 @@ export function useWorkerHarness(): WorkerHarness {
 
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));
-    const raw = await amqp.connect(inject('droverServices').amqpUrl);
-    const channel = await raw.createChannel();
-    for (const f of funcnames) await channel.deleteQueue(queueName(ns.namespace, f));
-    await channel.deleteExchange(exchangeName(ns.namespace));
-    await raw.close();
+    await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames });
     await broker?.close();
   });
 

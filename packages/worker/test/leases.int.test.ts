@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import amqp from 'amqplib';
 import { describe, expect, inject, it } from 'vitest';
 import type { WorkerStore } from '@drover/core';
-import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace } from '@drover/broker';
 import { PgJobStore, createPgPool } from '@drover/store';
 import { startTcpProxy, waitFor } from '@drover/testing';
 import { AttemptAborted, createWorker } from '../src/index.js';
@@ -86,11 +85,7 @@ describe('worker leases', () => {
       await other.stop();
       await cutWorker.stop();
       await proxy.close();
-      const raw = await amqp.connect(inject('droverServices').amqpUrl);
-      const channel = await raw.createChannel();
-      await channel.deleteQueue(queueName(otherNs, 'l.cut'));
-      await channel.deleteExchange(exchangeName(otherNs));
-      await raw.close();
+      await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: otherNs, funcnames: ['l.cut'] });
       await otherBroker.close();
     }
   });

@@ -1,7 +1,7 @@
 import amqp from 'amqplib';
 import { describe, expect, inject, it } from 'vitest';
 import { Decline, PermanentFailure } from '@drover/core';
-import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace, exchangeName } from '@drover/broker';
 import { useWorkerHarness } from './harness.js';
 import { waitFor } from '@drover/testing';
 import { createWorker } from '../src/index.js';
@@ -147,11 +147,7 @@ describe('worker', () => {
       expect(probe.peak()).toBe(2);
     } finally {
       await worker.stop();
-      const raw = await amqp.connect(inject('droverServices').amqpUrl);
-      const channel = await raw.createChannel();
-      for (const f of ['w.qa', 'w.qb']) await channel.deleteQueue(queueName(quorumNs, f));
-      await channel.deleteExchange(exchangeName(quorumNs));
-      await raw.close();
+      await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: quorumNs, funcnames: ['w.qa', 'w.qb'] });
       await quorum.close();
     }
   });

@@ -3,10 +3,9 @@
  * per sweep interval and once per function, however many steps a burst takes. Counted on a wrapper
  * of the real RabbitMQ broker, with time moved by hand.
  */
-import amqp from 'amqplib';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ManualClock, type Broker, type NewJob } from '@drover/core';
-import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace } from '@drover/broker';
 import { useTestNamespace } from '@drover/testing';
 import { Relay } from '../src/index.js';
 
@@ -16,14 +15,7 @@ let real: Broker | undefined;
 
 afterAll(async () => {
   await real?.close();
-  const raw = await amqp.connect(inject('droverServices').amqpUrl);
-  try {
-    const channel = await raw.createChannel();
-    for (const f of FUNCNAMES) await channel.deleteQueue(queueName(ns.namespace, f));
-    await channel.deleteExchange(exchangeName(ns.namespace));
-  } finally {
-    await raw.close();
-  }
+  await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames: FUNCNAMES });
 });
 
 /** The real broker, counting queueDepth calls per function. */

@@ -6,7 +6,7 @@
 import amqp from 'amqplib';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import type { Broker, NewJob } from '@drover/core';
-import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace, queueName } from '@drover/broker';
 import { createWorker, type Worker } from '@drover/worker';
 import { useTestNamespace, waitFor } from '@drover/testing';
 import { DEFAULT_MAX_IN_BROKER, Relay } from '../src/index.js';
@@ -24,14 +24,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await Promise.all(brokers.splice(0).map((b) => b.close()));
-  const raw = await amqp.connect(inject('droverServices').amqpUrl);
-  try {
-    const channel = await raw.createChannel();
-    for (const f of funcnames) await channel.deleteQueue(queueName(ns.namespace, f));
-    await channel.deleteExchange(exchangeName(ns.namespace));
-  } finally {
-    await raw.close();
-  }
+  await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames });
 });
 
 async function broker(name: string): Promise<Broker> {

@@ -4,9 +4,8 @@
  * go when they finish), and the job counts from the store; a client without admin is refused with
  * -32001 and learns nothing; a bad `what` is a -32001 naming it.
  */
-import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAmqpBroker, exchangeName, queueName, type AmqpBroker } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace, type AmqpBroker } from '@drover/broker';
 import { useTestNamespace, waitFor } from '@drover/testing';
 import { createController, type Controller } from '../src/index.js';
 import { ScriptedWorker, connectTcpClient, type Message, type TestConnection } from './rpc-client.js';
@@ -30,11 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of connections) c.close();
   await controller.stop();
-  const raw = await amqp.connect(inject('droverServices').amqpUrl);
-  const channel = await raw.createChannel();
-  await channel.deleteQueue(queueName(ns.namespace, FUNCNAME));
-  await channel.deleteExchange(exchangeName(ns.namespace));
-  await raw.close();
+  await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames: [FUNCNAME] });
   await broker.close();
 });
 

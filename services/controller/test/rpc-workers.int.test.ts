@@ -8,7 +8,7 @@ import amqp from 'amqplib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createAmqpBroker, exchangeName, queueName, type AmqpBroker } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace, queueName, type AmqpBroker } from '@drover/broker';
 import type { JobWithFailures } from '@drover/core';
 import { useTestNamespace, waitFor } from '@drover/testing';
 import { createController, type Controller } from '../src/index.js';
@@ -51,11 +51,7 @@ afterAll(async () => {
   clearInterval(scheduler);
   for (const c of connections) c.close();
   await controller.stop();
-  const raw = await amqp.connect(inject('droverServices').amqpUrl);
-  const channel = await raw.createChannel();
-  for (const f of funcnames) await channel.deleteQueue(queueName(ns.namespace, f));
-  await channel.deleteExchange(exchangeName(ns.namespace));
-  await raw.close();
+  await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames });
   await broker.close();
 });
 

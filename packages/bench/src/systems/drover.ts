@@ -12,9 +12,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import amqp from 'amqplib';
 import pg from 'pg';
-import { createAmqpBroker, exchangeName, queueName } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace } from '@drover/broker';
 import { createClient } from '@drover/client';
 import { createPgStore, migrate, type PgJobStore } from '@drover/store';
 import { createWorker } from '@drover/worker';
@@ -94,11 +93,7 @@ export const system: BenchSystem = {
     const namespace = namespaceOf(servers);
     await stopController();
     await dropSchema(servers.databaseUrl, namespace);
-    const connection = await amqp.connect(servers.amqpUrl);
-    const channel = await connection.createChannel();
-    for (const funcname of FUNCNAMES) await channel.deleteQueue(queueName(namespace, funcname));
-    await channel.deleteExchange(exchangeName(namespace));
-    await connection.close();
+    await deleteBrokerNamespace({ url: servers.amqpUrl, namespace: namespace, funcnames: FUNCNAMES });
     const pool = new pg.Pool({ connectionString: servers.databaseUrl, options: `-c search_path=${namespace}` });
     await migrate(pool, { namespace });
     await pool.end();
