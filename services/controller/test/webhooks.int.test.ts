@@ -123,7 +123,7 @@ describe('signed webhooks', () => {
     const body = JSON.stringify({ action: 'opened' });
     const url = `/webhooks/${hook.webhookId}`;
     const json = { 'content-type': 'application/json' };
-    const refusals = [
+    const refusals: Record<string, string>[] = [
       {},
       { 'x-hub-signature-256': sign(body, 'another-secret-entirely') },
       { 'x-hub-signature-256': sign(`${body} `) },
