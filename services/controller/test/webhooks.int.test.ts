@@ -76,6 +76,39 @@ describe('POST /webhooks/:id', () => {
     expect((await ns.store.getJob(jobId))?.arg).toEqual({ arg: { repo: 'x' }, webhook: { contentType: 'application/x-www-form-urlencoded', body: 'a=1&b=2' } });
   });
 
+  it('takes a body with no content type as text, and an empty one as an empty string', async () => {
+    const bare = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const url = new URL(base);
+      const req = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: `/webhooks/${hook.webhookId}`, headers: { 'content-length': '5' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      req.end('hello');
+    });
+    expect(bare.status, bare.text).toBe(202);
+    const { jobId } = JSON.parse(bare.text) as { jobId: string };
+    expect((await ns.store.getJob(jobId))?.arg).toMatchObject({ webhook: { contentType: '', body: 'hello' } });
+    const empty = await fetch(`${base}/webhooks/${hook.webhookId}`, { method: 'POST' });
+    expect(empty.status).toBe(202);
+    const { jobId: emptyId } = (await empty.json()) as { jobId: string };
+    expect((await ns.store.getJob(emptyId))?.arg).toMatchObject({ webhook: { body: '' } });
+  });
+
+  it('answers generated ids that are not a webhook\'s with 404 (or 400 for an unreadable URL), and writes nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 40 }).filter((id) => id !== hook.webhookId), async (id) => {
+        const res = await post(`/webhooks/${encodeURIComponent(id)}`, '{}', { 'content-type': 'application/json' });
+        expect([400, 404]).toContain(res.status);
+        const body = (await res.json()) as { error: { field?: string } };
+        expect(body.error.field).toBeDefined();
+      }),
+      { numRuns: 60 },
+    );
+    expect(await jobCount()).toBe(0);
+  });
+
   it('answers a wrong id and a disabled trigger with 404, and writes nothing', async () => {
     for (const id of ['x'.repeat(32), 'short', `${hook.webhookId}x`]) {
       const res = await post(`/webhooks/${id}`, '{}', { 'content-type': 'application/json' });
