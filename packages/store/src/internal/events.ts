@@ -54,6 +54,10 @@ async function fire(tx: SqlExecutor, ctx: StoreContext, ids: string[], key: 'eve
   return made.map((row) => row.job_id);
 }
 
+/**
+ * Validates the event (nothing is written for a bad one), then, in one transaction, matches the
+ * enabled `@event` triggers and fires the matched ones: all their jobs commit together, or none.
+ */
 export async function raiseEvent(ctx: StoreContext, input: DroverEvent): Promise<RaisedEvent> {
   const event = validateEvent(input);
   return ctx.db.transaction(async (tx) => {
@@ -83,6 +87,11 @@ function deliveryJson(delivery: WebhookDelivery): string {
   return `{"contentType":${toJsonText(delivery.contentType, 'content-type')},"body":${toJsonText(delivery.body, 'body')}}`;
 }
 
+/**
+ * Fires the enabled `@webhook` trigger of this id with what it received (checked as any job arg
+ * is, naming `body`): one job, or none inside a debounce window. Not found when no enabled
+ * trigger has that id.
+ */
 export async function fireWebhook(ctx: StoreContext, webhookId: string, delivery: WebhookDelivery): Promise<{ found: boolean; jobId: string | null }> {
   const payload = deliveryJson(delivery);
   if (typeof webhookId !== 'string' || !WEBHOOK_ID.test(webhookId)) return { found: false, jobId: null };
