@@ -3,16 +3,19 @@
  * webhook POST creates one job carrying its body, with no token and any content type; an unknown
  * id and a disabled trigger are 404s; a bad or missing signature is refused; a body over the
  * limit is a 413; repeated failures from one address are throttled (429). Every refusal writes
- * nothing. Raising an event needs the admin scope and creates the matching triggers' jobs.
+ * nothing, and a controller counts them in the same throttle as bad tokens. Raising an event needs
+ * the admin scope and creates the matching triggers' jobs.
  */
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import amqp from 'amqplib';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { createAmqpBroker, exchangeName } from '@drover/broker';
 import { silentLogger, type Trigger } from '@drover/core';
 import { useTestNamespace } from '@drover/testing';
-import { FailureThrottle, createHttpApi } from '../src/index.js';
+import { FailureThrottle, createController, createHttpApi } from '../src/index.js';
 
 const ns = useTestNamespace();
 const SECRET = 'the-shared-secret-of-this-test';
@@ -196,6 +199,30 @@ describe('brute force', () => {
       expect(await jobCount()).toBe(0);
     } finally {
       await strict.app.close();
+    }
+  });
+});
+
+describe('one throttle for every door', () => {
+  it("a controller counts webhook failures and bad tokens in one throttle: a guesser's webhook failures block its token too", async () => {
+    const broker = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `webhooks-${ns.namespace}` });
+    const controller = createController({ store: ns.store, clients: ns.store.clients, broker, http: { port: 0 }, relay: { sweepMs: 600_000 }, throttle: { failures: 3 } });
+    await controller.start();
+    try {
+      const at = controller.url!;
+      // The throttle blocks once an address went over its 3 failures: the fourth.
+      for (let i = 0; i < 4; i++) expect((await post(`/webhooks/${'h'.repeat(31)}${i}`, '{}', { 'content-type': 'application/json' }, at)).status).toBe(404);
+      expect((await post(`/webhooks/${'h'.repeat(32)}`, '{}', { 'content-type': 'application/json' }, at)).status).toBe(429);
+      const stats = await fetch(`${at}/stats`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(stats.status).toBe(429);
+      expect(await jobCount()).toBe(0);
+    } finally {
+      await controller.stop();
+      const raw = await amqp.connect(inject('droverServices').amqpUrl);
+      const channel = await raw.createChannel();
+      await channel.deleteExchange(exchangeName(ns.namespace));
+      await raw.close();
+      await broker.close();
     }
   });
 });
