@@ -7,6 +7,12 @@
 -- to show a webhook's URL again (`drover triggers show`). Unique, and found by it on every POST.
 ALTER TABLE triggers ADD COLUMN webhook_id text;
 ALTER TABLE triggers ADD COLUMN webhook_secret text;
+-- @webhook triggers stored before this migration get their id here, in the store's form (24 bytes,
+-- base64url, 32 characters). The bytes come from gen_random_uuid(), which PostgreSQL 13+ draws
+-- from its strong random source: the first 24 of two UUIDs' 32 bytes hold 122 + 60 random bits.
+UPDATE triggers
+SET webhook_id = translate(encode(substr(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()), 1, 24), 'base64'), '+/', '-_')
+WHERE type = 'webhook';
 CREATE UNIQUE INDEX triggers_webhook_id ON triggers (webhook_id) WHERE webhook_id IS NOT NULL;
 ALTER TABLE triggers ADD CONSTRAINT triggers_webhook_id_type CHECK ((type = 'webhook') = (webhook_id IS NOT NULL));
 ALTER TABLE triggers ADD CONSTRAINT triggers_webhook_secret_type CHECK (webhook_secret IS NULL OR type = 'webhook');
