@@ -10,7 +10,7 @@ import { createClient, type Client } from '@drover/client';
 import { useDroverProcesses, useTestNamespace } from '@drover/testing';
 
 /** The functions test/fixtures/handlers.ts defines. */
-export const FUNCNAMES = ['e2e.double', 'e2e.sleep', 'e2e.throws'];
+export const FUNCNAMES = ['e2e.double', 'e2e.sleep', 'e2e.throws', 'e2e.event'];
 
 export interface RunRecord {
   at: number;

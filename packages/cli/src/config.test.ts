@@ -32,6 +32,8 @@ describe('configFromEnv', () => {
     [{ DROVER_HTTP_ALLOWED_HOSTS: 'a.example,' }, 'DROVER_HTTP_ALLOWED_HOSTS'],
     [{ DROVER_TOKEN: 'short' }, 'DROVER_TOKEN'],
     [{ DROVER_TRUST_PROXY: 'true' }, 'DROVER_TRUST_PROXY'],
+    [{ DROVER_WEBHOOK_BODY_LIMIT: '0' }, 'DROVER_WEBHOOK_BODY_LIMIT'],
+    [{ DROVER_WEBHOOK_BODY_LIMIT: '256k' }, 'DROVER_WEBHOOK_BODY_LIMIT'],
     [{ DROVER_TRUST_PROXY: '1' }, 'DROVER_TRUST_PROXY'],
     [{ DROVER_TRUST_PROXY: 'proxy.internal' }, 'DROVER_TRUST_PROXY'],
     [{ DROVER_TRUST_PROXY: '10.0.0.0/33' }, 'DROVER_TRUST_PROXY'],
@@ -68,6 +70,8 @@ describe('configFromEnv', () => {
     expect(configFromEnv({ DROVER_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1,192.168.1.0/255.255.255.0' }).DROVER_TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8', 'fd00::1', '192.168.1.0/255.255.255.0']);
     expect(httpListenOptions(configFromEnv({ DROVER_TRUST_PROXY: 'uniquelocal' }))).toMatchObject({ trustProxy: ['uniquelocal'] });
     expect(httpListenOptions(configFromEnv({}))).not.toHaveProperty('trustProxy');
+    expect(httpListenOptions(configFromEnv({ DROVER_WEBHOOK_BODY_LIMIT: '1048576' }))).toMatchObject({ webhookBodyLimit: 1_048_576 });
+    expect(httpListenOptions(configFromEnv({}))).not.toHaveProperty('webhookBodyLimit');
   });
 
   it('says what is wrong with a trusted proxy, naming the entry', () => {

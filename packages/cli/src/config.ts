@@ -59,6 +59,8 @@ const envSchema = z.object({
    */
   DROVER_TOKEN: z.string().regex(/^\S{8,1024}$/, { error: 'must be 8 to 1024 characters with no spaces (a token from `drover clients add`, or <who>:<token>)' }).optional(),
   DROVER_HTTP_PORT: intFrom(0, 65_535).default(8080),
+  /** The largest body `POST /webhooks/:id` takes, bytes (default 256 KiB; at most the API's 10 MiB). */
+  DROVER_WEBHOOK_BODY_LIMIT: intFrom(1, 10 * 1024 * 1024).optional(),
   /** JSON-RPC over TCP (JobCenter's protocol), bound to DROVER_HTTP_HOST like the HTTP API; 0 picks a free port. */
   DROVER_RPC_PORT: intFrom(0, 65_535).default(6522),
   /** JSON-RPC inside TLS on its own port: unset, none. Needs DROVER_TLS_CERT and DROVER_TLS_KEY. */
@@ -118,12 +120,13 @@ export function required(config: Config, variable: 'DATABASE_URL' | 'AMQP_URL', 
 }
 
 /** Where the controller's HTTP API listens, which host names it answers to, and which proxies it trusts. */
-export function httpListenOptions(config: Config): { host: string; port: number; allowedHosts?: string[]; trustProxy?: string[] } {
+export function httpListenOptions(config: Config): { host: string; port: number; allowedHosts?: string[]; trustProxy?: string[]; webhookBodyLimit?: number } {
   return {
     host: config.DROVER_HTTP_HOST,
     port: config.DROVER_HTTP_PORT,
     ...(config.DROVER_HTTP_ALLOWED_HOSTS ? { allowedHosts: config.DROVER_HTTP_ALLOWED_HOSTS } : {}),
     ...(config.DROVER_TRUST_PROXY ? { trustProxy: config.DROVER_TRUST_PROXY } : {}),
+    ...(config.DROVER_WEBHOOK_BODY_LIMIT === undefined ? {} : { webhookBodyLimit: config.DROVER_WEBHOOK_BODY_LIMIT }),
   };
 }
 

@@ -10,6 +10,7 @@ import { cancelCommand, enqueueCommand, jobsCommand, type EnqueueFlags, type Job
 import { benchCommand } from './commands/bench.js';
 import { addClientCommand, listClientsCommand, removeClientCommand, rotateClientCommand, type AddClientFlags } from './commands/clients.js';
 import { devCommand } from './commands/dev.js';
+import { raiseEventCommand, type RaiseFlags } from './commands/events.js';
 import { runServices, runWorker } from './commands/services.js';
 
 function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Command {
@@ -56,6 +57,11 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
     .action(async (id: string, o: { json?: boolean }) => setExit(await cancelCommand(config(), id, Boolean(o.json))));
   cmd.command('stats').description('count jobs per function and state').option('--json', 'machine output')
     .action((o: { json?: boolean }) => statsCommand(config(), Boolean(o.json)));
+  const events = cmd.command('events').description('raise events, which fire the @event triggers they match');
+  events.command('raise').description('raise an event: TYPE (e.g. io.cozy.files), VERB (CREATED, UPDATED or DELETED), DOC (the document, JSON with _id or id)')
+    .argument('<type>').argument('<verb>').argument('<doc>', 'the document, as JSON')
+    .option('--old-doc <json>', 'the document before the change (UPDATED)').option('--json', 'machine output')
+    .action((type: string, verb: string, doc: string, o: RaiseFlags) => raiseEventCommand(config(), type, verb, doc, o));
   const clients = cmd.command('clients').description('manage the API clients (who may call, work or administer through the API)');
   const collect = (value: string, previous: string[]): string[] => [...previous, value];
   clients.command('add').description('add a client and print its token, once').argument('<name>')

@@ -8,6 +8,9 @@ import {
   DroverError,
   ValidationError,
   type AdminStore,
+  type DroverEvent,
+  type EventStore,
+  type RaisedEvent,
   type FindJobsQuery,
   type InsertResult,
   type Job,
@@ -21,8 +24,8 @@ import {
 import { createPgStore, type PgJobStore } from '@drover/store';
 import { retryEnqueue, withIdempotencyKey, type EnqueueRetryOptions } from './enqueue-retry.js';
 
-/** What the client does with a store: enqueue, and read and administer jobs. */
-export type ClientStore = ProducerStore & AdminStore;
+/** What the client does with a store: enqueue, read and administer jobs, and raise events. */
+export type ClientStore = ProducerStore & AdminStore & Pick<EventStore, 'raiseEvent'>;
 
 /**
  * A store that can run a producer's inserts on a connection the caller holds (PostgreSQL's
@@ -165,6 +168,16 @@ export class Client {
 
   retry(id: string): Promise<Job | null> {
     return this.store.retry(id);
+  }
+
+  /**
+   * Raises an event (`{ type, verb, doc, oldDoc? }`): every enabled `@event` trigger whose selector
+   * matches creates its job, or, debounced, schedules it once per window, all in one transaction.
+   * An invalid event is a ValidationError naming the field, and writes nothing. Not retried: a
+   * raise whose commit was lost cannot be told from one that never ran, and raising twice fires twice.
+   */
+  raiseEvent(event: DroverEvent): Promise<RaisedEvent> {
+    return this.store.raiseEvent(event);
   }
 
   counts(): Promise<JobCount[]> {

@@ -22,10 +22,16 @@ import {
   type NewApiClient,
   type NewJob,
   type RescheduleWhen,
+  type DroverEvent,
+  type EventStore,
+  type RaisedEvent,
 } from '@drover/core';
 
 /** What an operator does with jobs; the store and the HTTP API both provide it. */
 export type JobApi = Pick<ProducerStore, 'insert'> & AdminStore;
+
+/** Raising events (`POST /events` over HTTP, which needs the admin scope); the store and the HTTP API both provide it. */
+export type EventApi = Pick<EventStore, 'raiseEvent'>;
 
 /** What an administrator does with API clients; the client store and the HTTP API both provide it. */
 export type ClientAdmin = Pick<ApiClientStore, 'add' | 'list' | 'remove' | 'rotate'>;
@@ -94,7 +100,7 @@ async function request<T>(baseUrl: string, options: HttpApiOptions, method: stri
   return { status: response.status, json };
 }
 
-export class HttpJobApi implements JobApi {
+export class HttpJobApi implements JobApi, EventApi {
   constructor(
     private readonly baseUrl: string,
     private readonly options: HttpApiOptions = {},
@@ -134,6 +140,11 @@ export class HttpJobApi implements JobApi {
 
   async cancel(id: string): Promise<boolean> {
     return (await this.#request('POST', `/jobs/${encodeURIComponent(id)}/cancel`)).status === 200;
+  }
+
+  /** Raises an event: the matching `@event` triggers create their jobs (see docs/triggers.md). */
+  async raiseEvent(event: DroverEvent): Promise<RaisedEvent> {
+    return (await this.#request<RaisedEvent>('POST', '/events', event)).json;
   }
 
   async reschedule(id: string, when: RescheduleWhen): Promise<Job | null> {

@@ -34,6 +34,18 @@ export {
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicy, type RetryPolicy } from './backoff.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
 export { DURATION_MAX_MS, formatDuration, parseDuration } from './duration.js';
+export {
+  EVENT_MAX_BYTES,
+  EVENT_VERBS,
+  checkEventType,
+  parseEventSelector,
+  selectorMatches,
+  validateEvent,
+  type DroverEvent,
+  type EventRule,
+  type EventVerb,
+  type ValidEvent,
+} from './event.js';
 export { triggerAsNew, validateNewTrigger, type NewTrigger, type Trigger, type TriggerPatch, type ValidTrigger } from './trigger.js';
 export {
   CATCH_UP_MAX_PER_PASS,
@@ -132,6 +144,10 @@ export type {
   RescheduleWhen,
   SchedulerStore,
   TriggerStore,
+  EventStore,
+  RaisedEvent,
+  WebhookDelivery,
+  WebhookTarget,
   WakeSource,
   WorkerStore,
 } from './ports.js';

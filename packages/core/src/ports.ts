@@ -6,6 +6,7 @@
  * the API clients' in client-ports.ts.
  */
 import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from './job.js';
+import type { DroverEvent } from './event.js';
 import type { NewTrigger, Trigger, TriggerPatch } from './trigger.js';
 
 /** What an insert did for one job. */
@@ -275,6 +276,53 @@ export interface TriggerStore {
   launchTrigger(id: string): Promise<{ jobId: string; inserted: boolean; trigger: Trigger } | null>;
 }
 
+/** What {@link EventStore.raiseEvent} did. */
+export interface RaisedEvent {
+  /** The enabled `@event` triggers whose selector matched. */
+  matched: number;
+  /**
+   * The jobs created, one per matched trigger, except a debounced trigger inside its window and a
+   * trigger whose uniqkey's job is still live, which create none.
+   */
+  jobIds: string[];
+}
+
+/** A `@webhook` trigger as a POST to its URL needs it: whether it is enabled, and its secret. */
+export interface WebhookTarget {
+  triggerId: string;
+  enabled: boolean;
+  /** The shared secret that signs its requests; null when it checks none. */
+  secret: string | null;
+}
+
+/** What a webhook received, as its job's `arg.webhook` carries it. */
+export interface WebhookDelivery {
+  /** The request's Content-Type, as sent ('' when none). */
+  contentType: string;
+  /** The body: parsed when it is JSON, else its text (UTF-8). */
+  body: unknown;
+}
+
+/**
+ * Events and webhooks, the two ways a trigger fires on something other than time. Each fire
+ * creates its jobs in one transaction: all of them or none.
+ */
+export interface EventStore {
+  /**
+   * Raises an event: every enabled `@event` trigger whose selector matches creates its job (or,
+   * debounced, schedules it once per window), all in one transaction. Nothing is written for an
+   * invalid event, whose error names the field.
+   */
+  raiseEvent(event: DroverEvent): Promise<RaisedEvent>;
+  /** The `@webhook` trigger a webhook id names; null when none does. */
+  webhookTarget(webhookId: string): Promise<WebhookTarget | null>;
+  /**
+   * Fires the `@webhook` trigger of this id with what it received, if it is (still) enabled: one
+   * job, or none while debounced. `found` is false when no enabled webhook has that id.
+   */
+  fireWebhook(webhookId: string, delivery: WebhookDelivery): Promise<{ found: boolean; jobId: string | null }>;
+}
+
 /** An operator's part: read jobs, and move, cancel or retry one. */
 export interface AdminStore {
   /** Moves a live job that is not running to a new time. Null when no such job. */
@@ -377,7 +425,7 @@ export interface CallerStore {
  * components take only the roles they use (a worker a {@link WorkerStore}, the relay a
  * `RelayStore & Election & WakeSource`), and only a composition root holds a `JobStore`.
  */
-export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore {
+export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore {
   /** Closes what the store owns (its pool, its embedded database); the store is unusable afterwards. */
   close(): Promise<void>;
 }

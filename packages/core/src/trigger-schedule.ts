@@ -8,6 +8,7 @@
  */
 import { Cron } from 'croner';
 import { parseDuration } from './duration.js';
+import { parseEventSelector } from './event.js';
 import { ValidationError } from './errors.js';
 
 /** Every trigger type, by its spec's keyword (`@hourly` and friends are `cron`). */
@@ -52,7 +53,7 @@ const CRON_ALIASES: ReadonlyMap<string, string> = new Map([
 /** An ISO 8601 date-time with an offset or Z, as `@at` takes it. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
-/** A selector is one line of printable text; its grammar is checked where events are matched (part 2 of triggers). */
+/** A selector's length bound: twenty rules of fifty characters. Its grammar is event.ts's. */
 const SELECTOR_MAX = 1000;
 
 /** Throws a ValidationError naming `field` unless `zone` is an IANA time zone this runtime knows. */
@@ -121,8 +122,8 @@ export function parseTriggerSpec(spec: unknown, field = 'spec'): ParsedTriggerSp
       return { spec: text, type: 'cron', args: pattern, schedule: { type: 'cron', pattern } };
     }
     case '@event':
-      if (!args) throw new ValidationError(field, '@event takes a selector, such as io.cozy.files:CREATED');
       if (args.length > SELECTOR_MAX) throw new ValidationError(field, `the selector must be at most ${SELECTOR_MAX} characters`);
+      parseEventSelector(args, field);
       return { spec: text, type: 'event', args, schedule: { type: 'event', selector: args } };
     case '@webhook':
       noArgs();

@@ -32,8 +32,16 @@ export interface NewTrigger {
   timeZone?: string;
   /** What a recurring trigger does about ticks missed while no scheduler ran. Defaults to `one`. */
   catchUp?: CatchUpPolicy;
-  /** For `@event` and `@webhook`: a Go-style duration that gathers a burst into one job (applied by part 2 of triggers). */
+  /**
+   * For `@event` and `@webhook`: a Go-style duration that gathers a burst into one job. The first
+   * match schedules a job that long later; matches until then create nothing more.
+   */
   debounce?: string | null;
+  /**
+   * For `@webhook`: a shared secret; a POST must then carry `X-Hub-Signature-256: sha256=<hex>`,
+   * the HMAC-SHA256 of its body under this secret (GitHub's scheme). Never reported back.
+   */
+  webhookSecret?: string | null;
   /** A disabled trigger does not fire on time (it can still be launched). Defaults to true. */
   enabled?: boolean;
 }
@@ -58,6 +66,10 @@ export interface Trigger {
   debounceMs: number | null;
   catchUp: CatchUpPolicy;
   enabled: boolean;
+  /** A `@webhook`'s unguessable id: it fires on `POST /webhooks/<webhookId>`. Null for other types. */
+  webhookId: string | null;
+  /** Whether a `@webhook` checks a signature (has a secret; the secret itself is never reported). */
+  webhookSigned: boolean;
   /** When it fires next; null when it fires only on demand, or is done. */
   nextFireAt: Date | null;
   /** An `@at` or `@in` trigger that has fired. */
@@ -84,6 +96,7 @@ export interface ValidTrigger extends ParsedTriggerSpec {
   job: Pick<ValidJob, 'funcname' | 'argJson' | 'priority' | 'maxRetries' | 'timeoutMs' | 'uniqkey'>;
   catchUp: CatchUpPolicy;
   debounceMs: number | null;
+  webhookSecret: string | null;
   enabled: boolean;
 }
 
@@ -98,8 +111,18 @@ const triggerFields = z.strictObject({
   timeZone: z.unknown().optional(),
   catchUp: z.unknown().optional(),
   debounce: z.unknown().optional(),
+  webhookSecret: z.unknown().optional(),
   enabled: z.unknown().optional(),
 });
+
+/**
+ * A webhook secret: printable ASCII, so that an operator can type it into the sender's settings.
+ * 16 characters at least: a shorter one would be guessable offline from one signed request.
+ */
+const SECRET_MIN = 16;
+/** A secret longer than this is a mistake (a pasted file), not more security. */
+const SECRET_MAX = 1024;
+const SECRET_PATTERN = new RegExp(`^[\\x20-\\x7e]{${SECRET_MIN},${SECRET_MAX}}$`);
 
 /** Only these types receive bursts of events to debounce. */
 const DEBOUNCED_TYPES: readonly TriggerType[] = ['event', 'webhook'];
@@ -137,6 +160,14 @@ export function validateNewTrigger(input: NewTrigger, defaults: { maxRetries?: n
     debounceMs = parseDuration(input.debounce, 'debounce');
     if (!DEBOUNCED_TYPES.includes(parsed.type)) throw new ValidationError('debounce', 'only @event and @webhook triggers debounce');
   }
+  let webhookSecret: string | null = null;
+  if (input.webhookSecret !== undefined && input.webhookSecret !== null) {
+    if (typeof input.webhookSecret !== 'string' || !SECRET_PATTERN.test(input.webhookSecret)) {
+      throw new ValidationError('webhookSecret', `must be ${SECRET_MIN} to ${SECRET_MAX} printable ASCII characters`);
+    }
+    if (parsed.type !== 'webhook') throw new ValidationError('webhookSecret', 'only @webhook triggers take a secret');
+    webhookSecret = input.webhookSecret;
+  }
   if (input.enabled !== undefined && typeof input.enabled !== 'boolean') throw new ValidationError('enabled', 'must be true or false');
   return {
     ...parsed,
@@ -144,12 +175,16 @@ export function validateNewTrigger(input: NewTrigger, defaults: { maxRetries?: n
     job: { funcname: job.funcname, argJson: job.argJson, priority: job.priority, maxRetries: job.maxRetries, timeoutMs: job.timeoutMs, uniqkey: job.uniqkey },
     catchUp,
     debounceMs,
+    webhookSecret,
     enabled: input.enabled ?? true,
   };
 }
 
-/** The fields of a stored trigger as a {@link NewTrigger}: what an update merges its patch into. */
-export function triggerAsNew(trigger: Trigger): NewTrigger {
+/**
+ * The fields of a stored trigger as a {@link NewTrigger}: what an update merges its patch into.
+ * A webhook's secret is not part of a {@link Trigger}; the store passes it in.
+ */
+export function triggerAsNew(trigger: Trigger, webhookSecret: string | null = null): NewTrigger {
   return {
     spec: trigger.spec,
     funcname: trigger.funcname,
@@ -161,6 +196,7 @@ export function triggerAsNew(trigger: Trigger): NewTrigger {
     timeZone: trigger.timeZone,
     catchUp: trigger.catchUp,
     debounce: trigger.debounceMs === null ? null : `${trigger.debounceMs}ms`,
+    webhookSecret,
     enabled: trigger.enabled,
   };
 }

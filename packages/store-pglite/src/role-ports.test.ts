@@ -7,11 +7,11 @@
  * the store suite in packages/store/test, run on both adapters.
  */
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AdminStore, CallerStore, Election, JobStore, ProducerStore, RelayStore, SchedulerStore, TriggerStore, WakeSource, WorkerStore } from '@drover/core';
+import type { AdminStore, CallerStore, Election, JobStore, ProducerStore, RelayStore, SchedulerStore, TriggerStore, EventStore, WakeSource, WorkerStore } from '@drover/core';
 import type { PgJobStore } from '@drover/store';
 import type { PgliteJobStore } from './pglite-store.js';
 
-type Roles = [ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore];
+type Roles = [ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore];
 
 /** The keys of each member of a union, united (`keyof` of a union would keep only the shared ones). */
 type KeysOfEach<U> = U extends unknown ? keyof U : never;
@@ -29,6 +29,7 @@ describe('role ports', () => {
     expectTypeOf<PgJobStore>().toExtend<WakeSource>();
     expectTypeOf<PgJobStore>().toExtend<CallerStore>();
     expectTypeOf<PgJobStore>().toExtend<TriggerStore>();
+    expectTypeOf<PgJobStore>().toExtend<EventStore>();
     expectTypeOf<PgJobStore>().toExtend<JobStore>();
   });
 
@@ -42,6 +43,7 @@ describe('role ports', () => {
     expectTypeOf<PgliteJobStore>().toExtend<WakeSource>();
     expectTypeOf<PgliteJobStore>().toExtend<CallerStore>();
     expectTypeOf<PgliteJobStore>().toExtend<TriggerStore>();
+    expectTypeOf<PgliteJobStore>().toExtend<EventStore>();
     expectTypeOf<PgliteJobStore>().toExtend<JobStore>();
   });
 

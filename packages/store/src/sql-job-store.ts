@@ -38,6 +38,10 @@ import {
   type LeadOptions,
   type Leadership,
   type ListTriggersQuery,
+  type DroverEvent,
+  type RaisedEvent,
+  type WebhookDelivery,
+  type WebhookTarget,
   type NewTrigger,
   type NextDue,
   type NewJob,
@@ -58,6 +62,7 @@ import * as maintenance from './internal/maintenance.js';
 import { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, type Retention, type SqlJobStoreOptions } from './internal/options.js';
 import * as outcomes from './internal/outcomes.js';
 import * as reads from './internal/reads.js';
+import * as events from './internal/events.js';
 import * as triggers from './internal/triggers.js';
 import { SqlClientStore } from './sql-client-store.js';
 
@@ -284,6 +289,18 @@ export class SqlJobStore implements JobStore {
 
   async deleteTrigger(id: string): Promise<boolean> {
     return triggers.deleteTrigger(this.#ctx, id);
+  }
+
+  async raiseEvent(event: DroverEvent): Promise<RaisedEvent> {
+    return events.raiseEvent(this.#ctx, event);
+  }
+
+  async webhookTarget(webhookId: string): Promise<WebhookTarget | null> {
+    return events.webhookTarget(this.#ctx, webhookId);
+  }
+
+  async fireWebhook(webhookId: string, delivery: WebhookDelivery): Promise<{ found: boolean; jobId: string | null }> {
+    return events.fireWebhook(this.#ctx, webhookId, delivery);
   }
 
   async launchTrigger(id: string): Promise<{ jobId: string; inserted: boolean; trigger: Trigger } | null> {

@@ -42,6 +42,22 @@ describe('migrate', () => {
     expect(tables.rows[0]!.n).toBe(3);
   });
 
+  it('gives @webhook triggers stored before migration 0010 an id of the store\'s form, each its own', async () => {
+    const namespace = testNamespaceName();
+    schemas.push(namespace);
+    const pool = freshPool(namespace);
+    await migrate(pool, { namespace, migrations: loadMigrations().filter((m) => m.version < 10) });
+    const insert = "INSERT INTO triggers (spec, type, funcname, max_retries, created_at, updated_at) VALUES ($1, $2, 'f', 3, now(), now())";
+    for (const [spec, type] of [['@webhook', 'webhook'], ['@webhook', 'webhook'], ['@client', 'client']]) await pool.query(insert, [spec, type]);
+    await migrate(pool, { namespace });
+    const { rows } = await pool.query<{ type: string; webhook_id: string | null }>('SELECT type, webhook_id FROM triggers ORDER BY id');
+    expect(rows.map((r) => r.type)).toEqual(['webhook', 'webhook', 'client']);
+    expect(rows[0]!.webhook_id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(rows[1]!.webhook_id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(rows[0]!.webhook_id).not.toBe(rows[1]!.webhook_id);
+    expect(rows[2]!.webhook_id).toBeNull();
+  });
+
   it('does nothing on an up-to-date schema', async () => {
     const namespace = testNamespaceName();
     schemas.push(namespace);

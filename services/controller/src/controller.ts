@@ -35,7 +35,7 @@ export interface ControllerOptions {
    * `X-Forwarded-For` names the client of an HTTP request or a WebSocket upgrade (unset: none;
    * see trusted-proxies.ts). A bad entry throws a ValidationError naming `http.trustProxy`.
    */
-  http?: { host?: string; port?: number; allowedHosts?: readonly string[]; trustProxy?: readonly string[] } | false;
+  http?: { host?: string; port?: number; allowedHosts?: readonly string[]; trustProxy?: readonly string[]; webhookBodyLimit?: number } | false;
   /** How repeated authentication failures from one address slow down. */
   throttle?: ThrottleOptions;
   /**
@@ -68,7 +68,9 @@ export class Controller {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.relay = new Relay({ store: options.store, broker: options.broker, logger: this.#logger, ...options.relay });
-    this.authenticate = createAuthenticator(options.clients, new FailureThrottle(options.throttle));
+    // One throttle for every door: tokens, the JSON-RPC hello, and webhook ids.
+    const throttle = new FailureThrottle(options.throttle);
+    this.authenticate = createAuthenticator(options.clients, throttle);
     const http = options.http === false ? null : (options.http ?? {});
     const allowedHosts = [...(http?.allowedHosts ?? []), ...(http?.host ? [http.host] : [])];
     // One compiled list for both users of the HTTP port, so an HTTP request and a WebSocket hello
@@ -79,6 +81,8 @@ export class Controller {
           store: options.store,
           clients: options.clients,
           authenticate: this.authenticate,
+          throttle,
+          ...(http.webhookBodyLimit === undefined ? {} : { webhookBodyLimit: http.webhookBodyLimit }),
           logger: this.#logger,
           allowedHosts,
           ...(trustProxy ? { trustProxy } : {}),

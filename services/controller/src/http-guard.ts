@@ -10,6 +10,8 @@
  *     once an address failed too often: `request.ip`, which is the forwarded client's when the
  *     peer is a trusted proxy, see trusted-proxies.ts). `/health` needs no token: it answers only
  *     ok or not.
+ * `POST /webhooks/:id` passes checks 1 and 2 only: its URL is its own credential, and its senders
+ * (GitHub, a payment provider) post whatever content type they use; http-webhooks.ts guards it.
  * Scopes (what the client may do) are checked by the routes, which know the function concerned.
  */
 import { isIP } from 'node:net';
@@ -23,6 +25,8 @@ const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 /** Routes open without a token. */
 const PUBLIC_PATHS = new Set(['/health']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** A webhook's URL (http-webhooks.ts): no token, any content type. */
+const WEBHOOK_PATH = /^\/webhooks\/[^/]*$/;
 
 export interface GuardOptions {
   authenticate: Authenticate;
@@ -99,13 +103,15 @@ export function installGuard(app: FastifyInstance, options: GuardOptions): void 
   app.addHook('onRequest', async (request, reply) => {
     const refused = browserGuard(request.headers);
     if (refused) return refuse(reply, refused.status, refused.message, refused.field);
+    const path = request.url.split('?')[0]!;
+    if (request.method === 'POST' && WEBHOOK_PATH.test(path)) return undefined;
     if (!SAFE_METHODS.has(request.method)) {
       const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/json') {
         return refuse(reply, 415, 'a request that changes something must be sent as application/json (send {} when there is nothing to say)', 'content-type');
       }
     }
-    if (PUBLIC_PATHS.has(request.url.split('?')[0]!)) return undefined;
+    if (PUBLIC_PATHS.has(path)) return undefined;
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer +(\S+) *$/i.exec(header);
     const credential = match ? credentialOf(match[1]!) : null;

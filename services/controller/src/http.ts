@@ -5,6 +5,7 @@
  *   GET  /jobs?state=&funcname=&arg=&limit=&before=                 GET /stats         counts per function and state
  *   POST /jobs/:id/retry | /cancel | /reschedule { "when": … }      GET /health        ok or not, nothing more
  *   GET  /status               health with the relay's figures      /clients…          the client registry (http-clients.ts)
+ *   POST /events               raise an event (http-events.ts)      POST /webhooks/:id a @webhook's URL, no token (http-webhooks.ts)
  * Every request but /health carries a client's token (see http-guard.ts), and each route checks
  * the client's scopes: enqueueing needs `call` on each job's function, and the jobs are the
  * client's own; reading, retrying, cancelling or rescheduling a job needs the job to be the
@@ -26,6 +27,7 @@ import {
   type ApiClientStore,
   type Logger,
   type CallerStore,
+  type EventStore,
   type NewJob,
   type SchedulerStore,
 } from '@drover/core';
@@ -33,6 +35,8 @@ import type { Authenticate } from './auth/authenticate.js';
 import { createAuthenticator } from './auth/authenticate.js';
 import { FailureThrottle } from './auth/throttle.js';
 import { clientRoutes } from './http-clients.js';
+import { eventRoutes } from './http-events.js';
+import { webhookRoutes } from './http-webhooks.js';
 import { HttpRefusal, clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
 import { clientOf, installGuard } from './http-guard.js';
 import { mayActOnJob } from './job-access.js';
@@ -44,15 +48,22 @@ import type { TrustProxy } from './trusted-proxies.js';
  * answers (two index lookups on the live table and one on the triggers' due index; `counts` would
  * scan).
  */
-export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'>;
+export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'> & EventStore;
 
 export interface HttpOptions {
   store: ApiStore;
   /** The namespace's API clients: every request but /health authenticates against them. */
   clients: ApiClientStore;
   logger: Logger;
-  /** How credentials are checked; by default against `clients`, with a fresh {@link FailureThrottle}. */
+  /** How credentials are checked; by default against `clients`, with {@link HttpOptions.throttle}. */
   authenticate?: Authenticate;
+  /**
+   * Failures per address: authentication's (by default) and the webhooks' (unknown ids, bad
+   * signatures), so a guesser has one budget whichever door it tries. A fresh one by default.
+   */
+  throttle?: FailureThrottle;
+  /** Webhook bodies above this are refused with 413 (default 256 KiB: DEFAULT_WEBHOOK_BODY_LIMIT). */
+  webhookBodyLimit?: number;
   /** Host names the API answers to besides loopback names and IP addresses (see http-guard.ts). */
   allowedHosts?: readonly string[];
   /**
@@ -150,7 +161,8 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   });
   const log = options.logger.child({ component: 'http' });
   const store = options.store;
-  const authenticate = options.authenticate ?? createAuthenticator(options.clients, new FailureThrottle());
+  const throttle = options.throttle ?? new FailureThrottle();
+  const authenticate = options.authenticate ?? createAuthenticator(options.clients, throttle);
 
   app.setErrorHandler(createErrorHandler(log));
   app.setNotFoundHandler(notFound);
@@ -252,6 +264,8 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   });
 
   clientRoutes(app, options.clients);
+  eventRoutes(app, store);
+  webhookRoutes(app, { store, throttle, ...(options.webhookBodyLimit === undefined ? {} : { bodyLimit: options.webhookBodyLimit }) });
 
   return app;
 }

@@ -90,4 +90,8 @@ export const SQL = {
   lockDueTriggers: get('lock-due-triggers'),
   fireTriggers: get('fire-triggers'),
   foldTriggerOutcomes: get('fold-trigger-outcomes'),
+  eventTriggers: get('event-triggers'),
+  lockTriggers: get('lock-triggers'),
+  fireOnDemand: get('fire-on-demand'),
+  webhookTarget: get('webhook-target'),
 } as const;

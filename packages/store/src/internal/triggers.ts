@@ -8,6 +8,7 @@
  * the jobs and moves each trigger to its next fire time in one statement. The jobs and the fire
  * commit together; a scheduler that dies before its commit leaves the triggers due, as they were.
  */
+import { randomBytes } from 'node:crypto';
 import {
   ConflictError,
   ValidationError,
@@ -72,6 +73,8 @@ interface TriggerRow {
   last_error: string | null;
   created_at: Date;
   updated_at: Date;
+  webhook_id: string | null;
+  webhook_secret: string | null;
 }
 
 function toTrigger(row: TriggerRow): Trigger {
@@ -100,6 +103,8 @@ function toTrigger(row: TriggerRow): Trigger {
     lastFailureAt: row.last_failure_at,
     lastFailureJobId: row.last_failure_job_id,
     lastError: row.last_error,
+    webhookId: row.webhook_id,
+    webhookSigned: row.webhook_secret !== null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -110,6 +115,15 @@ function nowFor(ctx: StoreContext): Date {
   return ctx.now() ?? new Date();
 }
 
+/**
+ * A new webhook id: 24 random bytes (192 bits) from the system's CSPRNG, base64url, 32 characters.
+ * The id is the whole credential of its URL, so it must be unguessable; 192 bits is well past the
+ * 128 that make a guess hopeless, and 32 characters still fit a URL comfortably.
+ */
+function newWebhookId(): string {
+  return randomBytes(24).toString('base64url');
+}
+
 /** The definition columns of insert-trigger and update-trigger, in their order. */
 function definition(t: ValidTrigger, nextFireAt: Date | null): unknown[] {
   return [t.spec, t.type, t.args, t.timeZone, t.job.funcname, t.job.argJson, t.job.priority, t.job.maxRetries, t.job.timeoutMs, t.job.uniqkey, t.debounceMs, t.catchUp, t.enabled, nextFireAt];
@@ -118,7 +132,8 @@ function definition(t: ValidTrigger, nextFireAt: Date | null): unknown[] {
 export async function createTrigger(ctx: StoreContext, input: NewTrigger): Promise<Trigger> {
   const valid = validateNewTrigger(input, ctx.maxRetriesDefault());
   const next = firstFireAt(valid.schedule, valid.timeZone, nowFor(ctx));
-  const [row] = await ctx.db.query<TriggerRow>(SQL.insertTrigger, [...definition(valid, next), ctx.now()]);
+  const webhookId = valid.type === 'webhook' ? newWebhookId() : null;
+  const [row] = await ctx.db.query<TriggerRow>(SQL.insertTrigger, [...definition(valid, next), ctx.now(), webhookId, valid.webhookSecret]);
   return toTrigger(row!);
 }
 
@@ -150,11 +165,15 @@ export async function updateTrigger(ctx: StoreContext, id: string, patch: Trigge
     const [row] = await tx.query<TriggerRow>(SQL.lockTrigger, [id]);
     if (!row) return null;
     const current = toTrigger(row);
-    const valid = validateNewTrigger({ ...triggerAsNew(current), ...given }, ctx.maxRetriesDefault());
+    // The secret goes with the webhook: a patch that makes it another type drops it, unless it sets one (refused then).
+    const keepSecret = given.spec === undefined || parseTriggerSpec(given.spec).type === 'webhook';
+    const valid = validateNewTrigger({ ...triggerAsNew(current, keepSecret ? row.webhook_secret : null), ...given }, ctx.maxRetriesDefault());
     const rescheduled = valid.spec !== current.spec || valid.timeZone !== current.timeZone;
     const enabling = valid.enabled && !current.enabled && valid.type !== 'at' && valid.type !== 'in';
     const next = rescheduled || enabling ? firstFireAt(valid.schedule, valid.timeZone, nowFor(ctx)) : current.nextFireAt;
-    const [updated] = await tx.query<TriggerRow>(SQL.updateTrigger, [id, ...definition(valid, next), ctx.now()]);
+    // A webhook keeps its id (its URL) through any change; one that becomes a webhook gets a new id.
+    const webhookId = valid.type !== 'webhook' ? null : (current.webhookId ?? newWebhookId());
+    const [updated] = await tx.query<TriggerRow>(SQL.updateTrigger, [id, ...definition(valid, next), ctx.now(), webhookId, valid.webhookSecret]);
     return toTrigger(updated!);
   });
 }

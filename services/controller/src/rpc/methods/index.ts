@@ -1,22 +1,23 @@
 /**
- * The controller's default JSON-RPC method table (JobCenter's methods), and what runs beside it:
+ * The controller's default JSON-RPC method table (JobCenter's methods, and Drover's raise_event), and what runs beside it:
  * the completion watcher that feeds `job_done`, and the connections' remote workers. The
  * controller builds this when it serves JSON-RPC and lays its `rpc.methods` over it.
  */
-import type { AdminStore, ApiClient, Broker, CallerStore, Logger, WorkerStore } from '@drover/core';
+import type { AdminStore, ApiClient, Broker, CallerStore, EventStore, Logger, WorkerStore } from '@drover/core';
 import { CompletionWatcher } from '../completions.js';
 import { RemoteWorkers } from '../remote/remote-workers.js';
 import type { RemoteWorkerOptions } from '../remote/remote-worker.js';
 import type { SessionSummary } from '../rpc-server.js';
 import type { SessionMethod } from '../session.js';
 import { callMethods } from './calls.js';
+import { eventMethods } from './events.js';
 import { statusMethods } from './status.js';
 import { workerMethods } from './workers.js';
 
 /** What JobCenter's methods need. */
 export interface JobcenterDeps {
   /** Callers wait for their jobs through the caller port; remote workers claim and finish through the worker port. */
-  store: CallerStore & Pick<AdminStore, 'getJob' | 'counts'> & WorkerStore;
+  store: CallerStore & Pick<AdminStore, 'getJob' | 'counts'> & WorkerStore & Pick<EventStore, 'raiseEvent'>;
   broker: Broker;
   logger: Logger;
   /** How remote workers behave (offer timeout, filter retry, …). */
@@ -44,6 +45,7 @@ export function jobcenterMethods(deps: JobcenterDeps): JobcenterMethods {
       ...callMethods({ store: deps.store, watcher, logger: deps.logger }),
       ...workerMethods(remotes, deps.logger),
       ...statusMethods({ store: deps.store, sessions: deps.sessions ?? (() => []), remotes }),
+      ...eventMethods(deps.store),
     },
     remotes,
     start: () => watcher.start(),

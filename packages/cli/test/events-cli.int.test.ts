@@ -1,0 +1,106 @@
+/**
+ * `drover events raise`, called in-process through the CLI's entry (`main`) against a real
+ * PostgreSQL store: through the API of an embedded instance (as against `drover dev`) and straight
+ * in the database (DATABASE_URL). A matching `@event` trigger makes its job; bad input exits 2
+ * naming the argument or option as typed, and nothing is written.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { silentLogger } from '@drover/core';
+import { createHttpApi } from '@drover/controller';
+import { useTestNamespace } from '@drover/testing';
+import { main } from '../src/main.js';
+import { writeInstance, writeLocalToken } from '../src/dev/instance.js';
+
+const ns = useTestNamespace();
+let app: FastifyInstance;
+let dataDir = '';
+
+beforeAll(async () => {
+  const token = (await ns.store.clients.add({ who: 'ev-cli-admin', admin: true })).token;
+  app = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  dataDir = mkdtempSync(join(tmpdir(), 'drover-events-cli-'));
+  writeInstance({ pid: process.pid, url, namespace: ns.namespace, dataDir, startedAt: new Date().toISOString() });
+  writeLocalToken(dataDir, token);
+});
+afterAll(async () => {
+  await app.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await ns.pool.query('DELETE FROM triggers');
+  await ns.pool.query('DELETE FROM jobs');
+});
+
+async function drover(argv: string[], env: Record<string, string> = { DROVER_DATA_DIR: dataDir }): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    const code = await main(argv, { LOG_LEVEL: 'silent', ...env });
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+async function jobCount(): Promise<number> {
+  const { rows } = await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM jobs');
+  return rows[0]!.n;
+}
+
+describe('drover events raise', () => {
+  it('raises an event through the embedded API: the matching trigger makes its job', async () => {
+    await ns.store.createTrigger({ spec: '@event io.cozy.files:CREATED', funcname: 'evcli.created', arg: { a: 1 } });
+    const run = await drover(['events', 'raise', 'io.cozy.files', 'CREATED', '{"_id":"f1","name":"a.txt"}', '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const raised = JSON.parse(run.stdout) as { matched: number; jobIds: string[] };
+    expect(raised.matched).toBe(1);
+    expect(await ns.store.getJob(raised.jobIds[0]!)).toMatchObject({ funcname: 'evcli.created', arg: { arg: { a: 1 }, event: { verb: 'CREATED', id: 'f1', doc: { name: 'a.txt' } } } });
+  });
+
+  it('raises straight in PostgreSQL with DATABASE_URL, with --old-doc', async () => {
+    await ns.store.createTrigger({ spec: '@event io.cozy.files:UPDATED:!=:name', funcname: 'evcli.renamed' });
+    const env = { DATABASE_URL: inject('droverServices').databaseUrl, DROVER_NAMESPACE: ns.namespace };
+    const run = await drover(['events', 'raise', 'io.cozy.files', 'UPDATED', '{"_id":"f1","name":"b"}', '--old-doc', '{"_id":"f1","name":"a"}'], env);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^1 trigger matched; jobs \d+\n$/);
+    const same = await drover(['events', 'raise', 'io.cozy.files', 'UPDATED', '{"_id":"f1","name":"b"}', '--old-doc', '{"_id":"f1","name":"b"}'], env);
+    expect(same.stdout).toBe('0 triggers matched; no job created\n');
+    expect(await jobCount()).toBe(1);
+  });
+
+  it('refuses bad input with exit 2, naming the argument as typed, and writes nothing', async () => {
+    await ns.store.createTrigger({ spec: '@event io.cozy.files', funcname: 'evcli.any' });
+    for (const [argv, name] of [
+      [['io.cozy.files', 'TOUCHED', '{"_id":"a"}'], '<verb>'],
+      [['io/files', 'CREATED', '{"_id":"a"}'], '<type>'],
+      [['io.cozy.files', 'CREATED', '{"name":"a"}'], '<doc>._id'],
+      [['io.cozy.files', 'CREATED', '{"_id":'], '<doc>'],
+      [['io.cozy.files', 'CREATED', '[1]'], '<doc>'],
+      [['io.cozy.files', 'UPDATED', '{"_id":"a"}', '--old-doc', '3'], '--old-doc'],
+    ] as const) {
+      const run = await drover(['events', 'raise', ...argv]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.startsWith(`drover: ${name}:`), run.stderr).toBe(true);
+    }
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), fc.string({ maxLength: 20 }), async (type, verb, doc) => {
+        const run = await drover(['events', 'raise', type, verb, doc]);
+        if (run.code === 0) return;
+        expect(run.code, run.stderr).toBe(2);
+        expect(run.stderr, run.stderr).toMatch(/^drover: (<type>|<verb>|<doc>)/);
+      }),
+      { numRuns: 40 },
+    );
+    expect(await jobCount()).toBe(0);
+  });
+});
