@@ -86,8 +86,11 @@ export {
   parseJobId,
   parseJsonText,
   parseRescheduleWhen,
+  parseTriggerFilters,
   parseWholeNumber,
+  TRIGGER_FILTERS,
   type JobFilter,
+  type TriggerFilter,
 } from './input.js';
 export {
   CLIENT_NAME_PATTERN,
@@ -125,6 +128,7 @@ export type {
   LeadOptions,
   Leadership,
   ListTriggersQuery,
+  TriggerJobsQuery,
   NextDue,
   OutcomeResult,
   ProducerStore,

@@ -5,6 +5,7 @@
  *   GET  /jobs?state=&funcname=&arg=&limit=&before=                 GET /stats         counts per function and state
  *   POST /jobs/:id/retry | /cancel | /reschedule { "when": … }      GET /health        ok or not, nothing more
  *   GET  /status               health with the relay's figures      /clients…          the client registry (http-clients.ts)
+ *   /triggers…                 triggers: create, list, show, change, delete, launch, their jobs (http-triggers.ts)
  * Every request but /health carries a client's token (see http-guard.ts), and each route checks
  * the client's scopes: enqueueing needs `call` on each job's function, and the jobs are the
  * client's own; reading, retrying, cancelling or rescheduling a job needs the job to be the
@@ -28,6 +29,7 @@ import {
   type CallerStore,
   type NewJob,
   type SchedulerStore,
+  type TriggerStore,
 } from '@drover/core';
 import type { Authenticate } from './auth/authenticate.js';
 import { createAuthenticator } from './auth/authenticate.js';
@@ -35,6 +37,7 @@ import { FailureThrottle } from './auth/throttle.js';
 import { clientRoutes } from './http-clients.js';
 import { HttpRefusal, clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
 import { clientOf, installGuard } from './http-guard.js';
+import { triggerRoutes } from './http-triggers.js';
 import { mayActOnJob } from './job-access.js';
 import type { TrustProxy } from './trusted-proxies.js';
 
@@ -44,7 +47,7 @@ import type { TrustProxy } from './trusted-proxies.js';
  * answers (two index lookups on the live table and one on the triggers' due index; `counts` would
  * scan).
  */
-export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'>;
+export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'> & TriggerStore;
 
 export interface HttpOptions {
   store: ApiStore;
@@ -252,6 +255,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   });
 
   clientRoutes(app, options.clients);
+  triggerRoutes(app, store);
 
   return app;
 }

@@ -90,4 +90,5 @@ export const SQL = {
   lockDueTriggers: get('lock-due-triggers'),
   fireTriggers: get('fire-triggers'),
   foldTriggerOutcomes: get('fold-trigger-outcomes'),
+  triggerJobs: get('trigger-jobs'),
 } as const;
