@@ -25,6 +25,7 @@ import {
   type TriggerStore,
 } from '@drover/core';
 import { createPgStore, type PgJobStore } from '@drover/store';
+import type { TriggerApi } from './http-api.js';
 import { retryEnqueue, withIdempotencyKey, type EnqueueRetryOptions } from './enqueue-retry.js';
 
 /** What the client does with a store: enqueue, read and administer jobs, and manage triggers. */
@@ -86,7 +87,7 @@ const CALL_POLL_MAX_MS = 250;
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 /** The client's facade over a store (or a database URL): enqueue, call, reads and admin. */
-export class Client {
+export class Client implements TriggerApi {
   readonly store: ClientStore;
   /** The store this client made from `databaseUrl`, closed with the client; null when it was given one. */
   readonly #ownStore: PgJobStore | null;
@@ -198,6 +199,11 @@ export class Client {
   /** Changes any of a trigger's fields (`{ enabled: false }` disables it); a new spec or time zone reschedules it. Null when there is none. */
   updateTrigger(id: string, patch: TriggerPatch): Promise<Trigger | null> {
     return this.store.updateTrigger(id, patch);
+  }
+
+  /** Enables or disables a trigger; enabling a recurring one schedules it from now. Null when there is none. */
+  enableTrigger(id: string, enabled: boolean): Promise<Trigger | null> {
+    return this.store.enableTrigger(id, enabled);
   }
 
   /** Deletes a trigger; the jobs it created run on. False when there is none. */
