@@ -131,6 +131,8 @@ describe('trigger routes', () => {
       ['POST', '/triggers', { spec: '@daily', funcname: 'report.x', priority: 'high' }, 'priority'],
       ['POST', '/triggers', { spec: '@daily', funcname: 'report.x', colour: 'red' }, 'colour'],
       ['POST', '/triggers', [1, 2], 'body'],
+      ['POST', '/triggers', { spec: '@daily' }, 'funcname'],
+      ['POST', '/triggers', { funcname: 'report.x' }, 'spec'],
       ['PATCH', `/triggers/${id}`, { spec: '@cron nope' }, 'spec'],
       ['PATCH', `/triggers/${id}`, { enabled: 'yes' }, 'enabled'],
       ['PATCH', `/triggers/${id}`, 'off', 'body'],
