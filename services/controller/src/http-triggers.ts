@@ -23,7 +23,7 @@
  * Every input is parsed before the store writes anything; bad input is a 400 naming the field.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ValidationError, authorizes, parseJobId, parseTriggerFilters, type NewTrigger, type Trigger, type TriggerPatch, type TriggerStore } from '@drover/core';
+import { ValidationError, authorizes, parseJobId, parseTriggerFilters, type NewTrigger, type Trigger, type TriggerStore } from '@drover/core';
 import { HttpRefusal, errorBody } from './http-errors.js';
 import { clientOf } from './http-guard.js';
 
@@ -117,7 +117,7 @@ export function triggerRoutes(app: FastifyInstance, store: TriggerStore): void {
     const patch = objectBody(request.body, 'an object of the trigger fields to change, e.g. { "enabled": false }');
     await reachable(request, id);
     if (typeof patch.funcname === 'string') requireCall(request, patch.funcname, 'move a trigger to that function');
-    const updated = await store.updateTrigger(id, patch as TriggerPatch);
+    const updated = await store.updateTrigger(id, patch);
     // Deleted between the check and the update.
     if (!updated) throw new HttpRefusal(404, `no trigger ${id}`);
     return withUrl(updated, request);

@@ -9,7 +9,7 @@
  * A parameter of the wrong shape is a -32001 error naming it, as in JobCenter's methods; so is a
  * scope the client lacks for a function it named itself (as get_api_status refuses a non-admin).
  */
-import { ValidationError, authorizes, type ApiClient, type NewTrigger, type Trigger, type TriggerPatch, type TriggerStore } from '@drover/core';
+import { ValidationError, authorizes, type ApiClient, type NewTrigger, type Trigger, type TriggerStore } from '@drover/core';
 import { RpcError, RpcErrorCode, type Params } from '@drover/jsonrpc';
 import type { SessionMethod } from '../session.js';
 import { parseWireJobId } from './calls.js';
@@ -85,7 +85,7 @@ export function triggerMethods(store: TriggerMethodsStore): Record<string, Sessi
     if (!isObject(params.patch)) throw new ValidationError('patch', 'must be an object of the trigger fields to change, e.g. {"enabled": false}');
     if (!(await reachable(session.client, id))) return null;
     if (typeof params.patch.funcname === 'string') requireCall(session.client, params.patch.funcname, 'update_trigger');
-    return store.updateTrigger(id, params.patch as TriggerPatch);
+    return store.updateTrigger(id, params.patch);
   };
 
   const deleteTrigger: SessionMethod<ApiClient> = async (params, session) => {
