@@ -1,4 +1,4 @@
--- The jobs a trigger created, live or finished, newest first, a page at a time (indexes of 0010).
+-- The jobs a trigger created, live or finished, newest first, a page at a time (indexes of 0011).
 -- Params: $1 trigger id bigint, $2 before id bigint (keyset pagination; null: from the newest), $3 limit int.
 -- Returns the jobs' columns as find-jobs.sql does.
 -- Each table is read by its own index and limited before the union, so a page costs two short

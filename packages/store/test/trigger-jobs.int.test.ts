@@ -1,6 +1,6 @@
 /**
  * Role: TriggerStore.triggerJobs — the jobs a trigger created, live and finished, newest first, a
- * page at a time, read by the trigger_id indexes of migration 0010. Runs on both adapters; the
+ * page at a time, read by the trigger_id indexes of migration 0011. Runs on both adapters; the
  * plan check is in trigger-jobs.pg.int.test.ts.
  */
 import { describe, expect, it } from 'vitest';

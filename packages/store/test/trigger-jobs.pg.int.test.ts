@@ -1,5 +1,5 @@
 /**
- * The read behind a trigger's jobs uses migration 0010's index on finished_jobs, the table that
+ * The read behind a trigger's jobs uses migration 0011's index on finished_jobs, the table that
  * holds every kept exit status: without it, the read scans that table. PostgreSQL only (it needs a
  * connection of its own for SET LOCAL).
  */
