@@ -34,6 +34,25 @@ async function jobsJson(env: Record<string, string>): Promise<JobJson[]> {
   return JSON.parse(out.stdout) as JobJson[];
 }
 
+/** The demo's enqueued jobs: those of its trigger (demo.tick, one every 5 s while dev runs) left out. */
+async function demoJobsJson(env: Record<string, string>): Promise<JobJson[]> {
+  return (await jobsJson(env)).filter((j) => j.funcname !== 'demo.tick');
+}
+
+interface TriggerJson {
+  id: string;
+  spec: string;
+  funcname: string;
+  fires: number;
+  lastJobId: string | null;
+}
+
+async function triggersJson(env: Record<string, string>): Promise<TriggerJson[]> {
+  const out = await processes.run(['triggers', 'list', '--json'], env);
+  expect(out.code, out.stderr).toBe(0);
+  return JSON.parse(out.stdout) as TriggerJson[];
+}
+
 describe('drover dev', () => {
   it('runs the demo on an embedded database with no services configured, and answers the CLI', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'drover-dev-'));
@@ -42,11 +61,12 @@ describe('drover dev', () => {
     const summary = await waitFor(() => {
       const out = dev.output();
       const start = out.indexOf('{\n  "event": "demo-finished"');
-      return start >= 0 && out.trimEnd().endsWith('}') ? (JSON.parse(out.slice(start)) as { call: unknown; duplicateOf: string; jobs: { label: string; id: string }[] }) : null;
+      return start >= 0 && out.trimEnd().endsWith('}') ? (JSON.parse(out.slice(start)) as { call: unknown; duplicateOf: string; jobs: { label: string; id: string }[]; trigger: unknown }) : null;
     }, { what: 'the demo summary', timeoutMs: 90_000, intervalMs: 200 });
     expect(summary.call).toEqual({ result: 5 });
+    expect(summary.trigger).toMatchObject({ spec: '@every 5s', funcname: 'demo.tick' });
 
-    const jobs = await jobsJson(env);
+    const jobs = await demoJobsJson(env);
     const byLabel = new Map(summary.jobs.map((d) => [d.label, jobs.find((j) => j.id === d.id)!]));
     expect(jobs).toHaveLength(9);
     expect(jobs.every((j) => j.state === 'completed')).toBe(true);
@@ -94,11 +114,38 @@ describe('drover dev', () => {
     await waitFor(() => second.output().includes('Demo summary:'), { what: 'the demo to finish after the restart', timeoutMs: 90_000, intervalMs: 200 });
     expect(second.output()).toMatch(/going on with the 9 demo jobs of the last run/);
     expect(second.output()).toMatch(/interrupted job\(s\) taken back/);
-    const jobs = await jobsJson(env);
+    const jobs = await demoJobsJson(env);
     expect(jobs).toHaveLength(9);
     expect(jobs.filter((j) => j.state !== 'completed')).toEqual([]);
     // A job interrupted by the kill counts one failed attempt, and finished on the next.
     expect(jobs.some((j) => j.funcname === 'demo.slow' && j.failures === 1)).toBe(true);
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('shows its demo trigger firing, made once whatever the number of restarts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'drover-dev-'));
+    const env = embeddedEnv(dataDir);
+    const first = processes.start(['dev'], env);
+    const announced = await waitFor(() => /Demo trigger: made trigger (\d+) \(@every 5s → demo\.tick\)/.exec(first.output())?.[1], { what: 'the demo trigger to be announced', timeoutMs: 90_000, intervalMs: 100 });
+    // After the demo's summary, each fire gets a line.
+    const fired = await waitFor(() => new RegExp(`trigger ${announced} \\(@every 5s\\) fired: job (\\d+) \\(demo\\.tick\\)`).exec(first.output())?.[1], { what: 'a fire of the demo trigger after the summary', timeoutMs: 90_000, intervalMs: 100 });
+    await waitFor(async () => (await jobsJson(env)).find((j) => j.id === fired)?.state === 'completed', { what: 'the fired job to complete', intervalMs: 200 });
+    const [trigger] = await triggersJson(env);
+    expect(trigger).toMatchObject({ id: announced, spec: '@every 5s', funcname: 'demo.tick' });
+    expect(trigger!.fires).toBeGreaterThanOrEqual(1);
+    // Its jobs are listed with it.
+    const shown = JSON.parse((await processes.run(['triggers', 'show', announced, '--json'], env)).stdout) as { jobs: { id: string }[] };
+    expect(shown.jobs.map((j) => j.id)).toContain(fired);
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    // Started again, dev keeps the trigger it made, and it fires again.
+    const second = processes.start(['dev'], env);
+    await waitFor(() => second.output().includes(`Demo trigger: kept from the last run trigger ${announced} (@every 5s → demo.tick)`), { what: 'the kept trigger to be announced', timeoutMs: 90_000, intervalMs: 100 });
+    const firesBefore = (await triggersJson(env))[0]!.fires;
+    await waitFor(async () => ((await triggersJson(env))[0]?.fires ?? 0) > firesBefore, { what: 'the kept trigger to fire again', timeoutMs: 30_000, intervalMs: 200 });
+    expect((await triggersJson(env)).map((t) => t.id)).toEqual([announced]);
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

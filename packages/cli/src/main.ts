@@ -11,6 +11,16 @@ import { benchCommand } from './commands/bench.js';
 import { addClientCommand, listClientsCommand, removeClientCommand, rotateClientCommand, type AddClientFlags } from './commands/clients.js';
 import { devCommand } from './commands/dev.js';
 import { raiseEventCommand, type RaiseFlags } from './commands/events.js';
+import {
+  addTriggerCommand,
+  enableTriggerCommand,
+  launchTriggerCommand,
+  listTriggersCommand,
+  removeTriggerCommand,
+  showTriggerCommand,
+  type AddTriggerFlags,
+  type ListTriggersFlags,
+} from './commands/triggers.js';
 import { runServices, runWorker } from './commands/services.js';
 
 function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Command {
@@ -78,6 +88,30 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
   clients.command('rotate').description('give a client a new token and print it, once; the old one stops working').argument('<name>')
     .option('--token <token>', 'use this token instead of generating one').option('--json', 'machine output')
     .action(async (who: string, o: { token?: string; json?: boolean }) => setExit(await rotateClientCommand(config(), who, o)));
+  const triggers = cmd.command('triggers').description('manage triggers: rules that create jobs on time, on demand or on events (docs/triggers.md)');
+  triggers.command('add').description("add a trigger, e.g. drover triggers add '@cron 0 0 3 * * *' report.nightly '{\"full\":true}'")
+    .argument('<spec>', '@at <ISO 8601>, @in <duration>, @every <duration>, @cron <spec>, @hourly, @daily, @weekly, @monthly, @event <selector>, @webhook, @client')
+    .argument('<funcname>', 'the function of the jobs it creates').argument('[arg]', 'their argument, as JSON')
+    .option('--priority <n>', 'their priority, -100 to 100').option('--max-retries <n>', 'their retries before failing for good')
+    .option('--timeout-ms <ms>', 'how long one attempt may run').option('--uniqkey <key>', 'at most one live job of the trigger at a time')
+    .option('--debounce <duration>', '@event and @webhook: gather a burst into one job, e.g. 30s')
+    .option('--time-zone <zone>', 'the IANA time zone of a cron spec (default UTC)')
+    .option('--catch-up <policy>', 'after downtime: one (default), all or none').option('--disabled', 'add it disabled')
+    .option('--json', 'machine output: the trigger, with a webhook trigger\'s url')
+    .action((spec: string, funcname: string, arg: string | undefined, o: AddTriggerFlags) => addTriggerCommand(config(), spec, funcname, arg, o));
+  triggers.command('list').description('list triggers, newest first').option('--funcname <name>').option('--limit <n>', 'at most n (default 100)')
+    .option('--before <id>', 'only ids below this (paging)').option('--json', 'machine output')
+    .action((o: ListTriggersFlags) => listTriggersCommand(config(), o));
+  triggers.command('show').description('show a trigger, its state and its latest jobs').argument('<id>').option('--json', 'machine output')
+    .action(async (id: string, o: { json?: boolean }) => setExit(await showTriggerCommand(config(), id, Boolean(o.json))));
+  triggers.command('rm').description('delete a trigger; the jobs it created run on').argument('<id>').option('--json', 'machine output')
+    .action(async (id: string, o: { json?: boolean }) => setExit(await removeTriggerCommand(config(), id, Boolean(o.json))));
+  triggers.command('launch').description('create one of its jobs now, whatever its type').argument('<id>').option('--json', 'machine output')
+    .action(async (id: string, o: { json?: boolean }) => setExit(await launchTriggerCommand(config(), id, Boolean(o.json))));
+  triggers.command('enable').description('enable a trigger (a recurring one is scheduled from now)').argument('<id>').option('--json', 'machine output')
+    .action(async (id: string, o: { json?: boolean }) => setExit(await enableTriggerCommand(config(), id, true, Boolean(o.json))));
+  triggers.command('disable').description('disable a trigger: it no longer fires on time').argument('<id>').option('--json', 'machine output')
+    .action(async (id: string, o: { json?: boolean }) => setExit(await enableTriggerCommand(config(), id, false, Boolean(o.json))));
   return cmd;
 }
 

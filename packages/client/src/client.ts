@@ -20,12 +20,19 @@ import {
   type NewJob,
   type ProducerStore,
   type RescheduleWhen,
+  type ListTriggersQuery,
+  type NewTrigger,
+  type Trigger,
+  type TriggerJobsQuery,
+  type TriggerPatch,
+  type TriggerStore,
 } from '@drover/core';
 import { createPgStore, type PgJobStore } from '@drover/store';
+import type { TriggerApi } from './http-api.js';
 import { retryEnqueue, withIdempotencyKey, type EnqueueRetryOptions } from './enqueue-retry.js';
 
-/** What the client does with a store: enqueue, read and administer jobs, and raise events. */
-export type ClientStore = ProducerStore & AdminStore & Pick<EventStore, 'raiseEvent'>;
+/** What the client does with a store: enqueue, read and administer jobs, raise events, and manage triggers. */
+export type ClientStore = ProducerStore & AdminStore & Pick<EventStore, 'raiseEvent'> & TriggerStore;
 
 /**
  * A store that can run a producer's inserts on a connection the caller holds (PostgreSQL's
@@ -83,7 +90,7 @@ const CALL_POLL_MAX_MS = 250;
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 /** The client's facade over a store (or a database URL): enqueue, call, reads and admin. */
-export class Client {
+export class Client implements TriggerApi {
   readonly store: ClientStore;
   /** The store this client made from `databaseUrl`, closed with the client; null when it was given one. */
   readonly #ownStore: PgJobStore | null;
@@ -182,6 +189,49 @@ export class Client {
 
   counts(): Promise<JobCount[]> {
     return this.store.counts();
+  }
+
+  /**
+   * Stores a trigger (docs/triggers.md): a rule that creates jobs of `funcname` on time, on
+   * demand, or on events. Bad input is a ValidationError naming the field, and nothing is written.
+   */
+  createTrigger(input: NewTrigger): Promise<Trigger> {
+    return this.store.createTrigger(input);
+  }
+
+  /** Triggers newest first, optionally of one function, a page at a time. */
+  listTriggers(query: ListTriggersQuery = {}): Promise<Trigger[]> {
+    return this.store.listTriggers(query);
+  }
+
+  /** One trigger with its state; null when there is none. */
+  getTrigger(id: string): Promise<Trigger | null> {
+    return this.store.getTrigger(id);
+  }
+
+  /** Changes any of a trigger's fields (`{ enabled: false }` disables it); a new spec or time zone reschedules it. Null when there is none. */
+  updateTrigger(id: string, patch: TriggerPatch): Promise<Trigger | null> {
+    return this.store.updateTrigger(id, patch);
+  }
+
+  /** Enables or disables a trigger; enabling a recurring one schedules it from now. Null when there is none. */
+  enableTrigger(id: string, enabled: boolean): Promise<Trigger | null> {
+    return this.store.enableTrigger(id, enabled);
+  }
+
+  /** Deletes a trigger; the jobs it created run on. False when there is none. */
+  deleteTrigger(id: string): Promise<boolean> {
+    return this.store.deleteTrigger(id);
+  }
+
+  /** Creates one of the trigger's jobs now, whatever its type; its schedule is unchanged. Null when there is none. */
+  launchTrigger(id: string): Promise<{ jobId: string; inserted: boolean; trigger: Trigger } | null> {
+    return this.store.launchTrigger(id);
+  }
+
+  /** The jobs a trigger created, live or finished, newest first. */
+  triggerJobs(id: string, query: TriggerJobsQuery = {}): Promise<Job[]> {
+    return this.store.triggerJobs(id, query);
   }
 
   async close(): Promise<void> {

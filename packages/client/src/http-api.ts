@@ -25,6 +25,12 @@ import {
   type DroverEvent,
   type EventStore,
   type RaisedEvent,
+  type ListTriggersQuery,
+  type NewTrigger,
+  type Trigger,
+  type TriggerJobsQuery,
+  type TriggerPatch,
+  type TriggerStore,
 } from '@drover/core';
 
 /** What an operator does with jobs; the store and the HTTP API both provide it. */
@@ -32,6 +38,12 @@ export type JobApi = Pick<ProducerStore, 'insert'> & AdminStore;
 
 /** Raising events (`POST /events` over HTTP, which needs the admin scope); the store and the HTTP API both provide it. */
 export type EventApi = Pick<EventStore, 'raiseEvent'>;
+
+/** What an operator does with triggers; the store and the HTTP API both provide it. */
+export type TriggerApi = Pick<TriggerStore, 'createTrigger' | 'getTrigger' | 'listTriggers' | 'updateTrigger' | 'enableTrigger' | 'deleteTrigger' | 'launchTrigger' | 'triggerJobs'>;
+
+/** A trigger as the HTTP API answers it: a webhook trigger carries the `url` that fires it. */
+export type TriggerWithUrl = Trigger & { url?: string };
 
 /** What an administrator does with API clients; the client store and the HTTP API both provide it. */
 export type ClientAdmin = Pick<ApiClientStore, 'add' | 'list' | 'remove' | 'rotate'>;
@@ -180,5 +192,78 @@ export class HttpClientAdmin implements ClientAdmin {
   async rotate(who: string, token?: string): Promise<IssuedToken | null> {
     const { status, json } = await request<IssuedToken>(this.baseUrl, this.options, 'POST', `/clients/${encodeURIComponent(who)}/rotate`, token === undefined ? {} : { token });
     return status === 404 ? null : { client: reviveClient(json.client), token: json.token };
+  }
+}
+
+const TRIGGER_DATE_FIELDS = ['nextFireAt', 'lastFiredAt', 'lastSuccessAt', 'lastFailureAt', 'createdAt', 'updatedAt'] as const;
+
+function reviveTrigger(raw: TriggerWithUrl): TriggerWithUrl {
+  const trigger = { ...raw } as Record<string, unknown>;
+  for (const f of TRIGGER_DATE_FIELDS) if (typeof trigger[f] === 'string') trigger[f] = new Date(trigger[f]);
+  return trigger as unknown as TriggerWithUrl;
+}
+
+/** Paging as query text: `limit` and `before`, plus `funcname` for a listing. */
+function pageParams(query: ListTriggersQuery | TriggerJobsQuery): string {
+  const params = new URLSearchParams();
+  if ('funcname' in query && query.funcname !== undefined) params.set('funcname', query.funcname);
+  if (query.limit !== undefined) params.set('limit', String(query.limit));
+  if (query.beforeId !== undefined) params.set('before', query.beforeId);
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/**
+ * Triggers over a controller's HTTP API: what a client may do with the triggers of the functions it
+ * may call (all of them with the admin scope). Its triggers carry a webhook trigger's `url`.
+ */
+export class HttpTriggerApi implements TriggerApi {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly options: HttpApiOptions = {},
+  ) {}
+
+  #request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+    return request<T>(this.baseUrl, this.options, method, path, body);
+  }
+
+  #path(id: string, tail = ''): string {
+    return `/triggers/${encodeURIComponent(id)}${tail}`;
+  }
+
+  async createTrigger(input: NewTrigger): Promise<TriggerWithUrl> {
+    return reviveTrigger((await this.#request<TriggerWithUrl>('POST', '/triggers', input)).json);
+  }
+
+  async getTrigger(id: string): Promise<TriggerWithUrl | null> {
+    const { status, json } = await this.#request<TriggerWithUrl>('GET', this.#path(id));
+    return status === 404 ? null : reviveTrigger(json);
+  }
+
+  async listTriggers(query: ListTriggersQuery = {}): Promise<TriggerWithUrl[]> {
+    return (await this.#request<TriggerWithUrl[]>('GET', `/triggers${pageParams(query)}`)).json.map(reviveTrigger);
+  }
+
+  async updateTrigger(id: string, patch: TriggerPatch): Promise<TriggerWithUrl | null> {
+    const { status, json } = await this.#request<TriggerWithUrl>('PATCH', this.#path(id), patch);
+    return status === 404 ? null : reviveTrigger(json);
+  }
+
+  async enableTrigger(id: string, enabled: boolean): Promise<TriggerWithUrl | null> {
+    return this.updateTrigger(id, { enabled });
+  }
+
+  async deleteTrigger(id: string): Promise<boolean> {
+    return (await this.#request('DELETE', this.#path(id))).status === 200;
+  }
+
+  async launchTrigger(id: string): Promise<{ jobId: string; inserted: boolean; trigger: TriggerWithUrl } | null> {
+    const { status, json } = await this.#request<{ jobId: string; inserted: boolean; trigger: TriggerWithUrl }>('POST', this.#path(id, '/launch'));
+    return status === 404 ? null : { ...json, trigger: reviveTrigger(json.trigger) };
+  }
+
+  async triggerJobs(id: string, query: TriggerJobsQuery = {}): Promise<Job[]> {
+    const { status, json } = await this.#request<Job[]>('GET', this.#path(id, `/jobs${pageParams(query)}`));
+    return status === 404 ? [] : json.map(reviveJob);
   }
 }

@@ -12,8 +12,9 @@
  * await drover.enqueue({ funcname: 'email.receipt', arg: { orderId } }, { tx: db });
  * await db.query('COMMIT');                      // the job exists only if the order does
  * const total = await drover.call({ funcname: 'math.add', arg: [1, 2] }, { timeoutMs: 5000 });
+ * await drover.createTrigger({ spec: '@cron 0 0 3 * * *', funcname: 'report.nightly', arg: { full: true } });
  * ```
  */
-export { ApiAccessError, HttpClientAdmin, HttpJobApi, type ClientAdmin, type EventApi, type HttpApiOptions, type JobApi } from './http-api.js';
+export { ApiAccessError, HttpClientAdmin, HttpJobApi, HttpTriggerApi, type ClientAdmin, type EventApi, type HttpApiOptions, type JobApi, type TriggerApi, type TriggerWithUrl } from './http-api.js';
 export { CallTimeoutError, Client, JobFailedError, createClient, type ClientOptions, type ClientStore, type EnqueueOptions } from './client.js';
 export type { EnqueueRetryOptions } from './enqueue-retry.js';

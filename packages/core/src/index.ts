@@ -98,8 +98,11 @@ export {
   parseJobId,
   parseJsonText,
   parseRescheduleWhen,
+  parseTriggerFilters,
   parseWholeNumber,
+  TRIGGER_FILTERS,
   type JobFilter,
+  type TriggerFilter,
 } from './input.js';
 export {
   CLIENT_NAME_PATTERN,
@@ -137,6 +140,7 @@ export type {
   LeadOptions,
   Leadership,
   ListTriggersQuery,
+  TriggerJobsQuery,
   NextDue,
   OutcomeResult,
   ProducerStore,

@@ -135,3 +135,40 @@ export function parseJobFilters(
   if (before !== undefined) query.beforeId = parseJobId(before, name('before'));
   return query;
 }
+
+/** The filters of a trigger listing (`GET /triggers?funcname=…`, `drover triggers list --funcname …`). */
+export const TRIGGER_FILTERS = ['funcname', 'limit', 'before'] as const;
+/** One of {@link TRIGGER_FILTERS}. */
+export type TriggerFilter = (typeof TRIGGER_FILTERS)[number];
+
+/**
+ * Parses the filters of a trigger listing, or of a trigger's jobs (`allowed` without `funcname`),
+ * given as text, as {@link parseJobFilters} parses a job listing's: each once, none empty, an
+ * unknown one refused by name, errors naming each through `name`.
+ */
+export function parseTriggerFilters(
+  raw: Readonly<Record<string, unknown>>,
+  name: (filter: TriggerFilter) => string = (f) => f,
+  allowed: readonly TriggerFilter[] = TRIGGER_FILTERS,
+): { funcname?: string; limit?: number; beforeId?: string } {
+  for (const key of Object.keys(raw)) {
+    if (raw[key] !== undefined && !(allowed as readonly string[]).includes(key)) {
+      throw new ValidationError(key, `is not a filter; the filters are ${allowed.join(', ')}`);
+    }
+  }
+  const once = (filter: TriggerFilter): string | undefined => {
+    const value = raw[filter];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw new ValidationError(name(filter), 'must be text, given once');
+    if (value === '') throw new ValidationError(name(filter), 'must not be empty (leave the filter out instead)');
+    return value;
+  };
+  const query: { funcname?: string; limit?: number; beforeId?: string } = {};
+  const funcname = once('funcname');
+  if (funcname !== undefined) query.funcname = validateFuncname(funcname, name('funcname'));
+  const limit = once('limit');
+  if (limit !== undefined) query.limit = parseWholeNumber(limit, name('limit'), 1, FIND_LIMIT_MAX);
+  const before = once('before');
+  if (before !== undefined) query.beforeId = parseJobId(before, name('before'));
+  return query;
+}

@@ -252,6 +252,14 @@ export interface ListTriggersQuery {
   limit?: number;
 }
 
+/** Paging of {@link TriggerStore.triggerJobs}. */
+export interface TriggerJobsQuery {
+  /** Keyset pagination: only jobs with a smaller id (results are newest first). */
+  beforeId?: string;
+  /** At most this many; defaults to 100, at most 1000. */
+  limit?: number;
+}
+
 /**
  * An operator's part over triggers: create, read, change, enable, delete, and launch one now.
  * Firing on time is the scheduler's ({@link SchedulerStore.fireTriggers}).
@@ -274,6 +282,8 @@ export interface TriggerStore {
    * `inserted` is false when the live job holding its uniqkey was returned instead. Null when no such trigger.
    */
   launchTrigger(id: string): Promise<{ jobId: string; inserted: boolean; trigger: Trigger } | null>;
+  /** The jobs it created (fired or launched), live or finished, newest first; empty for an unknown id. */
+  triggerJobs(id: string, query?: TriggerJobsQuery): Promise<Job[]>;
 }
 
 /** What {@link EventStore.raiseEvent} did. */

@@ -136,8 +136,10 @@ export function validateNewTrigger(input: NewTrigger, defaults: { maxRetries?: n
   const shape = triggerFields.safeParse(input);
   if (!shape.success) {
     const issue = shape.error.issues[0];
-    const key = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
-    throw new ValidationError(key ?? 'trigger', key ? 'is not a field of a trigger' : 'is invalid');
+    if (issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined) throw new ValidationError(issue.keys[0], 'is not a field of a trigger');
+    // The only other refusal of this shape: a required field (spec, funcname) left out.
+    const missing = issue?.path[0];
+    throw new ValidationError(typeof missing === 'string' ? missing : 'trigger', typeof missing === 'string' ? 'is required' : 'is invalid');
   }
   const parsed = parseTriggerSpec(input.spec, 'spec');
   const timeZone = input.timeZone === undefined ? 'UTC' : checkTimeZone(input.timeZone, 'timeZone');

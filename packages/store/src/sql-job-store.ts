@@ -49,6 +49,7 @@ import {
   type RescheduleWhen,
   type RetryPolicy,
   type Trigger,
+  type TriggerJobsQuery,
   type TriggerPatch,
   type ValidJob,
 } from '@drover/core';
@@ -305,6 +306,10 @@ export class SqlJobStore implements JobStore {
 
   async launchTrigger(id: string): Promise<{ jobId: string; inserted: boolean; trigger: Trigger } | null> {
     return triggers.launchTrigger(this.#ctx, id);
+  }
+
+  async triggerJobs(id: string, query: TriggerJobsQuery = {}): Promise<Job[]> {
+    return triggers.triggerJobs(this.#ctx, id, query);
   }
 
   /** Needs a connection of its own; adapters that have one override this. */

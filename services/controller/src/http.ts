@@ -6,6 +6,7 @@
  *   POST /jobs/:id/retry | /cancel | /reschedule { "when": … }      GET /health        ok or not, nothing more
  *   GET  /status               health with the relay's figures      /clients…          the client registry (http-clients.ts)
  *   POST /events               raise an event (http-events.ts)      POST /webhooks/:id a @webhook's URL, no token (http-webhooks.ts)
+ *   /triggers…                 triggers: create, list, show, change, delete, launch, their jobs (http-triggers.ts)
  * Every request but /health carries a client's token (see http-guard.ts), and each route checks
  * the client's scopes: enqueueing needs `call` on each job's function, and the jobs are the
  * client's own; reading, retrying, cancelling or rescheduling a job needs the job to be the
@@ -30,6 +31,7 @@ import {
   type EventStore,
   type NewJob,
   type SchedulerStore,
+  type TriggerStore,
 } from '@drover/core';
 import type { Authenticate } from './auth/authenticate.js';
 import { createAuthenticator } from './auth/authenticate.js';
@@ -39,6 +41,7 @@ import { eventRoutes } from './http-events.js';
 import { webhookRoutes } from './http-webhooks.js';
 import { HttpRefusal, clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
 import { clientOf, installGuard } from './http-guard.js';
+import { triggerRoutes } from './http-triggers.js';
 import { mayActOnJob } from './job-access.js';
 import type { TrustProxy } from './trusted-proxies.js';
 
@@ -48,7 +51,7 @@ import type { TrustProxy } from './trusted-proxies.js';
  * answers (two index lookups on the live table and one on the triggers' due index; `counts` would
  * scan).
  */
-export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'> & EventStore;
+export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'> & EventStore & TriggerStore;
 
 export interface HttpOptions {
   store: ApiStore;
@@ -266,6 +269,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   clientRoutes(app, options.clients);
   eventRoutes(app, store);
   webhookRoutes(app, { store, throttle, ...(options.webhookBodyLimit === undefined ? {} : { bodyLimit: options.webhookBodyLimit }) });
+  triggerRoutes(app, store);
 
   return app;
 }

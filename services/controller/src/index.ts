@@ -20,6 +20,7 @@ export { Controller, createController, type ControllerOptions } from './controll
 export { DEFAULT_MAX_IN_BROKER, Relay, type RelayOptions } from './relay.js';
 export { createHttpApi, type ApiStore, type HttpOptions } from './http.js';
 export { DEFAULT_WEBHOOK_BODY_LIMIT, signatureValid } from './http-webhooks.js';
+export { type TriggerJson } from './http-triggers.js';
 export { PROXY_RANGE_NAMES, compileTrustedProxies, trustedProxiesProblem, type TrustProxy } from './trusted-proxies.js';
 export { createAuthenticator, type AuthResult, type Authenticate, type Credentials } from './auth/authenticate.js';
 export { FailureThrottle, type ThrottleOptions } from './auth/throttle.js';

@@ -2,8 +2,10 @@
  * `drover dev` (what `npm start` runs): everything in one process. With no DATABASE_URL and no
  * AMQP_URL, on an embedded PostgreSQL (PGlite, data in DROVER_DATA_DIR) and the in-memory broker;
  * with both set, on the real services. It runs the controller, the scheduler and a worker for the
- * demo functions, enqueues the demo, shows jobs moving, prints a summary, and keeps running for
- * `drover enqueue`, `drover jobs` and `drover stats` until Ctrl-C. Run again, it goes on where it was.
+ * demo functions, enqueues the demo and makes its trigger (`@every 5s` on demo.tick), shows jobs
+ * moving, prints a summary, then a line each time the trigger fires, and keeps running for
+ * `drover enqueue`, `drover jobs`, `drover triggers` and `drover stats` until Ctrl-C. Run again, it
+ * goes on where it was.
  */
 import { resolve } from 'node:path';
 import { ValidationError, type Broker, type JobState, type JobStore, type ApiClientStore } from '@drover/core';
@@ -16,7 +18,7 @@ import { createPgliteStore } from '@drover/store-pglite';
 import { createWorker } from '@drover/worker';
 import { httpListenOptions, type Config } from '../config.js';
 import { rpcListenOptions } from '../rpc-config.js';
-import { demoFunctions, demoJobs, type CallOutcome } from '../dev/demo.js';
+import { demoFunctions, demoJobs, demoTrigger, type CallOutcome } from '../dev/demo.js';
 import { lockDataDir, writeInstance } from '../dev/instance.js';
 import { ensureLocalClient } from '../dev/local-client.js';
 import { LiveView } from '../dev/live-view.js';
@@ -98,6 +100,11 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
   const running = untilSignal(logger, stop);
 
   if (options.demo) {
+    const { trigger, created } = await demoTrigger(store);
+    say(
+      `Demo trigger: ${created ? 'made' : 'kept from the last run'} trigger ${trigger.id} (${trigger.spec} → ${trigger.funcname}); watch ${trigger.funcname} count up below. ` +
+        `npx drover triggers list shows it, npx drover triggers disable ${trigger.id} stops it.`,
+    );
     const { state, resumed } = await demoJobs(store, dataDir);
     say(resumed ? `Demo: going on with the ${state.jobs.length} demo jobs of the last run.` : `Demo: enqueued ${state.jobs.length} jobs; the duplicate uniqkey returned job ${state.duplicateOf}, the first one's id.`);
     const client = createClient({ store });
@@ -116,17 +123,40 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
         const outcome = await call;
         const summary = state.jobs.map((d, i) => ({ ...d, state: jobs[i]?.state ?? 'missing', attempts: jobs[i]?.attempts ?? 0, failures: jobs[i]?.failures ?? 0, result: jobs[i]?.result ?? null }));
         if (options.json) {
-          printJson({ event: 'demo-finished', api: controller.url, dataDir, duplicateOf: state.duplicateOf, call: outcome, jobs: summary });
+          printJson({ event: 'demo-finished', api: controller.url, dataDir, duplicateOf: state.duplicateOf, call: outcome, jobs: summary, trigger: { id: trigger.id, spec: trigger.spec, funcname: trigger.funcname } });
         } else {
           say('\nDemo summary:');
           say(formatTable(['job', 'id', 'state', 'attempts', 'failures', 'result'], summary.map((s) => [s.label, s.id, s.state, String(s.attempts), String(s.failures), JSON.stringify(s.result)])));
           say(`call(demo.add 2 + 3) returned ${'result' in outcome ? JSON.stringify(outcome.result) : `an error: ${outcome.error}`}`);
-          say(`\nDrover keeps running. In another terminal: npx drover enqueue demo.greet '{"name":"you"}', npx drover jobs, npx drover stats. Ctrl-C stops it.`);
+          say(`\nDrover keeps running. In another terminal: npx drover enqueue demo.greet '{"name":"you"}', npx drover jobs, npx drover triggers list, npx drover stats. Ctrl-C stops it.`);
         }
         break;
       }
       await new Promise((r) => setTimeout(r, VIEW_EVERY_MS));
     }
+    if (!options.json) await showFires(store, trigger.id, () => stopped, say);
   }
   return running;
+}
+
+/**
+ * After the summary, one line each time the demo trigger fires, until the process stops: the live
+ * view's counts are done by then, and the trigger is what goes on happening.
+ */
+async function showFires(store: Pick<JobStore, 'getTrigger'>, id: string, stopped: () => boolean, say: (line: string) => void): Promise<void> {
+  let seen: number | null = null;
+  while (!stopped()) {
+    try {
+      const trigger = await store.getTrigger(id);
+      // Deleted or disabled by the user: nothing more to show.
+      if (!trigger?.enabled) return;
+      if (seen !== null && trigger.fires > seen) say(`[${new Date().toISOString()}] trigger ${id} (${trigger.spec}) fired: job ${trigger.lastJobId ?? '?'} (${trigger.funcname}), ${trigger.fires} fire(s) so far`);
+      seen = trigger.fires;
+    } catch (err) {
+      // The store closes under this read when the process stops; anything else is worth saying.
+      if (!stopped()) say(`could not read the demo trigger: ${(err as Error).message}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, VIEW_EVERY_MS));
+  }
 }

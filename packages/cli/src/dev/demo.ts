@@ -1,12 +1,13 @@
 /**
  * The demo `drover dev` runs: a few functions and jobs that show what Drover does (a success, a
  * job that fails twice then succeeds, a delayed job, a duplicate uniqkey, a call that waits for its
- * result, and some slow jobs to watch). The jobs are remembered in the data folder, so a restarted
- * instance goes on with the same jobs instead of enqueueing new ones.
+ * result, and some slow jobs to watch), and a trigger that fires every few seconds. The jobs are
+ * remembered in the data folder, so a restarted instance goes on with the same jobs instead of
+ * enqueueing new ones; the trigger is found again by its function, so there is only ever one.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Json, NewJob, ProducerStore } from '@drover/core';
+import type { Json, NewJob, ProducerStore, Trigger, TriggerStore } from '@drover/core';
 import type { FunctionOptions, Handler } from '@drover/worker';
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -33,6 +34,8 @@ export const demoFunctions: Record<string, Handler | FunctionOptions> = {
     const { a, b } = job.arg as { a: number; b: number };
     return a + b;
   },
+  // What the demo trigger runs: the time it ran, so each of its jobs shows a different result.
+  'demo.tick': async () => `tick at ${new Date().toISOString()}`,
   'demo.slow': {
     handler: async (job) => {
       await sleep((job.arg as { ms: number }).ms, job.signal);
@@ -87,3 +90,19 @@ export async function demoJobs(store: Pick<ProducerStore, 'insertMany'>, dataDir
 
 /** The call's result, as `drover dev` reports it. */
 export type CallOutcome = { result: Json } | { error: string };
+
+/** The demo trigger's function: no other demo job uses it, so its jobs are the trigger's alone. */
+export const DEMO_TRIGGER_FUNCNAME = 'demo.tick';
+/** Often enough to watch it happen within a minute of starting, rarely enough not to flood the list of jobs. */
+export const DEMO_TRIGGER_SPEC = '@every 5s';
+
+/**
+ * The demo's trigger: the one a previous run made (found by its function, so a restart, whether
+ * or not demo.json survived, makes no second one), or a new one.
+ */
+export async function demoTrigger(store: Pick<TriggerStore, 'listTriggers' | 'createTrigger'>): Promise<{ trigger: Trigger; created: boolean }> {
+  const [existing] = await store.listTriggers({ funcname: DEMO_TRIGGER_FUNCNAME, limit: 1 });
+  if (existing) return { trigger: existing, created: false };
+  const trigger = await store.createTrigger({ spec: DEMO_TRIGGER_SPEC, funcname: DEMO_TRIGGER_FUNCNAME });
+  return { trigger, created: true };
+}

@@ -94,4 +94,5 @@ export const SQL = {
   lockTriggers: get('lock-triggers'),
   fireOnDemand: get('fire-on-demand'),
   webhookTarget: get('webhook-target'),
+  triggerJobs: get('trigger-jobs'),
 } as const;

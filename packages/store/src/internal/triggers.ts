@@ -20,10 +20,12 @@ import {
   validateNewTrigger,
   type CatchUpPolicy,
   type FireResult,
+  type Job,
   type Json,
   type ListTriggersQuery,
   type NewTrigger,
   type Trigger,
+  type TriggerJobsQuery,
   type TriggerPatch,
   type TriggerSchedule,
   type TriggerType,
@@ -32,6 +34,7 @@ import {
 import { checkId, checkLimit } from './checks.js';
 import type { StoreContext } from './context.js';
 import type { SqlExecutor } from './executor.js';
+import { toJob, type JobRow } from './rows.js';
 import { SQL } from './statements.js';
 
 /** A page of triggers when the caller names none. */
@@ -180,6 +183,16 @@ export async function updateTrigger(ctx: StoreContext, id: string, patch: Trigge
 
 export async function deleteTrigger(ctx: StoreContext, id: string): Promise<boolean> {
   return (await ctx.db.query(SQL.deleteTrigger, [checkId(id)])).length > 0;
+}
+
+/** The jobs a trigger created, live or finished, newest first (they outlive the trigger: a deleted trigger's id still finds them). */
+export async function triggerJobs(ctx: StoreContext, id: string, query: TriggerJobsQuery = {}): Promise<Job[]> {
+  checkId(id);
+  if (typeof query !== 'object' || query === null) throw new ValidationError('query', 'must be an object');
+  const beforeId = query.beforeId === undefined ? null : checkId(query.beforeId, 'beforeId');
+  const limit = checkLimit(query.limit ?? LIST_DEFAULT_LIMIT, LIST_LIMIT_MAX);
+  const rows = await ctx.db.query<JobRow>(SQL.triggerJobs, [id, beforeId, limit]);
+  return rows.map(toJob);
 }
 
 /** Creates one of the trigger's jobs now; its schedule is unchanged. */

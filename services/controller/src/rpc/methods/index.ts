@@ -12,12 +12,13 @@ import type { SessionMethod } from '../session.js';
 import { callMethods } from './calls.js';
 import { eventMethods } from './events.js';
 import { statusMethods } from './status.js';
+import { triggerMethods, type TriggerMethodsStore } from './triggers.js';
 import { workerMethods } from './workers.js';
 
 /** What JobCenter's methods need. */
 export interface JobcenterDeps {
   /** Callers wait for their jobs through the caller port; remote workers claim and finish through the worker port. */
-  store: CallerStore & Pick<AdminStore, 'getJob' | 'counts'> & WorkerStore & Pick<EventStore, 'raiseEvent'>;
+  store: CallerStore & Pick<AdminStore, 'getJob' | 'counts'> & WorkerStore & Pick<EventStore, 'raiseEvent'> & TriggerMethodsStore;
   broker: Broker;
   logger: Logger;
   /** How remote workers behave (offer timeout, filter retry, …). */
@@ -36,7 +37,7 @@ export interface JobcenterMethods {
   stop(): Promise<void>;
 }
 
-/** Builds JobCenter's methods: the caller's (calls.ts), the worker's (workers.ts) and the operator's (status.ts). */
+/** Builds JobCenter's methods: the caller's (calls.ts), the worker's (workers.ts) and the operator's (status.ts); and Drover's trigger methods (triggers.ts). */
 export function jobcenterMethods(deps: JobcenterDeps): JobcenterMethods {
   const watcher = new CompletionWatcher(deps.store, deps.logger);
   const remotes = new RemoteWorkers({ store: deps.store, broker: deps.broker, logger: deps.logger, ...(deps.workers ? { options: deps.workers } : {}) });
@@ -45,7 +46,9 @@ export function jobcenterMethods(deps: JobcenterDeps): JobcenterMethods {
       ...callMethods({ store: deps.store, watcher, logger: deps.logger }),
       ...workerMethods(remotes, deps.logger),
       ...statusMethods({ store: deps.store, sessions: deps.sessions ?? (() => []), remotes }),
+      // Drover's extensions beyond JobCenter's protocol.
       ...eventMethods(deps.store),
+      ...triggerMethods(deps.store),
     },
     remotes,
     start: () => watcher.start(),
