@@ -19,7 +19,9 @@ import {
   type AdminStore,
   type ProducerStore,
   type JobWithFailures,
+  type LiveWorker,
   type NewApiClient,
+  type Presence,
   type NewJob,
   type RescheduleWhen,
 } from '@drover/core';
@@ -169,5 +171,18 @@ export class HttpClientAdmin implements ClientAdmin {
   async rotate(who: string, token?: string): Promise<IssuedToken | null> {
     const { status, json } = await request<IssuedToken>(this.baseUrl, this.options, 'POST', `/clients/${encodeURIComponent(who)}/rotate`, token === undefined ? {} : { token });
     return status === 404 ? null : { client: reviveClient(json.client), token: json.token };
+  }
+}
+
+/** The live workers over a controller's HTTP API (`GET /workers`; the token must have the admin scope). */
+export class HttpWorkerList implements Pick<Presence, 'list'> {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly options: HttpApiOptions = {},
+  ) {}
+
+  async list(): Promise<LiveWorker[]> {
+    const { json } = await request<LiveWorker[]>(this.baseUrl, this.options, 'GET', '/workers');
+    return json.map((w) => ({ ...w, startedAt: new Date(w.startedAt), seenAt: new Date(w.seenAt), expiresAt: new Date(w.expiresAt) }));
   }
 }

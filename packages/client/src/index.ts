@@ -14,6 +14,6 @@
  * const total = await drover.call({ funcname: 'math.add', arg: [1, 2] }, { timeoutMs: 5000 });
  * ```
  */
-export { ApiAccessError, HttpClientAdmin, HttpJobApi, type ClientAdmin, type HttpApiOptions, type JobApi } from './http-api.js';
+export { ApiAccessError, HttpClientAdmin, HttpJobApi, HttpWorkerList, type ClientAdmin, type HttpApiOptions, type JobApi } from './http-api.js';
 export { CallTimeoutError, Client, JobFailedError, createClient, type ClientOptions, type ClientStore, type EnqueueOptions } from './client.js';
 export type { EnqueueRetryOptions } from './enqueue-retry.js';
