@@ -15,16 +15,11 @@ export class MemoryPresence implements Presence {
     this.#clock = options.clock ?? systemClock;
   }
 
-  announce(worker: WorkerPresence, ttlMs: number): Promise<void> {
-    try {
-      validateWorkerPresence(worker, ttlMs);
-    } catch (err) {
-      // Rejected, not thrown: callers of the port handle one way of failing, as with Redis.
-      return Promise.reject(err as Error);
-    }
+  // Async although it awaits nothing: bad input rejects, as with Redis, rather than throwing at the call.
+  async announce(worker: WorkerPresence, ttlMs: number): Promise<void> {
+    validateWorkerPresence(worker, ttlMs);
     const now = this.#clock.now();
     this.#records.set(worker.id, { text: encodeRecord(worker, now), expiresAt: now.getTime() + ttlMs });
-    return Promise.resolve();
   }
 
   withdraw(id: string): Promise<void> {
