@@ -34,10 +34,12 @@ export interface RedisPresenceOptions {
  */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 /**
- * An index entry this long past its score is dropped on announce. A minute covers clock skew
- * between the hosts that write the scores; the key's TTL, not this, decides who is listed.
+ * An index entry this long past its score is dropped on announce. The scores come from the
+ * writers' clocks, so the slack must exceed any clock skew between hosts, or a live worker on a
+ * host running behind would lose its entry between beats; an hour covers any sane skew, and an
+ * hour of vanished workers' ids is a few kilobytes. The key's TTL, not this, decides who is listed.
  */
-const INDEX_SLACK_MS = 60_000;
+const INDEX_SLACK_MS = 3_600_000;
 /** Backoff between reconnection attempts: 50 ms more each time, at most 2 s (ioredis's own default curve, stated here because the outage behaviour depends on it). */
 const reconnectDelay = (attempt: number): number => Math.min(attempt * 50, 2_000);
 
