@@ -11,6 +11,7 @@ const BOUNDARIES = {
   'packages/store': ['core'],
   'packages/store-pglite': ['core', 'store'],
   'packages/broker': ['core'],
+  'packages/presence': ['core'],
   'packages/worker': ['core'],
   'packages/client': ['core', 'store'],
   'packages/jsonrpc': ['core'],
@@ -20,7 +21,7 @@ const BOUNDARIES = {
   'services/controller': ['core', 'jsonrpc', 'worker'],
   'services/scheduler': ['core'],
 };
-const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'worker', 'client', 'jsonrpc', 'rpc-client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
+const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'presence', 'worker', 'client', 'jsonrpc', 'rpc-client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
 
 function boundaryRules(dir, allowed) {
   const self = dir.split('/')[1];

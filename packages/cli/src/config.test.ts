@@ -40,6 +40,9 @@ describe('configFromEnv', () => {
     [{ DROVER_TRUST_PROXY: 'loopback,,10.0.0.1' }, 'DROVER_TRUST_PROXY'],
     [{ DROVER_TRUST_PROXY: '10.0.0.1,' }, 'DROVER_TRUST_PROXY'],
     [{ DROVER_TOKEN: 'has a space in it' }, 'DROVER_TOKEN'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
+    [{ DROVER_HEARTBEAT_MS: '5' }, 'DROVER_HEARTBEAT_MS'],
+    [{ DROVER_HEARTBEAT_MS: '1.5' }, 'DROVER_HEARTBEAT_MS'],
   ])('names the variable in error: %o', (env, variable) => {
     expect(() => configFromEnv(env)).toThrow(expect.objectContaining({ field: variable }));
   });

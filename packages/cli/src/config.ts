@@ -23,6 +23,14 @@ const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   /** Unset: the in-memory broker (`drover dev` only). */
   AMQP_URL: url(['amqp:', 'amqps:']).optional(),
+  /**
+   * Redis, for worker presence (`drover workers`, `GET /workers`). Unset: workers are not reported
+   * (embedded `drover dev` keeps presence in memory). Presence is disposable: a Redis that is away
+   * only makes the list stale.
+   */
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  /** How often workers report themselves to presence; a worker drops off after two missed beats. Unset: 5 s. */
+  DROVER_HEARTBEAT_MS: intFrom(10, 3_600_000).optional(),
   /** Where embedded mode keeps its data and says where its API listens. */
   DROVER_DATA_DIR: z.string().min(1).default('.drover'),
   DROVER_NAMESPACE: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { error: 'must be 1 to 40 characters of a-z, 0-9 and _, starting with a letter' })
@@ -113,7 +121,7 @@ const envSchema = z.object({
 export type Config = z.infer<typeof envSchema>;
 
 /** The value of a variable a command cannot do without, or an error that says what to do. */
-export function required(config: Config, variable: 'DATABASE_URL' | 'AMQP_URL', command: string): string {
+export function required(config: Config, variable: 'DATABASE_URL' | 'AMQP_URL' | 'REDIS_URL', command: string): string {
   const value = config[variable];
   if (!value) throw new ValidationError(variable, `is not set; \`drover ${command}\` needs it (\`drover dev\` runs everything embedded without it)`);
   return value;

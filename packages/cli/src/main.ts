@@ -22,6 +22,7 @@ import {
   type ListTriggersFlags,
 } from './commands/triggers.js';
 import { runServices, runWorker } from './commands/services.js';
+import { workersCommand } from './commands/workers.js';
 
 function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Command {
   const config = (): Config => configFromEnv(env);
@@ -65,6 +66,8 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
     .action(async (id: string, when: string, o: { json?: boolean }) => setExit(await rescheduleCommand(config(), id, when, Boolean(o.json))));
   cmd.command('cancel').description('cancel a live job').argument('<id>').option('--json', 'machine output')
     .action(async (id: string, o: { json?: boolean }) => setExit(await cancelCommand(config(), id, Boolean(o.json))));
+  cmd.command('workers').description('list the live workers (presence: REDIS_URL, or the embedded instance)').option('--json', 'machine output')
+    .action((o: { json?: boolean }) => workersCommand(config(), Boolean(o.json)));
   cmd.command('stats').description('count jobs per function and state').option('--json', 'machine output')
     .action((o: { json?: boolean }) => statsCommand(config(), Boolean(o.json)));
   const events = cmd.command('events').description('raise events, which fire the @event triggers they match');

@@ -5,8 +5,9 @@
  * (`requireSchema`) and need no DDL rights.
  */
 import { pino } from 'pino';
-import { retryPolicy, type Logger, type RetryPolicy } from '@drover/core';
+import { retryPolicy, type Logger, type PresenceOptions, type RetryPolicy } from '@drover/core';
 import { createAmqpBroker, type AmqpBroker } from '@drover/broker';
+import { createRedisPresence, type RedisPresence } from '@drover/presence';
 import { createPgStore, migrate, schemaStatus, type PgJobStore, type SchemaStatus } from '@drover/store';
 import { required, type Config } from './config.js';
 
@@ -16,6 +17,8 @@ export interface Runtime {
   store: PgJobStore;
   /** Connects on first use. */
   broker(): Promise<AmqpBroker>;
+  /** Presence in Redis when REDIS_URL is set (connects in the background, on first use); otherwise null. */
+  presence(): PresenceOptions | null;
   migrate(): Promise<string[]>;
   /** Reads the ledger, creating nothing; throws a {@link SchemaNotReady} unless the schema is current. */
   requireSchema(): Promise<void>;
@@ -63,6 +66,7 @@ export function createRuntime(config: Config, component: string, command = compo
     ...(config.DROVER_IDEMPOTENCY_KEY_RETENTION_MS === undefined ? {} : { idempotencyKeyRetentionMs: config.DROVER_IDEMPOTENCY_KEY_RETENTION_MS }),
   });
   let broker: Promise<AmqpBroker> | null = null;
+  let presence: RedisPresence | null = null;
   return {
     config,
     logger,
@@ -76,6 +80,11 @@ export function createRuntime(config: Config, component: string, command = compo
         logger,
         connectionName: `drover-${component}`,
       })),
+    presence: () => {
+      if (!config.REDIS_URL) return null;
+      presence ??= createRedisPresence({ url: config.REDIS_URL, namespace: config.DROVER_NAMESPACE, logger, connectionName: `drover-${component}` });
+      return { presence, ...(config.DROVER_HEARTBEAT_MS === undefined ? {} : { heartbeatMs: config.DROVER_HEARTBEAT_MS }) };
+    },
     migrate: async () => (await migrate(store.pool, { namespace: config.DROVER_NAMESPACE, logger })).applied,
     requireSchema: async () => {
       const status = await schemaStatus(store.pool, { namespace: config.DROVER_NAMESPACE });
@@ -83,6 +92,7 @@ export function createRuntime(config: Config, component: string, command = compo
     },
     close: async () => {
       if (broker) await (await broker).close();
+      await presence?.close();
       await store.close();
     },
   };

@@ -19,7 +19,9 @@ import {
   type AdminStore,
   type ProducerStore,
   type JobWithFailures,
+  type LiveWorker,
   type NewApiClient,
+  type Presence,
   type NewJob,
   type RescheduleWhen,
   type DroverEvent,
@@ -265,5 +267,18 @@ export class HttpTriggerApi implements TriggerApi {
   async triggerJobs(id: string, query: TriggerJobsQuery = {}): Promise<Job[]> {
     const { status, json } = await this.#request<Job[]>('GET', this.#path(id, `/jobs${pageParams(query)}`));
     return status === 404 ? [] : json.map(reviveJob);
+  }
+}
+
+/** The live workers over a controller's HTTP API (`GET /workers`; the token must have the admin scope). */
+export class HttpWorkerList implements Pick<Presence, 'list'> {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly options: HttpApiOptions = {},
+  ) {}
+
+  async list(): Promise<LiveWorker[]> {
+    const { json } = await request<LiveWorker[]>(this.baseUrl, this.options, 'GET', '/workers');
+    return json.map((w) => ({ ...w, startedAt: new Date(w.startedAt), seenAt: new Date(w.seenAt), expiresAt: new Date(w.expiresAt) }));
   }
 }

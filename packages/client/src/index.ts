@@ -15,6 +15,6 @@
  * await drover.createTrigger({ spec: '@cron 0 0 3 * * *', funcname: 'report.nightly', arg: { full: true } });
  * ```
  */
-export { ApiAccessError, HttpClientAdmin, HttpJobApi, HttpTriggerApi, type ClientAdmin, type EventApi, type HttpApiOptions, type JobApi, type TriggerApi, type TriggerWithUrl } from './http-api.js';
+export { ApiAccessError, HttpClientAdmin, HttpJobApi, HttpTriggerApi, HttpWorkerList, type ClientAdmin, type EventApi, type HttpApiOptions, type JobApi, type TriggerApi, type TriggerWithUrl } from './http-api.js';
 export { CallTimeoutError, Client, JobFailedError, createClient, type ClientOptions, type ClientStore, type EnqueueOptions } from './client.js';
 export type { EnqueueRetryOptions } from './enqueue-retry.js';

@@ -1,7 +1,7 @@
 /**
  * @drover/core — the leaf of Drover: job types and states, validation, the retry policy, the
  * clock, the error taxonomy, the logger interface and the ports (the job store's role ports and
- * their union `JobStore`; the broker). No I/O.
+ * their union `JobStore`; the broker; worker presence) and the presence heartbeat loop. No I/O.
  *
  * @example
  * ```ts
@@ -155,6 +155,8 @@ export type {
   WakeSource,
   WorkerStore,
 } from './ports.js';
+export { validateWorkerPresence, type LiveWorker, type Presence, type WorkerKind, type WorkerPresence } from './presence-port.js';
+export { DEFAULT_HEARTBEAT_MS, MISSED_HEARTBEATS, PresenceHeartbeat, heartbeatInterval, type PresenceOptions } from './presence-heartbeat.js';
 export type {
   Broker,
   Delivery,

@@ -10,13 +10,15 @@
  * coalesced siblings). Shutdown stops consuming, lets running jobs finish within a bound, and
  * gives the rest back without counting a failure.
  */
+import { hostname } from 'node:os';
 import { nanoid } from 'nanoid';
-import { ValidationError, decodeJobId, silentLogger, type Broker, type Delivery, type Logger, type Subscription, type WorkerStore } from '@drover/core';
+import { PresenceHeartbeat, ValidationError, decodeJobId, silentLogger, type Broker, type Delivery, type Logger, type PresenceOptions, type Subscription, type WorkerPresence, type WorkerStore } from '@drover/core';
 import { DeliveryLoop, type DeliveryCounts } from './internal/delivery-loop.js';
 import { LeaseKeeper } from './internal/lease-keeper.js';
 import { OutcomeWriter, type OutcomeCounts } from './internal/outcome-writer.js';
 import { RoundTrips } from './internal/round-trips.js';
 import { Semaphore } from './internal/semaphore.js';
+import { WORKER_VERSION } from './internal/version.js';
 import { resolveFunctions, type FunctionOptions, type Handler, type ResolvedFunction } from './options.js';
 
 export interface WorkerOptions {
@@ -46,6 +48,12 @@ export interface WorkerOptions {
   outcomeGraceMs?: number;
   /** Jitter source for retry delays. */
   random?: () => number;
+  /**
+   * Where the worker reports itself (`drover workers`, `GET /workers`): announced on start, every
+   * `heartbeatMs` after with the jobs it runs, withdrawn on stop. A registry that is unreachable
+   * only makes the worker stale there; it never holds up or fails a job. Unset: not reported.
+   */
+  presence?: PresenceOptions;
 }
 
 /** Ten seconds fits inside the usual 30 s between SIGTERM and SIGKILL, leaving time to give jobs back. */
@@ -90,6 +98,9 @@ export class Worker {
   readonly #loop: DeliveryLoop;
   readonly #counts: OutcomeCounts & DeliveryCounts = { completed: 0, skipped: 0, failed: 0, declined: 0, dropped: 0, requeued: 0, givenBack: 0 };
   #state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+  readonly #heartbeat: PresenceHeartbeat | null;
+  readonly #slotCount: number;
+  #startedAt = new Date();
 
   constructor(options: WorkerOptions) {
     const { functions, groups } = resolveFunctions(options.functions, options.slotGroups);
@@ -107,6 +118,7 @@ export class Worker {
     for (const [name, group] of groups) this.#slots.set(`group:${name}`, new Semaphore(group.slots));
     for (const f of functions) if (f.group === null) this.#slots.set(`fn:${f.funcname}`, new Semaphore(f.slots));
     this.#graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+    this.#slotCount = [...groups.values()].reduce((n, g) => n + g.slots, 0) + functions.reduce((n, f) => n + (f.group === null ? f.slots : 0), 0);
     const roundTrips = new RoundTrips(options.store, this.#logger);
     this.#leases = new LeaseKeeper(options.store, this.#logger);
     const writer = new OutcomeWriter(options.store, roundTrips, this.#logger, options.random ?? Math.random, this.#counts);
@@ -120,8 +132,27 @@ export class Worker {
       logger: this.#logger,
       counts: this.#counts,
       ackAfterMs,
-      maxUnwritten: [...groups.values()].reduce((n, g) => n + g.slots, 0) + functions.reduce((n, f) => n + (f.group === null ? f.slots : 0), 0),
+      maxUnwritten: this.#slotCount,
     });
+    this.#heartbeat = options.presence
+      ? new PresenceHeartbeat({ ...options.presence, record: () => this.presenceRecord(), logger: this.#logger })
+      : null;
+  }
+
+  /** What this worker reports to presence now. */
+  presenceRecord(): WorkerPresence {
+    return {
+      id: this.workerId,
+      kind: 'shim',
+      client: null,
+      host: hostname(),
+      pid: process.pid,
+      functions: [...this.#functions.keys()].sort(),
+      slots: this.#slotCount,
+      running: this.#loop.running.size,
+      version: WORKER_VERSION,
+      startedAt: this.#startedAt,
+    };
   }
 
   stats(): WorkerStats {
@@ -133,6 +164,7 @@ export class Worker {
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new Error(`worker ${this.workerId}: already ${this.#state}`);
     this.#state = 'running';
+    this.#startedAt = new Date();
     const onDelivery = (d: Delivery): void => {
       this.#loop.handle(d, decodeJobId(d.body)).catch((err: unknown) => {
         // A bug, not a fault of the job: the message may stay unacked until the channel closes; the lease covers the job.
@@ -148,6 +180,8 @@ export class Worker {
       this.#subscriptions.push(await this.#broker.consume([fn.funcname], fn.slots, onDelivery));
       this.#logger.info({ funcname: fn.funcname, slots: fn.slots }, 'consuming');
     }
+    // Announced once it consumes: a worker listed is one that takes jobs.
+    this.#heartbeat?.start();
   }
 
   /**
@@ -176,6 +210,8 @@ export class Worker {
     await this.#loop.drained();
     await Promise.all(this.#subscriptions.map((s) => s.close()));
     this.#leases.close();
+    // Withdrawn last: while it drains its jobs it is still a worker, and is listed as one.
+    await this.#heartbeat?.stop();
     this.#state = 'stopped';
     this.#logger.info(this.stats() as unknown as Record<string, unknown>, 'worker stopped');
   }

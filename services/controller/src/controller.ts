@@ -3,7 +3,7 @@
  * Starts the relay first so jobs flow as soon as the APIs accept them; stops in reverse: the
  * JSON-RPC connections close, the HTTP API stops taking jobs, then the relay finishes its step.
  */
-import { silentLogger, type ApiClient, type ApiClientStore, type Broker, type CallerStore, type Logger, type WorkerStore } from '@drover/core';
+import { heartbeatInterval, silentLogger, type ApiClient, type ApiClientStore, type Broker, type CallerStore, type Logger, type PresenceOptions, type WorkerStore } from '@drover/core';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticate, type Credentials } from './auth/authenticate.js';
@@ -46,6 +46,11 @@ export interface ControllerOptions {
    * `workers` tunes the remote workers (offer timeout, filter retry, …).
    */
   rpc?: Omit<RpcOptions<ApiClient>, 'authenticate'> & { authenticate?: Authenticate; workers?: RemoteWorkerOptions };
+  /**
+   * Worker presence: `GET /workers` lists the live workers from it, and each JSON-RPC connection
+   * that announces is reported there as a remote worker. Unset: `GET /workers` answers 503.
+   */
+  presence?: PresenceOptions;
 }
 
 export class Controller {
@@ -67,6 +72,8 @@ export class Controller {
   constructor(options: ControllerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    // Checked here, not at the first announce, so a bad interval stops the controller's start.
+    if (options.presence) heartbeatInterval(options.presence.heartbeatMs);
     this.relay = new Relay({ store: options.store, broker: options.broker, logger: this.#logger, ...options.relay });
     // One throttle for every door: tokens, the JSON-RPC hello, and webhook ids.
     const throttle = new FailureThrottle(options.throttle);
@@ -87,6 +94,7 @@ export class Controller {
           allowedHosts,
           ...(trustProxy ? { trustProxy } : {}),
           health: () => ({ relay: { ...this.relay.totals, leading: this.relay.leading } }),
+          ...(options.presence ? { workers: options.presence.presence } : {}),
         })
       : null;
     // The WebSocket transport shares the HTTP port, so a browser page can reach it as it can the
@@ -101,6 +109,7 @@ export class Controller {
         ...(workers ? { workers } : {}),
         // get_api_status lists the server's sessions; the server is made just below, read when asked.
         sessions: () => this.#rpc?.sessions() ?? [],
+        ...(options.presence ? { presence: options.presence } : {}),
       });
       this.#rpc = new RpcServer(
         {

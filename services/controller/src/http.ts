@@ -7,10 +7,11 @@
  *   GET  /status               health with the relay's figures      /clients…          the client registry (http-clients.ts)
  *   POST /events               raise an event (http-events.ts)      POST /webhooks/:id a @webhook's URL, no token (http-webhooks.ts)
  *   /triggers…                 triggers: create, list, show, change, delete, launch, their jobs (http-triggers.ts)
+ *   GET  /workers              the live workers (presence)
  * Every request but /health carries a client's token (see http-guard.ts), and each route checks
  * the client's scopes: enqueueing needs `call` on each job's function, and the jobs are the
  * client's own; reading, retrying, cancelling or rescheduling a job needs the job to be the
- * client's own (see job-access.ts); listing jobs lists the client's own; the counts, /status and
+ * client's own (see job-access.ts); listing jobs lists the client's own; the counts, /status, /workers and
  * the clients need `admin`, which may also do everything else, on every job.
  * Every input is parsed before the store sees it (`@drover/core`'s input parsers, shared with the
  * CLI): bad input is a 400 naming the field as the caller sent it, and nothing is written. Every
@@ -29,6 +30,7 @@ import {
   type Logger,
   type CallerStore,
   type EventStore,
+  type Presence,
   type NewJob,
   type SchedulerStore,
   type TriggerStore,
@@ -74,6 +76,8 @@ export interface HttpOptions {
    * address failures are counted against. Unset, every request is its socket's peer.
    */
   trustProxy?: TrustProxy;
+  /** Worker presence, for `GET /workers`; unset, that route answers 503. */
+  workers?: Pick<Presence, 'list'>;
   /** Figures for /status (relay totals, broker state); /health never shows them. */
   health?: () => Record<string, unknown>;
   /** Request bodies above this are refused; a batch of 1,000 small jobs fits well inside 10 MiB. */
@@ -263,6 +267,18 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
       return { status: 'ok', ...options.health?.() };
     } catch (err) {
       return reply.code(503).send({ status: 'unavailable', error: (err as Error).message, ...options.health?.() });
+    }
+  });
+
+  // Presence is disposable (Redis): its absence or outage is a 503 here, and nothing else in the API depends on it.
+  app.get('/workers', async (request, reply) => {
+    if (!authorizes(clientOf(request), 'admin')) throw new HttpRefusal(403, 'only a client with the admin scope may list the workers');
+    if (!options.workers) return reply.code(503).send(errorBody('worker presence is not configured on this controller (REDIS_URL is not set)'));
+    try {
+      return await options.workers.list();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'listing the workers failed');
+      return reply.code(503).send(errorBody(`the presence registry is unreachable: ${(err as Error).message}`));
     }
   });
 

@@ -8,8 +8,9 @@
  * goes on where it was.
  */
 import { resolve } from 'node:path';
-import { ValidationError, type Broker, type JobState, type JobStore, type ApiClientStore } from '@drover/core';
+import { ValidationError, type Broker, type JobState, type JobStore, type ApiClientStore, type Presence } from '@drover/core';
 import { MemoryBroker, createAmqpBroker } from '@drover/broker';
+import { createMemoryPresence, createRedisPresence } from '@drover/presence';
 import { createClient } from '@drover/client';
 import { createController } from '@drover/controller';
 import { createScheduler } from '@drover/scheduler';
@@ -65,6 +66,12 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
     broker = await createAmqpBroker({ url: config.AMQP_URL!, namespace: config.DROVER_NAMESPACE, queueType: config.DROVER_QUEUE_TYPE, persistentMessages: config.DROVER_PERSISTENT_MESSAGES, logger, connectionName: 'drover-dev' });
   }
 
+  // Presence in this process when embedded (no Redis to run); in Redis on the real services when REDIS_URL says where.
+  const registry: Presence | null = embedded
+    ? createMemoryPresence()
+    : config.REDIS_URL ? createRedisPresence({ url: config.REDIS_URL, namespace: config.DROVER_NAMESPACE, logger, connectionName: 'drover-dev' }) : null;
+  const presence = registry ? { presence: { presence: registry, ...(config.DROVER_HEARTBEAT_MS === undefined ? {} : { heartbeatMs: config.DROVER_HEARTBEAT_MS }) } } : {};
+
   // The API takes tokens only: the other commands on this machine use the local admin's, kept in the data folder.
   await ensureLocalClient(store.clients, dataDir);
   const scheduler = createScheduler({ store, logger, pollMs: config.DROVER_SCHEDULER_POLL_MS, trimEveryMs: config.DROVER_SCHEDULER_TRIM_EVERY_MS });
@@ -76,13 +83,14 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
     relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
     http: httpListenOptions(config),
     rpc: rpcListenOptions(config),
+    ...presence,
   });
-  const worker = createWorker({ store, broker, logger, functions: demoFunctions, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS });
+  const worker = createWorker({ store, broker, logger, functions: demoFunctions, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...presence });
   await scheduler.start();
   await controller.start();
   await worker.start();
   const removeInstance = writeInstance({ pid: process.pid, url: controller.url!, namespace: config.DROVER_NAMESPACE, dataDir, startedAt: new Date().toISOString() });
-  say(`API: ${controller.url}  (POST /jobs, GET /jobs, GET /stats, GET /health); its admin token is in ${resolve(dataDir, 'token')}`);
+  say(`API: ${controller.url}  (POST /jobs, GET /jobs, GET /stats, GET /workers, GET /health); its admin token is in ${resolve(dataDir, 'token')}`);
   const rpc = controller.rpcAddresses;
   if (rpc?.tcp) say(`JSON-RPC (JobCenter's protocol): tcp://${rpc.tcp.host}:${rpc.tcp.port}${rpc.tls ? `, tls://${rpc.tls.host}:${rpc.tls.port}` : ''}${rpc.websocketPath ? `, ${controller.url!.replace(/^http/, 'ws')}${rpc.websocketPath}` : ''}; hello as local-admin with that token`);
 
@@ -92,6 +100,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
     await worker.stop();
     await controller.stop();
     await scheduler.stop();
+    await registry?.close();
     await broker.close();
     await store.close();
     removeInstance();
@@ -128,7 +137,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
           say('\nDemo summary:');
           say(formatTable(['job', 'id', 'state', 'attempts', 'failures', 'result'], summary.map((s) => [s.label, s.id, s.state, String(s.attempts), String(s.failures), JSON.stringify(s.result)])));
           say(`call(demo.add 2 + 3) returned ${'result' in outcome ? JSON.stringify(outcome.result) : `an error: ${outcome.error}`}`);
-          say(`\nDrover keeps running. In another terminal: npx drover enqueue demo.greet '{"name":"you"}', npx drover jobs, npx drover triggers list, npx drover stats. Ctrl-C stops it.`);
+          say(`\nDrover keeps running. In another terminal: npx drover enqueue demo.greet '{"name":"you"}', npx drover jobs, npx drover triggers list, npx drover stats, npx drover workers. Ctrl-C stops it.`);
         }
         break;
       }

@@ -6,13 +6,13 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ValidationError } from '@drover/core';
+import { ValidationError, type PresenceOptions } from '@drover/core';
 import { createController } from '@drover/controller';
 import { createScheduler } from '@drover/scheduler';
 import { DEFAULT_OUTCOME_GRACE_MS, createWorker, type FunctionOptions, type Handler } from '@drover/worker';
 import { httpListenOptions, required, type Config } from '../config.js';
 import { rpcListenOptions } from '../rpc-config.js';
-import { SchemaNotReady, createLogger, createRuntime, onShutdown } from '../runtime.js';
+import { SchemaNotReady, createLogger, createRuntime, onShutdown, type Runtime } from '../runtime.js';
 import { ServiceDown, needs, startWithRetry } from '../start-retry.js';
 
 /** Runs the controller, the scheduler or both until a signal; resolves once stopped. */
@@ -42,6 +42,7 @@ export async function runServices(config: Config, which: { controller: boolean; 
           relay: { sweepMs: config.DROVER_RELAY_SWEEP_MS, staleMs: config.DROVER_REDISPATCH_AFTER_MS, maxInBrokerPerFunction: config.DROVER_RELAY_MAX_IN_BROKER },
           http: httpListenOptions(config),
           rpc: rpcListenOptions(config),
+          ...presenceOf(rt),
         })
       : null;
     if (scheduler) {
@@ -100,7 +101,7 @@ export async function runWorker(config: Config, modulePath: string): Promise<voi
         throw err instanceof SchemaNotReady ? new ServiceDown(`the schema of namespace ${config.DROVER_NAMESPACE}`, { cause: err }) : err;
       }),
     );
-    const worker = createWorker({ store: rt.store, broker: await rt.broker(), logger, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...outcomeGrace(config), ...handlers });
+    const worker = createWorker({ store: rt.store, broker: await rt.broker(), logger, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...outcomeGrace(config), ...presenceOf(rt), ...handlers });
     await needs('RabbitMQ', () => worker.start());
     onClose(() => worker.stop());
     return { rt, worker };
@@ -111,6 +112,12 @@ export async function runWorker(config: Config, modulePath: string): Promise<voi
   await shutdown.requested;
   await worker.stop();
   await rt.close();
+}
+
+/** Presence from REDIS_URL, as an option to spread: none when it is unset. Redis is not waited for: presence is disposable. */
+function presenceOf(rt: Runtime): { presence?: PresenceOptions } {
+  const presence = rt.presence();
+  return presence ? { presence } : {};
 }
 
 /**

@@ -3,7 +3,7 @@
  * the completion watcher that feeds `job_done`, and the connections' remote workers. The
  * controller builds this when it serves JSON-RPC and lays its `rpc.methods` over it.
  */
-import type { AdminStore, ApiClient, Broker, CallerStore, EventStore, Logger, WorkerStore } from '@drover/core';
+import type { AdminStore, ApiClient, Broker, CallerStore, EventStore, Logger, PresenceOptions, WorkerStore } from '@drover/core';
 import { CompletionWatcher } from '../completions.js';
 import { RemoteWorkers } from '../remote/remote-workers.js';
 import type { RemoteWorkerOptions } from '../remote/remote-worker.js';
@@ -25,6 +25,8 @@ export interface JobcenterDeps {
   workers?: RemoteWorkerOptions;
   /** The authenticated sessions open now, for `get_api_status` (the RpcServer's; none unless given). */
   sessions?: () => SessionSummary[];
+  /** Where the connections' remote workers are reported (unset: they are not). */
+  presence?: PresenceOptions;
 }
 
 /** A method table with the resources its methods share. */
@@ -40,7 +42,7 @@ export interface JobcenterMethods {
 /** Builds JobCenter's methods: the caller's (calls.ts), the worker's (workers.ts) and the operator's (status.ts); and Drover's trigger methods (triggers.ts). */
 export function jobcenterMethods(deps: JobcenterDeps): JobcenterMethods {
   const watcher = new CompletionWatcher(deps.store, deps.logger);
-  const remotes = new RemoteWorkers({ store: deps.store, broker: deps.broker, logger: deps.logger, ...(deps.workers ? { options: deps.workers } : {}) });
+  const remotes = new RemoteWorkers({ store: deps.store, broker: deps.broker, logger: deps.logger, ...(deps.workers ? { options: deps.workers } : {}), ...(deps.presence ? { presence: deps.presence } : {}) });
   return {
     methods: {
       ...callMethods({ store: deps.store, watcher, logger: deps.logger }),

@@ -34,6 +34,7 @@ export function workerMethods(remotes: RemoteWorkers, logger: Logger): Record<st
       }
       try {
         await remotes.of(session.peer, session.who).announce(announcement);
+        remotes.changed(session.peer);
       } catch (err) {
         if (err instanceof ValidationError) throw err;
         // JobCenter answers [false, reason] when the announcement cannot be stored; ours is the consumer.
@@ -48,6 +49,7 @@ export function workerMethods(remotes: RemoteWorkers, logger: Logger): Record<st
       const remote = remotes.existing(session.peer);
       if (!remote) throw new ValidationError('actionname', `"${actionname}" is not announced on this connection`);
       await remote.withdraw(actionname);
+      remotes.changed(session.peer);
       return true;
     },
 
