@@ -18,4 +18,9 @@ describe('validateNewTrigger', () => {
     expect(refusal({ spec: '@every 1h', funcname: 'a.b', colour: 'red' })).toMatchObject({ field: 'colour' });
     expect(validateNewTrigger({ spec: '@every 1h', funcname: 'a.b' })).toMatchObject({ type: 'every', enabled: true });
   });
+
+  it('refuses a debounce longer than its column holds, naming the field', () => {
+    expect(() => validateNewTrigger({ spec: '@event io.cozy.files', funcname: 'a.b', debounce: '720h' })).toThrow(/^debounce: must be at most 24 days/);
+    expect(validateNewTrigger({ spec: '@event io.cozy.files', funcname: 'a.b', debounce: '500h' })).toMatchObject({ debounceMs: 500 * 3_600_000 });
+  });
 });

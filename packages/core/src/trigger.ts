@@ -100,6 +100,8 @@ export interface ValidTrigger extends ParsedTriggerSpec {
   enabled: boolean;
 }
 
+/** The longest debounce window: `debounce_ms` is a PostgreSQL integer. */
+const DEBOUNCE_MAX_MS = 2_147_483_647;
 const triggerFields = z.strictObject({
   spec: z.unknown(),
   funcname: z.unknown(),
@@ -160,6 +162,8 @@ export function validateNewTrigger(input: NewTrigger, defaults: { maxRetries?: n
   let debounceMs: number | null = null;
   if (input.debounce !== undefined && input.debounce !== null) {
     debounceMs = parseDuration(input.debounce, 'debounce');
+    // Stored in an integer column (milliseconds): a longer window would fail in the database, naming nothing.
+    if (debounceMs > DEBOUNCE_MAX_MS) throw new ValidationError('debounce', 'must be at most 24 days (a window of 2^31-1 ms)');
     if (!DEBOUNCED_TYPES.includes(parsed.type)) throw new ValidationError('debounce', 'only @event and @webhook triggers debounce');
   }
   let webhookSecret: string | null = null;

@@ -3,7 +3,7 @@
 -- the worker half of two). Either list may be empty.
 -- Completing: each running job whose grab token matches leaves the live table, and its exit status
 -- (the row as completed, with its result) is kept in finished_jobs until now + keep_ms; with a
--- keep_ms of 0 nothing is kept (TheSchwartz's default): the job and its failure log are deleted. A
+-- keep_ms of 0 nothing is kept (TheSchwartz's default): the job, its failure log and its owner are deleted. A
 -- stale token matches nothing, so it changes nothing. A job a trigger created leaves its outcome in
 -- trigger_outcomes for the scheduler to fold (for other jobs that insert writes no row).
 -- Claiming: each job that is ready or dispatched becomes running, with a lease and a fresh grab
@@ -41,6 +41,10 @@ WITH c AS (
   SELECT d.trigger_id, d.id, true, NULL, c.now FROM done d CROSS JOIN c WHERE d.trigger_id IS NOT NULL
 ), forgotten_failures AS (
   DELETE FROM job_failures f USING done d WHERE d.keep_ms = 0 AND d.failures > 0 AND f.job_id = d.id
+), forgotten_owners AS (
+  -- A job kept nowhere takes its API owner (0008) with it; the trim would never see it. One
+  -- primary-key probe per forgotten job, on a table that holds only API-made jobs.
+  DELETE FROM job_owners o USING done d WHERE d.keep_ms = 0 AND o.job_id = d.id
 ), claimed AS (
   UPDATE jobs j
   SET state = 'running',

@@ -10,7 +10,8 @@ WITH c AS (
   SELECT t.id, t.funcname, t.arg, t.uniqkey, t.priority, t.max_retries, t.timeout_ms, t.debounce_ms,
          c.now + coalesce(t.debounce_ms, 0) * interval '1 millisecond' AS run_at
   FROM triggers t CROSS JOIN c
-  WHERE t.id = ANY($1::bigint[]) AND t.enabled
+  -- The type is checked again under the lock: a trigger changed since it was matched does not fire as what it was.
+  WHERE t.id = ANY($1::bigint[]) AND t.enabled AND t.type = $2::text
     AND (t.debounce_ms IS NULL OR t.debounce_until IS NULL OR t.debounce_until <= c.now)
 ), made AS (
   INSERT INTO jobs (funcname, arg, uniqkey, state, priority, run_after, max_retries, timeout_ms, created_at, trigger_id)
@@ -26,7 +27,9 @@ WITH c AS (
   SET fires = t.fires + (m.id IS NOT NULL)::int,
       last_fired_at = CASE WHEN m.id IS NOT NULL THEN c.now ELSE t.last_fired_at END,
       last_job_id = coalesce(m.id, t.last_job_id),
-      debounce_until = CASE WHEN go.debounce_ms IS NULL THEN NULL ELSE go.run_at END,
+      -- A window opens only behind a job it made: one refused by a live uniqkey holder opens none,
+      -- or the events after that holder finished would fall into a window with nothing pending.
+      debounce_until = CASE WHEN go.debounce_ms IS NULL THEN NULL WHEN m.id IS NULL THEN t.debounce_until ELSE go.run_at END,
       updated_at = c.now
   FROM go LEFT JOIN made m ON m.trigger_id = go.id CROSS JOIN c
   WHERE t.id = go.id

@@ -121,6 +121,14 @@ describe('caller store', () => {
     expect(await ns.store.ownedBy('alice', [mine!.id])).toEqual([mine!.id]);
   });
 
+  it('forgets the owner of a job completed with nothing kept', async () => {
+    const { id } = await ns.store.insertFor('dave', { funcname: 'c.forget', arg: {} });
+    const [grab] = await ns.store.claim([id], { leaseMs: 30_000 });
+    await ns.store.complete({ ...grab!, keepForMs: 0 });
+    expect(await ns.store.getJob(id)).toBeNull();
+    expect((await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM job_owners WHERE job_id = $1', [id])).rows[0]?.n).toBe(0);
+  });
+
   it('refuses a job it would not insert, and a missing owner, writing nothing', async () => {
     const before = await ns.store.countLive();
     await expect(ns.store.insertManyFor('carol', [{ funcname: 'c.ok', arg: {} }, { funcname: '', arg: {} }])).rejects.toThrow(/^jobs\[1\]\.funcname: /);

@@ -143,6 +143,22 @@ describe('debounce', () => {
     expect(await store.getTrigger(t.id)).toMatchObject({ fires: 2, lastJobId: next.jobIds[0] });
   });
 
+  it('with a uniqkey, a match while the previous job holds the key opens no window: the next match after it finished makes a job', async () => {
+    const clock = new ManualClock(Date.UTC(2032, 0, 1));
+    const store = ns.createStore({ clock });
+    await store.createTrigger({ spec: '@event io.cozy.files', funcname: 'ev.keyed', debounce: '30s', uniqkey: 'reindex' });
+    const [first] = (await store.raiseEvent(created('k1'))).jobIds;
+    clock.advance(30 * SECOND);
+    await store.promoteDue();
+    const [running] = await store.claim([first!], { leaseMs: 60 * SECOND });
+    // The job runs and holds the key: this match makes nothing, and must open no window.
+    clock.advance(10 * SECOND);
+    expect((await store.raiseEvent(created('k2'))).jobIds).toEqual([]);
+    await store.complete(running!);
+    clock.advance(10 * SECOND);
+    expect((await store.raiseEvent(created('k3'))).jobIds).toHaveLength(1);
+  });
+
   it('concurrent raises on a debounced trigger still make one job', async () => {
     const clock = new ManualClock(Date.UTC(2031, 0, 1));
     const stores = [ns.createStore({ clock, max: 2 }), ns.createStore({ clock, max: 2 }), ns.createStore({ clock, max: 2 })];

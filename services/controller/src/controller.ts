@@ -75,7 +75,8 @@ export class Controller {
     // Checked here, not at the first announce, so a bad interval stops the controller's start.
     if (options.presence) heartbeatInterval(options.presence.heartbeatMs);
     this.relay = new Relay({ store: options.store, broker: options.broker, logger: this.#logger, ...options.relay });
-    // One throttle for every door: tokens, the JSON-RPC hello, and webhook ids.
+    // One throttle for the doors that take credentials (tokens, the JSON-RPC hello); webhooks have
+    // their own (see HttpOptions.webhookThrottle), with the same settings.
     const throttle = new FailureThrottle(options.throttle);
     this.authenticate = createAuthenticator(options.clients, throttle);
     const http = options.http === false ? null : (options.http ?? {});
@@ -89,6 +90,7 @@ export class Controller {
           clients: options.clients,
           authenticate: this.authenticate,
           throttle,
+          webhookThrottle: new FailureThrottle(options.throttle),
           ...(http.webhookBodyLimit === undefined ? {} : { webhookBodyLimit: http.webhookBodyLimit }),
           logger: this.#logger,
           allowedHosts,

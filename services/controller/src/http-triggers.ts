@@ -109,7 +109,9 @@ export function triggerRoutes(app: FastifyInstance, store: TriggerStore): void {
     const id = triggerId(request.params.id);
     const page = parseTriggerFilters(request.query as Record<string, unknown>, (f) => f, ['limit', 'before']);
     await reachable(request, id);
-    return store.triggerJobs(id, page);
+    // A trigger moved to another function keeps its older jobs: only those of functions the client may call are shown.
+    const client = clientOf(request);
+    return (await store.triggerJobs(id, page)).filter((job) => authorizes(client, 'call', job.funcname));
   });
 
   app.patch<{ Params: { id: string } }>('/triggers/:id', async (request) => {

@@ -33,7 +33,11 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
 export interface WebhookRouteOptions {
   store: Pick<EventStore, 'webhookTarget' | 'fireWebhook'>;
-  /** Failures (unknown id, disabled trigger, bad signature) are counted here, per address. */
+  /**
+   * Failures (unknown id, disabled trigger, bad signature) are counted here, per address: a
+   * throttle of the webhooks' own, so that posts to webhook URLs, which anyone can make a service
+   * send, never block an address's API tokens or hellos (nor the reverse).
+   */
   throttle: FailureThrottle;
   /** Bodies above this many bytes are refused with 413. */
   bodyLimit?: number;
@@ -66,9 +70,13 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
   const bodyLimit = options.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT;
   const { store, throttle } = options;
 
+  /** Counts a failure; once the address is blocked, its failures are answered 429 (they learn nothing more). */
   const refuse = async (reply: FastifyReply, address: string, status: number, message: string, field?: string): Promise<FastifyReply> => {
     const blockedMs = await throttle.failed(address);
-    if (blockedMs > 0) void reply.header('retry-after', String(Math.ceil(blockedMs / 1000)));
+    if (blockedMs > 0) {
+      void reply.header('retry-after', String(Math.ceil(blockedMs / 1000)));
+      return reply.code(429).send(errorBody('too many failed webhook requests from this address; try again later', field));
+    }
     return reply.code(status).send(errorBody(message, field));
   };
 
@@ -78,12 +86,10 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
     scope.post<{ Params: { id: string } }>('/webhooks/:id', { bodyLimit }, async (request, reply) => {
       const address = request.ip;
-      const blockedMs = await throttle.blockedFor(address);
-      if (blockedMs > 0) {
-        void reply.header('retry-after', String(Math.ceil(blockedMs / 1000)));
-        return reply.code(429).send(errorBody('too many failed webhook requests from this address; try again later', 'id'));
-      }
       const { id } = request.params;
+      // The block applies to failures only: a sender whose address was blocked (a shared one, such
+      // as a SaaS's, by someone posting garbage ids to it) still delivers to a real, enabled id
+      // with a valid signature. Guessing a 192-bit id gains nothing from the extra lookups.
       const target = await store.webhookTarget(id);
       // A disabled trigger answers as an unknown one: the sender learns nothing about either.
       if (!target?.enabled) return refuse(reply, address, 404, 'no such webhook', 'id');

@@ -62,11 +62,14 @@ export interface HttpOptions {
   logger: Logger;
   /** How credentials are checked; by default against `clients`, with {@link HttpOptions.throttle}. */
   authenticate?: Authenticate;
-  /**
-   * Failures per address: authentication's (by default) and the webhooks' (unknown ids, bad
-   * signatures), so a guesser has one budget whichever door it tries. A fresh one by default.
-   */
+  /** Authentication failures per address (by default; see `authenticate`). A fresh one by default. */
   throttle?: FailureThrottle;
+  /**
+   * The webhooks' failures per address (unknown ids, bad signatures), apart from authentication's:
+   * anyone can make a service post to a webhook URL, and a shared sender's address must not lose
+   * its API tokens for it (nor the reverse). A fresh one by default.
+   */
+  webhookThrottle?: FailureThrottle;
   /** Webhook bodies above this are refused with 413 (default 256 KiB: DEFAULT_WEBHOOK_BODY_LIMIT). */
   webhookBodyLimit?: number;
   /** Host names the API answers to besides loopback names and IP addresses (see http-guard.ts). */
@@ -284,7 +287,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
 
   clientRoutes(app, options.clients);
   eventRoutes(app, store);
-  webhookRoutes(app, { store, throttle, ...(options.webhookBodyLimit === undefined ? {} : { bodyLimit: options.webhookBodyLimit }) });
+  webhookRoutes(app, { store, throttle: options.webhookThrottle ?? new FailureThrottle(), ...(options.webhookBodyLimit === undefined ? {} : { bodyLimit: options.webhookBodyLimit }) });
   triggerRoutes(app, store);
 
   return app;

@@ -225,6 +225,16 @@ describe('trigger routes: scopes', () => {
     expect(await listedBy(nobody)).toEqual([]);
   });
 
+  it('shows a client only the jobs of functions it may call among a moved trigger\'s jobs', async () => {
+    const trigger = await ns.store.createTrigger({ spec: '@client', funcname: 'hidden.before' });
+    const before = await ns.store.launchTrigger(trigger.id);
+    await ns.store.updateTrigger(trigger.id, { funcname: 'report.after' });
+    const after = await ns.store.launchTrigger(trigger.id);
+    const ids = (token: string): Promise<string[]> => send('GET', `/triggers/${trigger.id}/jobs`, undefined, token).then((a) => (a.json as unknown as { id: string }[]).map((j) => j.id));
+    expect(await ids(reporter)).toEqual([after!.jobId]);
+    expect(await ids(admin)).toEqual([after!.jobId, before!.jobId]);
+  });
+
   it('needs a token', async () => {
     const response = await app.inject({ method: 'GET', url: '/triggers' });
     expect(response.statusCode).toBe(401);

@@ -107,7 +107,8 @@ export function triggerMethods(store: TriggerMethodsStore): Record<string, Sessi
     const id = parseWireJobId(params.trigger_id, 'trigger_id');
     const page = parsePage(params, false);
     if (!(await reachable(session.client, id))) return null;
-    return store.triggerJobs(id, page);
+    // A trigger moved to another function keeps its older jobs: only those of functions the client may call are shown.
+    return (await store.triggerJobs(id, page)).filter((job) => authorizes(session.client, 'call', job.funcname));
   };
 
   return {
