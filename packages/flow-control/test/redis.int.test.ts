@@ -6,8 +6,8 @@ import { describeFlowControlConformance } from './conformance.js';
 const namespace = testNamespaceName();
 
 describeFlowControlConformance('Redis', {
-  make: async (clock, ns = namespace) => {
-    const flow = new RedisFlowControl({ url: inject('droverServices').redisUrl, namespace: ns, clock });
+  make: async (clock, other) => {
+    const flow = new RedisFlowControl({ url: inject('droverServices').redisUrl, namespace: other === undefined ? namespace : `${namespace}_${other}`, clock });
     await flow.ready();
     return flow;
   },
