@@ -23,6 +23,13 @@ const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   /** Unset: the in-memory broker (`drover dev` only). */
   AMQP_URL: url(['amqp:', 'amqps:']).optional(),
+  /**
+   * Redis, for fleet-wide rate limits and concurrency caps (functions' `rateLimit`, `concurrency`).
+   * Unset: a worker keeps them in memory, for its own process only.
+   */
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  /** While Redis is unreachable: false pauses limited functions (fail closed), true runs them unlimited (fail open). */
+  DROVER_FLOW_FAIL_OPEN: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
   /** Where embedded mode keeps its data and says where its API listens. */
   DROVER_DATA_DIR: z.string().min(1).default('.drover'),
   DROVER_NAMESPACE: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { error: 'must be 1 to 40 characters of a-z, 0-9 and _, starting with a letter' })
