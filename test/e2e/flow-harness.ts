@@ -31,7 +31,11 @@ export function useFlowDrover() {
       ...extra,
     });
   return {
-    ...drover,
+    ns: drover.ns,
+    processes: drover.processes,
+    get client() {
+      return drover.client;
+    },
     env,
     startUp: () => drover.processes.start(['up'], env()),
     startWorker: (extra?: Record<string, string>) => drover.processes.start(['worker', 'test/fixtures/flow-handlers.ts'], env(extra)),

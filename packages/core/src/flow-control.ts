@@ -4,8 +4,8 @@
  * pass one conformance suite (packages/flow-control/test/conformance.ts).
  *
  * Everything held here is disposable, as DESIGN.md asks of Redis: a lost start or place only lets
- * a job run a little early, and no job depends on it to survive. Time is the caller's (a Clock),
- * so every process of a fleet must keep its clock in step (NTP): a skew of s ms shifts a window by s.
+ * a job run a little early, and no job depends on it to survive. Time is the store's where it has
+ * one (Redis's clock, one for the whole fleet), or an injected Clock (memory, tests).
  */
 
 /** A yes, or "not now, retry in `retryAfterMs`". */

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { FlowControlUnavailable, silentLogger, systemClock, type Clock, type FlowAnswer, type FlowControl, type Logger, type Place, type RateLimit } from '@drover/core';
+import { FlowControlUnavailable, silentLogger, type Clock, type FlowAnswer, type FlowControl, type Logger, type Place, type RateLimit } from '@drover/core';
 import { TAKE_PLACE, TAKE_START } from './internal/scripts.js';
 
 export interface RedisFlowControlOptions {
@@ -17,6 +17,10 @@ export interface RedisFlowControlOptions {
   url: string;
   /** Prefixes every key, so tests and tenants sharing a Redis never share a limit. */
   namespace?: string;
+  /**
+   * Whose time decides windows and leases. Unset (the fleet's case): Redis's own, one clock for
+   * every process. A test gives a ManualClock to move time without sleeping.
+   */
   clock?: Clock;
   logger?: Logger;
   /** Bound on one call; past it the call fails as unavailable. Default {@link DEFAULT_COMMAND_TIMEOUT_MS}. */
@@ -32,20 +36,21 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 const MAX_RECONNECT_DELAY_MS = 1000;
 
 interface FlowCommands {
-  droverTakeStart(key: string, now: number, perMs: number, max: number, member: string): Promise<number>;
-  droverTakePlace(key: string, now: number, cap: number, holder: string, leaseMs: number): Promise<number>;
+  droverTakeStart(key: string, now: number | '', perMs: number, max: number, member: string): Promise<number>;
+  droverTakePlace(key: string, now: number | '', cap: number, holder: string, leaseMs: number): Promise<number>;
 }
 
 export class RedisFlowControl implements FlowControl {
   readonly #redis: Redis & FlowCommands;
   readonly #prefix: string;
-  readonly #clock: Clock;
+  /** Null: Redis's clock. */
+  readonly #clock: Clock | null;
   readonly #logger: Logger;
   #wasReady = false;
   #closed = false;
 
   constructor(options: RedisFlowControlOptions) {
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? null;
     this.#logger = options.logger ?? silentLogger;
     this.#prefix = `drover:${options.namespace ?? 'drover'}:flow:`;
     const redis = new Redis(options.url, {
@@ -85,8 +90,7 @@ export class RedisFlowControl implements FlowControl {
   }
 
   async takeStart(bucket: string, limit: RateLimit): Promise<FlowAnswer> {
-    const now = this.#now();
-    const wait = await this.#call(() => this.#redis.droverTakeStart(`${this.#prefix}rate:${bucket}`, now, limit.perMs, limit.max, `${now}:${randomUUID()}`));
+    const wait = await this.#call(() => this.#redis.droverTakeStart(`${this.#prefix}rate:${bucket}`, this.#now(), limit.perMs, limit.max, randomUUID()));
     return wait < 0 ? { ok: true } : { ok: false, retryAfterMs: Math.max(1, wait) };
   }
 
@@ -97,7 +101,7 @@ export class RedisFlowControl implements FlowControl {
 
   async renewPlaces(places: readonly Place[], leaseMs: number): Promise<void> {
     if (places.length === 0) return;
-    const until = this.#now() + leaseMs;
+    const until = (await this.#timeMs()) + leaseMs;
     const pipeline = this.#redis.pipeline();
     for (const p of places) {
       const key = `${this.#prefix}cap:${p.bucket}`;
@@ -125,8 +129,16 @@ export class RedisFlowControl implements FlowControl {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
-  #now(): number {
-    return this.#clock.now().getTime();
+  /** The clock's time, or Redis's. */
+  async #timeMs(): Promise<number> {
+    if (this.#clock) return this.#clock.now().getTime();
+    const [seconds, micros] = await this.#call(() => this.#redis.time());
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** The caller's time, or '' for the scripts to read Redis's. */
+  #now(): number | '' {
+    return this.#clock ? this.#clock.now().getTime() : '';
   }
 
   async #call<T>(op: () => Promise<T>): Promise<T> {
