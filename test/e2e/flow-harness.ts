@@ -4,6 +4,7 @@
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { beforeAll, inject } from 'vitest';
 import { useDrover } from './harness.js';
 
@@ -44,6 +45,35 @@ export function useFlowDrover() {
         const [event, at, pid, funcname, id, key] = line.split(' ');
         return { event: event as 'start' | 'end', at: Number(at), pid: Number(pid), funcname: funcname!, id: id!, key: key! };
       });
+    },
+  };
+}
+
+/**
+ * Collects the starts Redis granted in a rate-limit bucket, from the bucket's own sliding log: each
+ * grant stays in it for a window, and a poll every 100 ms sees every one. Returns the grant times (ms).
+ */
+export function sampleGrants(redisUrl: string, key: string): { stop: () => Promise<number[]> } {
+  const redis = new Redis(redisUrl);
+  const grants = new Map<string, number>();
+  let polling = true;
+  const poll = async (): Promise<void> => {
+    const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
+    for (let i = 0; i < flat.length; i += 2) grants.set(flat[i]!, Number(flat[i + 1]));
+  };
+  const loop = (async () => {
+    while (polling) {
+      await poll();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      polling = false;
+      await loop;
+      await poll();
+      redis.disconnect();
+      return [...grants.values()].sort((a, b) => a - b);
     },
   };
 }
