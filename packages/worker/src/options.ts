@@ -248,8 +248,9 @@ export function resolveFunctions(
     const parsed = functionSchema.safeParse(typeof value === 'function' ? { handler: value } : value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.join('.');
-      throw new ValidationError(`functions.${funcname}${key ? `.${key}` : ''}`, issue.code === 'unrecognized_keys' ? 'is not a function option' : issue.message);
+      const key = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]].join('.') : issue.path.join('.');
+      const unknown = issue.path.length === 0 ? 'is not a function option' : `is not an option of ${issue.path.join('.')}`;
+      throw new ValidationError(`functions.${funcname}${key ? `.${key}` : ''}`, issue.code === 'unrecognized_keys' ? unknown : issue.message);
     }
     const o = parsed.data;
     // One limit under two names: cozy-stack counts executions, TheSchwartz retries after the first.
