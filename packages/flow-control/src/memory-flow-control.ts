@@ -64,7 +64,7 @@ export class MemoryFlowControl implements FlowControl {
   /** The bucket's places, those whose lease ran out dropped first. */
   #live(bucket: string, now: number): Map<string, number> {
     let places = this.#places.get(bucket);
-    if (!places) this.#places.set(bucket, (places = new Map()));
+    if (!places) this.#places.set(bucket, (places = new Map<string, number>()));
     for (const [holder, until] of places) if (until <= now) places.delete(holder);
     return places;
   }

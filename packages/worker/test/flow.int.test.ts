@@ -8,7 +8,7 @@ import { MemoryBroker } from '@drover/broker';
 import { ValidationError } from '@drover/core';
 import { MemoryFlowControl, RedisFlowControl } from '@drover/flow-control';
 import { freePort, waitFor } from '@drover/testing';
-import { createWorker, type FunctionOptions } from '../src/index.js';
+import { createWorker } from '../src/index.js';
 import { useWorkerHarness } from './harness.js';
 
 const h = useWorkerHarness();
@@ -16,7 +16,7 @@ const handler = (): string => 'ok';
 
 function fieldOf(options: Record<string, unknown>, functionOptions: Record<string, unknown>): string {
   try {
-    createWorker({ store: h.ns.store, broker: new MemoryBroker(), functions: { f: { handler, ...functionOptions } as FunctionOptions }, ...options });
+    createWorker({ store: h.ns.store, broker: new MemoryBroker(), functions: { f: { handler, ...functionOptions } }, ...options });
   } catch (err) {
     expect(err).toBeInstanceOf(ValidationError);
     return (err as ValidationError).field;
