@@ -12,6 +12,7 @@ const BOUNDARIES = {
   'packages/store-pglite': ['core', 'store'],
   'packages/broker': ['core'],
   'packages/worker': ['core'],
+  'packages/flow-control': ['core'],
   'packages/client': ['core', 'store'],
   'packages/jsonrpc': ['core'],
   // The API's client knows the wire (jsonrpc) and the shared types (core), nothing of the server's internals.
@@ -20,7 +21,7 @@ const BOUNDARIES = {
   'services/controller': ['core', 'jsonrpc', 'worker'],
   'services/scheduler': ['core'],
 };
-const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'worker', 'client', 'jsonrpc', 'rpc-client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
+const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'flow-control', 'worker', 'client', 'jsonrpc', 'rpc-client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
 
 function boundaryRules(dir, allowed) {
   const self = dir.split('/')[1];
