@@ -57,6 +57,9 @@ describe('flow control across three worker processes', () => {
     // Each started once, and the jobs given back over the limit counted no failure.
     expect(new Set(starts.map((s) => s.id)).size).toBe(starts.length);
     expect(done.every((j) => j.failures === 0)).toBe(true);
+    // Every claim beyond a job's first was a refusal given back: the cost of checking after the claim.
+    const refusals = done.reduce((n, j) => n + j.attempts - 1, 0);
+    console.log(`[flow] rated: ${refusals} refusals (claim and decline) for ${done.length} starts, ${(refusals / done.length).toFixed(1)} per start`);
   }, 180_000);
 
   it('never runs more than 2 per key across the fleet, and a busy key does not starve 19 others', async () => {
