@@ -84,6 +84,8 @@ export class DeliveryLoop {
     }
     if (!deps.isRunning()) return delivery.nack(true);
     const slots = deps.slotsOf(fn);
+    // A keyless rate limit is taken before the claim (see FlowGate.startsBeforeClaim); the rest after it.
+    const startTaken = deps.gate.startsBeforeClaim(fn);
     this.pending++;
     let slot: boolean;
     try {
@@ -91,6 +93,15 @@ export class DeliveryLoop {
         deps.counts.requeued++;
         delivery.nack(true);
         return;
+      }
+      if (startTaken) {
+        const outcome = await deps.gate.takeStartBeforeClaim(fn, Date.now() + deps.ackAfterMs, deps.isRunning);
+        if (outcome !== 'started') {
+          // Waited as long as a delivery may (or the worker is stopping): back to the queue, unclaimed.
+          if (outcome === 'expired') deps.counts.requeued++;
+          delivery.nack(true);
+          return;
+        }
       }
       slot = await slots.tryAcquire(deps.ackAfterMs);
     } finally {
@@ -103,7 +114,7 @@ export class DeliveryLoop {
       return;
     }
     let running: { job: RunningJob; place: Place | null } | null = null;
-    const claiming = this.#claimAndRun(delivery, fn, jobId);
+    const claiming = this.#claimAndRun(delivery, fn, jobId, startTaken);
     this.#claims.add(claiming);
     try {
       running = await claiming;
@@ -171,7 +182,7 @@ export class DeliveryLoop {
   }
 
   /** Claims the delivery's job and starts it (with its flow-control place); null (the delivery settled) when it does not run here. */
-  async #claimAndRun(delivery: Delivery, fn: ResolvedFunction, jobId: string): Promise<{ job: RunningJob; place: Place | null } | null> {
+  async #claimAndRun(delivery: Delivery, fn: ResolvedFunction, jobId: string, startTaken: boolean): Promise<{ job: RunningJob; place: Place | null } | null> {
     const { deps } = this;
     this.pending++;
     let claim: Claim | null;
@@ -205,7 +216,7 @@ export class DeliveryLoop {
     }
     let admission: Awaited<ReturnType<FlowGate['admit']>>;
     try {
-      admission = await deps.gate.admit(fn, claim.job);
+      admission = await deps.gate.admit(fn, claim.job, { startTaken });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       // The configured key reader rejected this job's arg: an error of the job, as a handler's would be.

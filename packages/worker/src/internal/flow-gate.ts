@@ -29,10 +29,14 @@ export interface Refusal {
 export const CAP_RETRY_MS = 1000;
 /** How long a limited job is given back for while Redis is unreachable (fail closed): a reconnect takes about a second. */
 export const UNAVAILABLE_RETRY_MS = 3000;
+/** How often a delivery waiting for a start asks again while Redis is unreachable: about as often as ioredis tries to reconnect. */
+const UNAVAILABLE_POLL_MS = 250;
 
 export class FlowGate {
   /** Renewal timers of the places held, by holder. */
   readonly #renewals = new Map<string, NodeJS.Timeout>();
+  /** Per function with a keyless rate limit: the tail of this process's queue of deliveries waiting for a start. */
+  readonly #startQueues = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly flow: FlowControl | null,
@@ -46,8 +50,58 @@ export class FlowGate {
     return fn.flow !== null && this.flow !== null && !this.failOpen && !this.flow.available();
   }
 
+  /**
+   * True when `fn`'s start is taken before the claim: its rate limit has no key, so the job's arg
+   * is not needed, and a delivery can wait for its turn without costing PostgreSQL a claim and a
+   * decline per refusal.
+   */
+  startsBeforeClaim(fn: ResolvedFunction): boolean {
+    return this.flow !== null && fn.flow?.rate !== null && fn.flow?.rate !== undefined && fn.flow.rate.keyOf === null;
+  }
+
+  /**
+   * Waits for a start of `fn` before its delivery is claimed, holding no slot: deliveries queue in
+   * this process, first come first served, and only the head asks Redis, sleeping until the window
+   * allows between asks (one ask per grant at most, not one per waiting delivery). Resolves
+   * 'started', or 'expired' at `deadline`, or 'stopped' once `keepGoing` says so; while Redis is
+   * unreachable it waits for it (fail closed) or starts at once (fail open).
+   */
+  takeStartBeforeClaim(fn: ResolvedFunction, deadline: number, keepGoing: () => boolean): Promise<'started' | 'expired' | 'stopped'> {
+    const previous = this.#startQueues.get(fn.funcname) ?? Promise.resolve();
+    const mine = previous.then(() => this.#takeStartLoop(fn, deadline, keepGoing));
+    const tail = mine.catch(() => undefined);
+    this.#startQueues.set(fn.funcname, tail);
+    tail
+      .then(() => {
+        if (this.#startQueues.get(fn.funcname) === tail) this.#startQueues.delete(fn.funcname);
+      })
+      .catch(() => undefined);
+    return mine;
+  }
+
+  async #takeStartLoop(fn: ResolvedFunction, deadline: number, keepGoing: () => boolean): Promise<'started' | 'expired' | 'stopped'> {
+    const rate = fn.flow!.rate!;
+    for (;;) {
+      if (!keepGoing()) return 'stopped';
+      const left = deadline - Date.now();
+      if (left <= 0) return 'expired';
+      let waitMs: number;
+      try {
+        const answer = await this.flow!.takeStart(fn.funcname, rate);
+        if (answer.ok) return 'started';
+        waitMs = answer.retryAfterMs;
+      } catch (err) {
+        if (!(err instanceof FlowControlUnavailable)) throw err;
+        if (this.failOpen) return 'started';
+        // Polled, as the delivery loop polls: a reconnect is noticed within this.
+        waitMs = UNAVAILABLE_POLL_MS;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, left)));
+    }
+  }
+
   /** Takes what `job` needs to start: `place` is null when it needs none (or the store was skipped, failing open). */
-  async admit(fn: ResolvedFunction, job: ClaimedJob): Promise<{ ok: true; place: Place | null } | Refusal> {
+  async admit(fn: ResolvedFunction, job: ClaimedJob, options: { startTaken?: boolean } = {}): Promise<{ ok: true; place: Place | null } | Refusal> {
     const flow = fn.flow;
     if (!flow || !this.flow) return { ok: true, place: null };
     let place: Place | null = null;
@@ -58,7 +112,7 @@ export class FlowGate {
         if (!answer.ok) return { ok: false, reason: 'concurrency cap', retryAfterMs: Math.round(Math.min(answer.retryAfterMs, CAP_RETRY_MS) * (0.5 + this.random() * 0.5)) };
         place = candidate;
       }
-      if (flow.rate) {
+      if (flow.rate && !options.startTaken) {
         const bucket = flow.rate.keyOf ? `${fn.funcname}|${flow.rate.keyOf(job.arg)}` : fn.funcname;
         const answer = await this.flow.takeStart(bucket, flow.rate);
         if (!answer.ok) {
