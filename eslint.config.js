@@ -13,6 +13,7 @@ const BOUNDARIES = {
   'packages/broker': ['core'],
   'packages/presence': ['core'],
   'packages/worker': ['core'],
+  'packages/flow-control': ['core'],
   'packages/client': ['core', 'store'],
   'packages/jsonrpc': ['core'],
   // The API's client knows the wire (jsonrpc) and the shared types (core), nothing of the server's internals.
@@ -21,7 +22,7 @@ const BOUNDARIES = {
   'services/controller': ['core', 'jsonrpc', 'worker'],
   'services/scheduler': ['core'],
 };
-const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'presence', 'worker', 'client', 'jsonrpc', 'rpc-client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
+const ALL_PACKAGES = ['core', 'store', 'store-pglite', 'broker', 'flow-control', 'presence', 'worker', 'client', 'jsonrpc', 'rpc-client', 'controller', 'scheduler', 'cli', 'bench', 'testing'];
 
 function boundaryRules(dir, allowed) {
   const self = dir.split('/')[1];

@@ -34,7 +34,7 @@ describe('presence across a Redis outage', () => {
 
     const before = (await drover.ns.store.insertMany(batch('before'))).map((r) => r.id);
     const during: string[] = [];
-    await withRedisStopped(async () => {
+    await withRedisStopped(redisUrl, async () => {
       during.push(...(await drover.ns.store.insertMany(batch('during'))).map((r) => r.id));
       // The jobs run while Redis is away: presence is not on the job's path.
       await waitFor(() => allCompleted([...before, ...during]), { timeoutMs: 60_000, intervalMs: 200, what: 'every job to complete with Redis down' });

@@ -24,13 +24,17 @@ const envSchema = z.object({
   /** Unset: the in-memory broker (`drover dev` only). */
   AMQP_URL: url(['amqp:', 'amqps:']).optional(),
   /**
-   * Redis, for worker presence (`drover workers`, `GET /workers`). Unset: workers are not reported
-   * (embedded `drover dev` keeps presence in memory). Presence is disposable: a Redis that is away
-   * only makes the list stale.
+   * Redis, for worker presence (`drover workers`, `GET /workers`) and fleet-wide rate limits and
+   * concurrency caps (functions' `rateLimit`, `concurrency`). Unset: workers are not reported, and a
+   * worker keeps its limits in memory, for its own process only (embedded `drover dev` keeps both in
+   * memory). Both are disposable: a Redis that is away only makes the list stale, and pauses limited
+   * functions (see DROVER_FLOW_FAIL_OPEN).
    */
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   /** How often workers report themselves to presence; a worker drops off after two missed beats. Unset: 5 s. */
   DROVER_HEARTBEAT_MS: intFrom(10, 3_600_000).optional(),
+  /** While Redis is unreachable: false pauses limited functions (fail closed), true runs them unlimited (fail open). */
+  DROVER_FLOW_FAIL_OPEN: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
   /** Where embedded mode keeps its data and says where its API listens. */
   DROVER_DATA_DIR: z.string().min(1).default('.drover'),
   DROVER_NAMESPACE: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { error: 'must be 1 to 40 characters of a-z, 0-9 and _, starting with a letter' })

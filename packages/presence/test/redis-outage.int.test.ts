@@ -27,7 +27,7 @@ describe('RedisPresence across a Redis restart', () => {
     try {
       heartbeat.start();
       await waitFor(async () => (await presence.list()).length === 1, { what: 'the first heartbeat' });
-      await withRedisStopped(async () => {
+      await withRedisStopped(inject('droverServices').redisUrl, async () => {
         const started = Date.now();
         await expect(presence.announce(worker, 1_000)).rejects.toThrow();
         // Bounded by the command timeout and the reconnection backoff, not by the outage.

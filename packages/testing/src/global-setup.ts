@@ -16,7 +16,7 @@ declare module 'vitest' {
 const STALE_SCHEMA_AGE_HOURS = 24;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const services = await resolveServices(['databaseUrl', 'amqpUrl']);
+  const services = await resolveServices(['databaseUrl', 'amqpUrl', 'redisUrl']);
   project.provide('droverServices', services.urls);
   const client = new pg.Client({ connectionString: services.urls.databaseUrl });
   await client.connect();

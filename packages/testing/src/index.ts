@@ -16,8 +16,8 @@
  */
 export { DEFAULT_SERVICE_URLS, reachable, resolveServices, serviceUrlsFromEnv, type ServiceUrls, type StartedServices } from './services.js';
 export { closeBrokerConnections, withBrokerStopped } from './rabbitmq.js';
-export { restartDatabase, withDatabaseStopped } from './postgres.js';
 export { withRedisStopped } from './redis.js';
+export { restartDatabase, withDatabaseStopped } from './postgres.js';
 export { useDroverProcesses, type DroverProcess } from './processes.js';
 export { freePort } from './ports.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

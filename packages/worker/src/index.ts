@@ -25,6 +25,6 @@
  * ```
  */
 export { createWorker, DEFAULT_ACK_LONG_RUNNING_AFTER_MS, DEFAULT_OUTCOME_GRACE_MS, Worker, type WorkerOptions, type WorkerStats } from './worker.js';
-export { DEFAULT_LEASE_MS, DEFAULT_SLOTS, type FunctionHooks, type FunctionOptions, type Handler, type JobContext, type JobOutcome } from './options.js';
+export { DEFAULT_LEASE_MS, DEFAULT_SLOTS, type FlowKey, type FunctionHooks, type FunctionOptions, type Handler, type JobContext, type JobOutcome } from './options.js';
 export { AttemptAborted } from './internal/run-job.js';
 export { WORKER_VERSION } from './internal/version.js';

@@ -139,6 +139,33 @@ export interface FunctionOptions extends FunctionHooks {
    * `job.siblings`. Unset: no coalescing.
    */
   coalesce?: { max: number };
+  /**
+   * A fleet-wide rate limit: at most `max` starts of this function in any `perMs` window, across
+   * every worker sharing the WorkerOptions.flowControl store; with `key`, per key (see {@link FlowKey}).
+   * A job over it does not run and counts no failure: it is given back to run when the window allows.
+   */
+  rateLimit?: { max: number; perMs: number; key?: FlowKey };
+  /**
+   * A fleet-wide concurrency cap per key: at most `perKey` jobs of this function with the same key
+   * running at once, across every worker. A place is held with the job's lease and given back when
+   * the handler is done; a worker that dies gives it back when the lease runs out. A job over the
+   * cap is given back for a short while (see docs/flow-control.md, fairness), counting no failure.
+   */
+  concurrency?: { perKey: number; key: FlowKey };
+}
+
+/**
+ * Where a job's flow-control key comes from: a dotted path into its arg (`'customer.id'`), or a
+ * function of the arg. A job with no key there (missing, null) shares the key `''` with the others
+ * that have none; a key that is not a string or a number is an error in the configuration, and the
+ * job is failed as any handler error would be.
+ */
+export type FlowKey = string | ((arg: Json) => string | number | null | undefined);
+
+/** A function's flow-control settings after validation; null where unset. */
+export interface ResolvedFlow {
+  rate: { max: number; perMs: number; keyOf: ((arg: Json) => string) | null } | null;
+  cap: { perKey: number; keyOf: (arg: Json) => string } | null;
 }
 
 /** A function's options after defaults. */
@@ -156,6 +183,8 @@ export interface ResolvedFunction {
   coalesceMax: number;
   /** The function's hooks; each unset one costs nothing per job. */
   hooks: FunctionHooks;
+  /** Rate limit and concurrency cap; null when the function has neither (it never asks the flow-control store). */
+  flow: ResolvedFlow | null;
 }
 
 /** One process-wide default; a function that needs more says so. */
@@ -168,6 +197,14 @@ const maxRetriesError = `must be an integer from 0 to ${MAX_RETRIES_LIMIT}`;
 const maxExecCountError = `must be an integer from 1 to ${MAX_RETRIES_LIMIT + 1}`;
 
 const positiveInt = (max: number) => z.int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, { error: `must be an integer from 1 to ${max}` });
+
+const flowKey = z.union([
+  z.string().regex(/^[^.]+(\.[^.]+)*$/, { error: 'must be a dotted path into the arg (customer.id) or a function of the arg' }),
+  z.custom<(arg: Json) => unknown>((v) => typeof v === 'function'),
+], { error: 'must be a dotted path into the arg (customer.id) or a function of the arg' });
+
+// A week bounds the window: a longer one is a quota, not a rate, and belongs in the application.
+const MAX_RATE_WINDOW_MS = 7 * 24 * 3_600_000;
 
 const functionSchema = z.strictObject({
   handler: z.custom<Handler>((v) => typeof v === 'function', { error: 'must be a function' }),
@@ -182,6 +219,12 @@ const functionSchema = z.strictObject({
   keepForMs: z.int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be 0 or more' }).optional(),
   // A thousand siblings is already a large batch for one handler, and each holds a lease renewed with the rest.
   coalesce: z.strictObject({ max: positiveInt(1_000) }, { error: 'must be an object { max }' }).optional(),
+  rateLimit: z.strictObject({
+    max: positiveInt(1_000_000),
+    perMs: positiveInt(MAX_RATE_WINDOW_MS),
+    key: flowKey.optional(),
+  }, { error: 'must be an object { max, perMs, key? }' }).optional(),
+  concurrency: z.strictObject({ perKey: positiveInt(100_000), key: flowKey }, { error: 'must be an object { perKey, key }' }).optional(),
   before: hook.optional(),
   onError: hook.optional(),
   after: hook.optional(),
@@ -205,8 +248,9 @@ export function resolveFunctions(
     const parsed = functionSchema.safeParse(typeof value === 'function' ? { handler: value } : value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.join('.');
-      throw new ValidationError(`functions.${funcname}${key ? `.${key}` : ''}`, issue.code === 'unrecognized_keys' ? 'is not a function option' : issue.message);
+      const key = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]].join('.') : issue.path.join('.');
+      const unknown = issue.path.length === 0 ? 'is not a function option' : `is not an option of ${issue.path.join('.')}`;
+      throw new ValidationError(`functions.${funcname}${key ? `.${key}` : ''}`, issue.code === 'unrecognized_keys' ? unknown : issue.message);
     }
     const o = parsed.data;
     // One limit under two names: cozy-stack counts executions, TheSchwartz retries after the first.
@@ -237,8 +281,26 @@ export function resolveFunctions(
       keepForMs: o.keepForMs,
       coalesceMax: o.coalesce?.max ?? 0,
       hooks: { before: o.before as FunctionHooks['before'], onError: o.onError as FunctionHooks['onError'], after: o.after as FunctionHooks['after'] },
+      flow: o.rateLimit || o.concurrency ? {
+        rate: o.rateLimit ? { max: o.rateLimit.max, perMs: o.rateLimit.perMs, keyOf: o.rateLimit.key === undefined ? null : keyReader(o.rateLimit.key as FlowKey, `functions.${funcname}.rateLimit.key`) } : null,
+        cap: o.concurrency ? { perKey: o.concurrency.perKey, keyOf: keyReader(o.concurrency.key as FlowKey, `functions.${funcname}.concurrency.key`) } : null,
+      } : null,
     };
   });
   for (const [name, group] of groups) if (group.funcnames.length === 0) throw new ValidationError(`slotGroups.${name}`, 'no function uses this group');
   return { functions: resolved, groups };
+}
+
+/** Reads a job's key as FlowKey describes; throws naming the option when the key is neither a string nor a number. */
+function keyReader(key: FlowKey, option: string): (arg: Json) => string {
+  const read: (arg: Json) => unknown = typeof key === 'function'
+    ? key
+    : (arg) => key.split('.').reduce<unknown>((v, part) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[part] : undefined), arg);
+  return (arg) => {
+    const value = read(arg);
+    if (value === undefined || value === null) return '';
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    throw new ValidationError(option, `gave a ${typeof value} for this job's key; a key must be a string or a number`);
+  };
 }

@@ -12,8 +12,9 @@
  */
 import { hostname } from 'node:os';
 import { nanoid } from 'nanoid';
-import { PresenceHeartbeat, ValidationError, decodeJobId, silentLogger, type Broker, type Delivery, type Logger, type PresenceOptions, type Subscription, type WorkerPresence, type WorkerStore } from '@drover/core';
+import { PresenceHeartbeat, ValidationError, decodeJobId, silentLogger, type Broker, type Delivery, type FlowControl, type Logger, type PresenceOptions, type Subscription, type WorkerPresence, type WorkerStore } from '@drover/core';
 import { DeliveryLoop, type DeliveryCounts } from './internal/delivery-loop.js';
+import { FlowGate } from './internal/flow-gate.js';
 import { LeaseKeeper } from './internal/lease-keeper.js';
 import { OutcomeWriter, type OutcomeCounts } from './internal/outcome-writer.js';
 import { RoundTrips } from './internal/round-trips.js';
@@ -46,6 +47,18 @@ export interface WorkerOptions {
    * {@link DEFAULT_OUTCOME_GRACE_MS}; set it above the store's `restartGraceMs` if that is raised.
    */
   outcomeGraceMs?: number;
+  /**
+   * Where rate limits and concurrency caps are kept (functions' `rateLimit` and `concurrency`):
+   * `RedisFlowControl` of @drover/flow-control for a fleet, `MemoryFlowControl` for one process.
+   * Required when a function sets either; functions without them never use it.
+   */
+  flowControl?: FlowControl;
+  /**
+   * What limited functions do while the flow-control store is unreachable: false (the default,
+   * fail closed) pauses them until it returns; true runs them without limits meanwhile.
+   * Unlimited functions run on either way.
+   */
+  flowFailOpen?: boolean;
   /** Jitter source for retry delays. */
   random?: () => number;
   /**
@@ -96,7 +109,8 @@ export class Worker {
   readonly #subscriptions: Subscription[] = [];
   readonly #leases: LeaseKeeper;
   readonly #loop: DeliveryLoop;
-  readonly #counts: OutcomeCounts & DeliveryCounts = { completed: 0, skipped: 0, failed: 0, declined: 0, dropped: 0, requeued: 0, givenBack: 0 };
+  readonly #gate: FlowGate;
+  readonly #counts: OutcomeCounts & DeliveryCounts = { completed: 0, skipped: 0, failed: 0, declined: 0, dropped: 0, requeued: 0, givenBack: 0, limited: 0, flowPaused: 0 };
   #state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   readonly #heartbeat: PresenceHeartbeat | null;
   readonly #slotCount: number;
@@ -110,6 +124,11 @@ export class Worker {
     }
     const outcomeGraceMs = options.outcomeGraceMs ?? DEFAULT_OUTCOME_GRACE_MS;
     if (!Number.isInteger(outcomeGraceMs) || outcomeGraceMs < 0) throw new ValidationError('outcomeGraceMs', 'must be a whole number of milliseconds, 0 or more');
+    const limited = functions.find((f) => f.flow !== null);
+    if (limited && !options.flowControl) {
+      throw new ValidationError('flowControl', `is required: functions.${limited.funcname} sets a rateLimit or concurrency (RedisFlowControl for a fleet, MemoryFlowControl for one process)`);
+    }
+    if (options.flowFailOpen !== undefined && typeof options.flowFailOpen !== 'boolean') throw new ValidationError('flowFailOpen', 'must be true or false');
     this.workerId = options.workerId ?? `worker-${nanoid(8)}`;
     this.#broker = options.broker;
     this.#logger = (options.logger ?? silentLogger).child({ workerId: this.workerId });
@@ -122,6 +141,7 @@ export class Worker {
     const roundTrips = new RoundTrips(options.store, this.#logger);
     this.#leases = new LeaseKeeper(options.store, this.#logger);
     const writer = new OutcomeWriter(options.store, roundTrips, this.#logger, options.random ?? Math.random, this.#counts);
+    this.#gate = new FlowGate(options.flowControl ?? null, options.flowFailOpen ?? false, this.#logger, options.random ?? Math.random);
     this.#loop = new DeliveryLoop({
       functions: this.#functions,
       slotsOf: (fn) => this.#slots.get(fn.group === null ? `fn:${fn.funcname}` : `group:${fn.group}`)!,
@@ -129,6 +149,7 @@ export class Worker {
       store: options.store,
       roundTrips,
       run: { logger: this.#logger, leases: this.#leases, writer, outcomeGraceMs },
+      gate: this.#gate,
       logger: this.#logger,
       counts: this.#counts,
       ackAfterMs,
@@ -212,6 +233,7 @@ export class Worker {
     this.#leases.close();
     // Withdrawn last: while it drains its jobs it is still a worker, and is listed as one.
     await this.#heartbeat?.stop();
+    this.#gate.close();
     this.#state = 'stopped';
     this.#logger.info(this.stats() as unknown as Record<string, unknown>, 'worker stopped');
   }

@@ -16,6 +16,7 @@ import { createController } from '@drover/controller';
 import { createScheduler } from '@drover/scheduler';
 import { createPgStore, migrate } from '@drover/store';
 import { createPgliteStore } from '@drover/store-pglite';
+import { MemoryFlowControl } from '@drover/flow-control';
 import { createWorker } from '@drover/worker';
 import { httpListenOptions, type Config } from '../config.js';
 import { rpcListenOptions } from '../rpc-config.js';
@@ -85,7 +86,8 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
     rpc: rpcListenOptions(config),
     ...presence,
   });
-  const worker = createWorker({ store, broker, logger, functions: demoFunctions, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...presence });
+  // Embedded mode has one worker: rate limits and concurrency caps in memory hold for the whole of it.
+  const worker = createWorker({ store, broker, logger, functions: demoFunctions, flowControl: new MemoryFlowControl(), shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...presence });
   await scheduler.start();
   await controller.start();
   await worker.start();

@@ -6,7 +6,8 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ValidationError, type PresenceOptions } from '@drover/core';
+import { ValidationError, type FlowControl, type Logger, type PresenceOptions } from '@drover/core';
+import { MemoryFlowControl, RedisFlowControl } from '@drover/flow-control';
 import { createController } from '@drover/controller';
 import { createScheduler } from '@drover/scheduler';
 import { DEFAULT_OUTCOME_GRACE_MS, createWorker, type FunctionOptions, type Handler } from '@drover/worker';
@@ -101,7 +102,12 @@ export async function runWorker(config: Config, modulePath: string): Promise<voi
         throw err instanceof SchemaNotReady ? new ServiceDown(`the schema of namespace ${config.DROVER_NAMESPACE}`, { cause: err }) : err;
       }),
     );
-    const worker = createWorker({ store: rt.store, broker: await rt.broker(), logger, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...outcomeGrace(config), ...presenceOf(rt), ...handlers });
+    const flowControl = flowControlFor(config, handlers.functions, logger);
+    if (flowControl) onClose(() => flowControl.close());
+    const worker = createWorker({
+      store: rt.store, broker: await rt.broker(), logger, shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...outcomeGrace(config), ...presenceOf(rt), ...handlers,
+      ...(flowControl ? { flowControl, flowFailOpen: config.DROVER_FLOW_FAIL_OPEN } : {}),
+    });
     await needs('RabbitMQ', () => worker.start());
     onClose(() => worker.stop());
     return { rt, worker };
@@ -118,6 +124,19 @@ export async function runWorker(config: Config, modulePath: string): Promise<voi
 function presenceOf(rt: Runtime): { presence?: PresenceOptions } {
   const presence = rt.presence();
   return presence ? { presence } : {};
+}
+
+/**
+ * Flow control for a worker whose functions set a rateLimit or concurrency: Redis when REDIS_URL is
+ * set (fleet-wide; a Redis down at start is waited for by the functions that need it, not by the
+ * worker), else memory, which limits this process alone. None when no function is limited.
+ */
+function flowControlFor(config: Config, functions: Record<string, Handler | FunctionOptions>, logger: Logger): FlowControl | null {
+  const limited = Object.values(functions).some((f) => typeof f === 'object' && f !== null && (f.rateLimit !== undefined || f.concurrency !== undefined));
+  if (!limited) return null;
+  if (config.REDIS_URL) return new RedisFlowControl({ url: config.REDIS_URL, namespace: config.DROVER_NAMESPACE, logger });
+  logger.warn({}, 'REDIS_URL is not set: rate limits and concurrency caps hold within this worker process only');
+  return new MemoryFlowControl();
 }
 
 /**

@@ -11,8 +11,9 @@
  * and goes back to its queue if it waited `ackAfterMs` too, so that no delivery times out either.
  */
 import { performance } from 'node:perf_hooks';
-import type { Delivery, Logger, WorkerStore } from '@drover/core';
+import { ValidationError, type Delivery, type Logger, type Place, type WorkerStore } from '@drover/core';
 import type { ResolvedFunction } from '../options.js';
+import type { FlowGate } from './flow-gate.js';
 import { retrying } from './retrying.js';
 import { runJob, type RunDeps, type RunningJob } from './run-job.js';
 import type { Claim, RoundTrips } from './round-trips.js';
@@ -29,6 +30,13 @@ export interface DeliveryCounts {
   requeued: number;
   /** Jobs claimed after the worker began to stop, given back unrun. */
   givenBack: number;
+  /**
+   * Jobs given back unrun over a rate limit or concurrency cap, or because the flow-control store
+   * was unreachable (fail closed), each to run when its window allows; counted in `declined` too.
+   */
+  limited: number;
+  /** Deliveries of limited functions that waited unclaimed for the flow-control store to return (fail closed). */
+  flowPaused: number;
 }
 
 export interface DeliveryLoopDeps {
@@ -40,6 +48,8 @@ export interface DeliveryLoopDeps {
   store: WorkerStore;
   roundTrips: RoundTrips;
   run: RunDeps;
+  /** Rate limits and concurrency caps. */
+  gate: FlowGate;
   logger: Logger;
   counts: DeliveryCounts;
   ackAfterMs: number;
@@ -74,9 +84,25 @@ export class DeliveryLoop {
     }
     if (!deps.isRunning()) return delivery.nack(true);
     const slots = deps.slotsOf(fn);
+    // A keyless rate limit is taken before the claim (see FlowGate.startsBeforeClaim); the rest after it.
+    const startTaken = deps.gate.startsBeforeClaim(fn);
     this.pending++;
     let slot: boolean;
     try {
+      if (deps.gate.paused(fn) && !(await this.#waitForFlowControl(fn))) {
+        deps.counts.requeued++;
+        delivery.nack(true);
+        return;
+      }
+      if (startTaken) {
+        const outcome = await deps.gate.takeStartBeforeClaim(fn, Date.now() + deps.ackAfterMs, deps.isRunning);
+        if (outcome !== 'started') {
+          // Waited as long as a delivery may (or the worker is stopping): back to the queue, unclaimed.
+          if (outcome === 'expired') deps.counts.requeued++;
+          delivery.nack(true);
+          return;
+        }
+      }
       slot = await slots.tryAcquire(deps.ackAfterMs);
     } finally {
       this.pending--;
@@ -87,8 +113,8 @@ export class DeliveryLoop {
       delivery.nack(true);
       return;
     }
-    let running: RunningJob | null = null;
-    const claiming = this.#claimAndRun(delivery, fn, jobId);
+    let running: { job: RunningJob; place: Place | null } | null = null;
+    const claiming = this.#claimAndRun(delivery, fn, jobId, startTaken);
     this.#claims.add(claiming);
     try {
       running = await claiming;
@@ -107,9 +133,10 @@ export class DeliveryLoop {
       deps.logger.info({ jobId, funcname: fn.funcname, afterMs: deps.ackAfterMs }, 'long-running job: acking its message now, before the broker times the delivery out; the lease keeps the job');
       ack();
     }, deps.ackAfterMs);
-    await running.decided;
+    await running.job.decided;
     clearTimeout(early);
     slots.release();
+    if (running.place) await deps.gate.release(running.place);
     // Once the claim committed, the lease in PostgreSQL protects the job and the message has no
     // part left in its fate: a redelivered copy would find the job running and be dropped, and if
     // this process dies the lease runs out and the scheduler takes the job back. So the message is
@@ -119,13 +146,13 @@ export class DeliveryLoop {
     if (acked || this.#unwritten < deps.maxUnwritten) {
       ack();
       this.#unwritten++;
-      await running.done;
+      await running.job.done;
       this.#unwritten--;
     } else {
-      await running.done;
+      await running.job.done;
       ack();
     }
-    this.running.delete(running.job.id);
+    this.running.delete(running.job.job.id);
   }
 
   /**
@@ -141,8 +168,21 @@ export class DeliveryLoop {
     }
   }
 
-  /** Claims the delivery's job and starts it; null (the delivery settled) when it does not run here. */
-  async #claimAndRun(delivery: Delivery, fn: ResolvedFunction, jobId: string): Promise<RunningJob | null> {
+  /**
+   * Waits, holding the delivery but no slot and no claim, until the flow-control store is back or
+   * `ackAfterMs` passed (then false: the delivery goes back to its queue before the broker times it out).
+   */
+  async #waitForFlowControl(fn: ResolvedFunction): Promise<boolean> {
+    const { deps } = this;
+    deps.counts.flowPaused++;
+    deps.logger.debug({ funcname: fn.funcname }, 'flow control unreachable: holding the delivery of a limited function until it returns');
+    const deadline = Date.now() + deps.ackAfterMs;
+    while (deps.gate.paused(fn) && deps.isRunning() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    return !deps.gate.paused(fn) && deps.isRunning();
+  }
+
+  /** Claims the delivery's job and starts it (with its flow-control place); null (the delivery settled) when it does not run here. */
+  async #claimAndRun(delivery: Delivery, fn: ResolvedFunction, jobId: string, startTaken: boolean): Promise<{ job: RunningJob; place: Place | null } | null> {
     const { deps } = this;
     this.pending++;
     let claim: Claim | null;
@@ -174,9 +214,31 @@ export class DeliveryLoop {
       delivery.nack(true);
       return null;
     }
+    let admission: Awaited<ReturnType<FlowGate['admit']>>;
+    try {
+      admission = await deps.gate.admit(fn, claim.job, { startTaken });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      // The configured key reader rejected this job's arg: an error of the job, as a handler's would be.
+      const log = (): Logger => deps.logger;
+      await Promise.all([claim, ...siblings].map((c) => deps.run.writer.write(c.job, fn, { kind: 'fail', error: err.message, cause: err }, log, () => true)));
+      delivery.ack();
+      return null;
+    }
+    if (!admission.ok) {
+      // Given back unrun, counting no failure, to come back when the window allows; the slot is
+      // free again as soon as the decline is written, for jobs of other keys and functions.
+      deps.counts.limited += 1 + siblings.length;
+      const runAfter = new Date(Date.now() + admission.retryAfterMs);
+      deps.logger.debug({ jobId, funcname: fn.funcname, reason: admission.reason, retryAfterMs: admission.retryAfterMs }, 'over a flow limit; giving the job back until the window allows');
+      const log = (): Logger => deps.logger;
+      await Promise.all([claim, ...siblings].map((c) => deps.run.writer.write(c.job, fn, { kind: 'decline', runAfter }, log, () => true)));
+      delivery.ack();
+      return null;
+    }
     const running = runJob(claim, siblings, fn, deps.run);
     this.running.set(claim.job.id, running);
-    return running;
+    return { job: running, place: admission.place };
   }
 
   /** Claims up to the function's bound of ready jobs sharing a coalesce value; none if that fails. */

@@ -1,0 +1,71 @@
+/**
+ * Flow control in one process, for embedded mode (`drover dev`) and tests: the same answers as
+ * Redis gives a fleet, from two maps. Limits hold only within this process.
+ */
+import { systemClock, type Clock, type FlowAnswer, type FlowControl, type Place, type RateLimit } from '@drover/core';
+
+export class MemoryFlowControl implements FlowControl {
+  /** Start times in the window, oldest first, by bucket. */
+  readonly #starts = new Map<string, number[]>();
+  /** Lease ends by holder, by bucket. */
+  readonly #places = new Map<string, Map<string, number>>();
+  readonly #clock: Clock;
+  #closed = false;
+
+  constructor(options: { clock?: Clock } = {}) {
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  takeStart(bucket: string, limit: RateLimit): Promise<FlowAnswer> {
+    const now = this.#now();
+    const starts = (this.#starts.get(bucket) ?? []).filter((t) => t > now - limit.perMs);
+    this.#starts.set(bucket, starts);
+    if (starts.length < limit.max) {
+      starts.push(now);
+      return Promise.resolve({ ok: true });
+    }
+    return Promise.resolve({ ok: false, retryAfterMs: Math.max(1, starts[0]! + limit.perMs - now) });
+  }
+
+  takePlace(bucket: string, holder: string, cap: number, leaseMs: number): Promise<FlowAnswer> {
+    const now = this.#now();
+    const places = this.#live(bucket, now);
+    if (places.has(holder) || places.size < cap) {
+      places.set(holder, now + leaseMs);
+      return Promise.resolve({ ok: true });
+    }
+    return Promise.resolve({ ok: false, retryAfterMs: Math.max(1, Math.min(...places.values()) - now) });
+  }
+
+  renewPlaces(places: readonly Place[], leaseMs: number): Promise<void> {
+    const now = this.#now();
+    for (const p of places) this.#live(p.bucket, now).set(p.holder, now + leaseMs);
+    return Promise.resolve();
+  }
+
+  releasePlace(place: Place): Promise<void> {
+    this.#places.get(place.bucket)?.delete(place.holder);
+    return Promise.resolve();
+  }
+
+  available(): boolean {
+    return !this.#closed;
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  #now(): number {
+    return this.#clock.now().getTime();
+  }
+
+  /** The bucket's places, those whose lease ran out dropped first. */
+  #live(bucket: string, now: number): Map<string, number> {
+    let places = this.#places.get(bucket);
+    if (!places) this.#places.set(bucket, (places = new Map<string, number>()));
+    for (const [holder, until] of places) if (until <= now) places.delete(holder);
+    return places;
+  }
+}
