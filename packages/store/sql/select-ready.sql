@@ -41,6 +41,7 @@ WITH RECURSIVE async AS (
     SELECT count(*)::int AS n FROM (
       SELECT 1 FROM jobs w
       WHERE $2::int - d.n < ($2::int + 1) / 2 AND w.funcname = r.funcname AND w.state = 'ready'
+      ORDER BY w.priority DESC, w.run_after, w.id
       LIMIT $2::int - d.n + 1
     ) counted
   ) w
