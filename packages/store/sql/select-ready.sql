@@ -13,10 +13,10 @@
 -- share is what one step can give, and a function must still fill up to its bound); so a backlog
 -- waits until that much is free and then takes it at once. Without
 -- this a backlog was refilled by the few jobs each claim batch freed, each a full relay step (a
--- count of the bound, a publish, a mark, a sleep announced and withdrawn): measured, the relay's
--- trickle of steps so loaded two shared cores that the worker's round trips took 25-40 ms
--- instead of 4-7, and a 1,000/s steady load drained its backlog at a third of the rate it did
--- with the bound off. The queue still holds half the bound when the refill comes.
+-- count of the bound, a publish, a mark, a sleep announced and withdrawn): measured after a
+-- 1,000/s steady offer, 100-140 steps/s kept the relay 45-90 % busy on two shared cores, where
+-- with the bound off it sat idle (docs/benchmarks.md). The queue still holds half the bound (or
+-- a share) when the refill comes, so consumers do not wait for it.
 -- Rows another session holds are skipped (a transaction cancelling one, say: publishing it would
 -- only make a worker's claim wait). The locks end with this statement (one relay leads, and the
 -- mark is guarded by each row's version), and its commit does not wait for the disk.
