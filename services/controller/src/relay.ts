@@ -16,7 +16,8 @@
  * Flow control: a function has at most `maxInBrokerPerFunction` dispatched, unclaimed jobs (the
  * store counts them and reads no more), and each step shares its batch among the functions with
  * room, so a backlog of one function with no workers stays in PostgreSQL instead of RabbitMQ's
- * memory and never holds up another function's jobs.
+ * memory and never holds up another function's jobs. A backlog is refilled once half the bound is
+ * free, not by the few jobs each claim frees (see select-ready.sql): one step per half bound.
  *
  * Messages may be lost: a broker restart drops non-persistent ones. When the broker says messages
  * may have been lost (its connection came back), the leader gives back to ready, and publishes
