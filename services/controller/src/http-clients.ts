@@ -9,11 +9,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ValidationError, authorizes, type ApiClientStore, type NewApiClient } from '@drover/core';
 import { clientOf } from './http-guard.js';
+import { isObject } from './http-checks.js';
 import { HttpRefusal, errorBody } from './http-errors.js';
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function requireAdmin(request: FastifyRequest): void {
   if (!authorizes(clientOf(request), 'admin')) throw new HttpRefusal(403, 'only a client with the admin scope may manage clients');

@@ -24,15 +24,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ValidationError, authorizes, parseJobId, parseTriggerFilters, type NewTrigger, type Trigger, type TriggerStore } from '@drover/core';
+import { isObject, checkEmptyBody, requireCall } from './http-checks.js';
 import { HttpRefusal, errorBody } from './http-errors.js';
 import { clientOf } from './http-guard.js';
 
 /** A trigger as the API answers it: a webhook trigger also carries the URL that fires it. */
 export type TriggerJson = Trigger & { url?: string };
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A trigger id in the path, refused by name when malformed. */
 const triggerId = (raw: string): string => parseJobId(raw, 'id');
@@ -61,19 +59,7 @@ function objectBody(body: unknown, what: string): Record<string, unknown> {
   return body;
 }
 
-/** `{}`: a launch or a delete says nothing (a JSON body, so that no HTML form can send it). */
-function checkEmptyBody(body: unknown): void {
-  if (body === undefined || body === null) return;
-  if (!isObject(body)) throw new ValidationError('body', 'must be {}');
-  const extra = Object.keys(body)[0];
-  if (extra !== undefined) throw new ValidationError(extra, 'is not a field of this request, whose body is {}');
-}
 
-/** Refuses a client that may not call `funcname`, which it named itself (so naming it tells nothing). */
-function requireCall(request: FastifyRequest, funcname: string, what: string): void {
-  if (authorizes(clientOf(request), 'call', funcname)) return;
-  throw new HttpRefusal(403, `this client may not ${what} (no call scope matches function ${funcname})`);
-}
 
 /** Adds the trigger routes. */
 export function triggerRoutes(app: FastifyInstance, store: TriggerStore): void {

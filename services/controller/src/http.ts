@@ -41,6 +41,7 @@ import { FailureThrottle } from './auth/throttle.js';
 import { clientRoutes } from './http-clients.js';
 import { eventRoutes } from './http-events.js';
 import { webhookRoutes } from './http-webhooks.js';
+import { isObject, checkEmptyBody, requireCall } from './http-checks.js';
 import { HttpRefusal, clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
 import { clientOf, installGuard } from './http-guard.js';
 import { triggerRoutes } from './http-triggers.js';
@@ -109,9 +110,6 @@ const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** `{ "jobs": [...] }` is a batch and holds nothing else; any other object is one job. */
 function parseInsertBody(body: unknown): { one: NewJob } | { many: NewJob[] } {
@@ -124,22 +122,7 @@ function parseInsertBody(body: unknown): { one: NewJob } | { many: NewJob[] } {
   return { many: body.jobs as NewJob[] };
 }
 
-/** A retry or a cancel says nothing: its body is `{}` (a JSON body, so that no HTML form can send it). */
-function checkEmptyBody(body: unknown): void {
-  if (body === undefined || body === null) return;
-  if (!isObject(body)) throw new ValidationError('body', 'must be {}');
-  const extra = Object.keys(body)[0];
-  if (extra !== undefined) throw new ValidationError(extra, 'is not a field of this request, whose body is {}');
-}
 
-/**
- * Refuses a client that may not call `funcname` (and is no admin). The function is named only
- * when the caller named it: a job's function is not told to a client that may not read the job.
- */
-function requireCall(request: FastifyRequest, funcname: string, what: string): void {
-  if (authorizes(clientOf(request), 'call', funcname)) return;
-  throw new HttpRefusal(403, `this client may not ${what} (no call scope matches function ${funcname})`);
-}
 
 /** `{ "when": … }` and nothing else. */
 function parseRescheduleBody(body: unknown): ReturnType<typeof parseRescheduleWhen> {

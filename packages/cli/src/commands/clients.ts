@@ -3,9 +3,10 @@
  * in PostgreSQL (an operator's database role is the authority); without it, through the admin
  * routes of the embedded instance on DROVER_DATA_DIR. A token is printed once, when made.
  */
-import { ValidationError, formatTable, type ApiClient, type IssuedToken } from '@drover/core';
+import { formatTable, type ApiClient, type IssuedToken } from '@drover/core';
 import { HttpClientAdmin, type ClientAdmin } from '@drover/client';
 import type { Config } from '../config.js';
+import { renamedAsOptions } from '../option-errors.js';
 import { printJson } from '../output.js';
 import { createRuntime } from '../runtime.js';
 import { embeddedApi } from './jobs.js';
@@ -27,22 +28,7 @@ async function withClients<T>(config: Config, fn: (clients: ClientAdmin) => Prom
 /** The option or argument a client field comes from, so an error names what the caller typed. */
 const OPTION_NAMES: Readonly<Record<string, string>> = { who: '<name>', token: '--token', call: '--call', work: '--work', certificateCn: '--cn', admin: '--admin' };
 
-/** A ValidationError about a client field, renamed after its option (`call[1]` → `--call[1]`). */
-function asOption(err: unknown): unknown {
-  if (!(err instanceof ValidationError)) return err;
-  const head = /^[A-Za-z]+/.exec(err.field)?.[0] ?? '';
-  const name = OPTION_NAMES[head];
-  if (!name) return err;
-  return new ValidationError(name + err.field.slice(head.length), err.message.replace(`${err.field}: `, ''), { cause: err });
-}
 
-async function renamed<T>(promise: Promise<T>): Promise<T> {
-  try {
-    return await promise;
-  } catch (err) {
-    throw asOption(err);
-  }
-}
 
 export interface AddClientFlags {
   token?: string;
@@ -59,7 +45,7 @@ function printIssued(issued: IssuedToken, verb: string, json: boolean): void {
 }
 
 export async function addClientCommand(config: Config, who: string, flags: AddClientFlags): Promise<void> {
-  const issued = await renamed(
+  const issued = await renamedAsOptions(
     withClients(config, (clients) =>
       clients.add({
         who,
@@ -70,6 +56,7 @@ export async function addClientCommand(config: Config, who: string, flags: AddCl
         ...(flags.cn === undefined ? {} : { certificateCn: flags.cn }),
       }),
     ),
+    OPTION_NAMES,
   );
   printIssued(issued, 'added', Boolean(flags.json));
 }
@@ -89,7 +76,7 @@ export async function listClientsCommand(config: Config, json: boolean): Promise
 }
 
 export async function removeClientCommand(config: Config, who: string, json: boolean): Promise<number> {
-  const removed = await renamed(withClients(config, (c) => c.remove(who)));
+  const removed = await renamedAsOptions(withClients(config, (c) => c.remove(who)), OPTION_NAMES);
   if (json) printJson({ who, removed });
   if (!removed) {
     process.stderr.write(`no client ${who}\n`);
@@ -100,7 +87,7 @@ export async function removeClientCommand(config: Config, who: string, json: boo
 }
 
 export async function rotateClientCommand(config: Config, who: string, flags: { token?: string; json?: boolean }): Promise<number> {
-  const issued = await renamed(withClients(config, (c) => c.rotate(who, flags.token)));
+  const issued = await renamedAsOptions(withClients(config, (c) => c.rotate(who, flags.token)), OPTION_NAMES);
   if (!issued) {
     if (flags.json) printJson(null);
     process.stderr.write(`no client ${who}\n`);

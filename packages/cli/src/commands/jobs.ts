@@ -7,6 +7,7 @@ import { ValidationError, parseJobFilters, parseJobId, parseJsonText, parseResch
 import { HttpJobApi, type JobApi } from '@drover/client';
 import type { Config } from '../config.js';
 import { readInstance, readLocalToken } from '../dev/instance.js';
+import { asOption } from '../option-errors.js';
 import { jobDetails, jobsTable, printJson, statsTable } from '../output.js';
 import { createRuntime } from '../runtime.js';
 
@@ -61,15 +62,6 @@ const ENQUEUE_NAMES: Readonly<Record<string, string>> = {
   timeoutMs: '--timeout-ms',
 };
 
-/** A ValidationError about a job field, renamed after the option it came from (`arg.x` → `<arg>.x`). */
-function asOption(err: unknown): unknown {
-  if (!(err instanceof ValidationError)) return err;
-  const head = /^[A-Za-z]+/.exec(err.field)?.[0] ?? '';
-  const name = ENQUEUE_NAMES[head];
-  if (!name) return err;
-  const field = name + err.field.slice(head.length);
-  return new ValidationError(field, err.message.replace(`${err.field}: `, ''), { cause: err });
-}
 
 /** A job id argument, refused here with the argument named rather than after a round trip. */
 const jobId = (text: string): string => parseJobId(text, '<id>');
@@ -109,7 +101,7 @@ export async function enqueueCommand(config: Config, funcname: string, argText: 
     // Refused here, before any connection, exactly as the store or the API would refuse it.
     validateNewJob(job);
   } catch (err) {
-    throw asOption(err);
+    throw asOption(err, ENQUEUE_NAMES);
   }
   const result = await withApi(config, (api) => api.insert(job));
   if (flags.json) printJson(result);

@@ -4,9 +4,10 @@
  * of the embedded instance on DROVER_DATA_DIR, with the local token. Each prints a human answer,
  * or JSON with --json (a webhook trigger's `url` included when the API builds one).
  */
-import { ValidationError, formatTable, parseJobId, parseJsonText, parseTriggerFilters, parseWholeNumber, validateNewTrigger, type Job, type NewTrigger, type Trigger, type CatchUpPolicy } from '@drover/core';
+import { formatTable, parseJobId, parseJsonText, parseTriggerFilters, parseWholeNumber, validateNewTrigger, type Job, type NewTrigger, type Trigger, type CatchUpPolicy } from '@drover/core';
 import { HttpTriggerApi, type TriggerApi, type TriggerWithUrl } from '@drover/client';
 import type { Config } from '../config.js';
+import { asOption, renamedAsOptions } from '../option-errors.js';
 import { jobsTable, printJson } from '../output.js';
 import { createRuntime } from '../runtime.js';
 import { embeddedApi } from './jobs.js';
@@ -40,22 +41,7 @@ const OPTION_NAMES: Readonly<Record<string, string>> = {
   enabled: '--disabled',
 };
 
-/** A ValidationError about a trigger field, renamed after its option (`arg.x` → `<arg>.x`). */
-function asOption(err: unknown): unknown {
-  if (!(err instanceof ValidationError)) return err;
-  const head = /^[A-Za-z]+/.exec(err.field)?.[0] ?? '';
-  const name = OPTION_NAMES[head];
-  if (!name) return err;
-  return new ValidationError(name + err.field.slice(head.length), err.message.replace(`${err.field}: `, ''), { cause: err });
-}
 
-async function renamed<T>(promise: Promise<T>): Promise<T> {
-  try {
-    return await promise;
-  } catch (err) {
-    throw asOption(err);
-  }
-}
 
 /** A trigger id argument, refused here with the argument named rather than after a round trip. */
 const triggerId = (text: string): string => parseJobId(text, '<id>');
@@ -90,7 +76,7 @@ export function triggerFromArgs(spec: string, funcname: string, argText: string 
     if (flags.disabled) input.enabled = false;
     validateNewTrigger(input);
   } catch (err) {
-    throw asOption(err);
+    throw asOption(err, OPTION_NAMES);
   }
   return input;
 }
@@ -150,7 +136,7 @@ const SHOW_JOBS = 10;
 
 export async function addTriggerCommand(config: Config, spec: string, funcname: string, argText: string | undefined, flags: AddTriggerFlags): Promise<void> {
   const input = triggerFromArgs(spec, funcname, argText, flags);
-  const trigger = await renamed(withTriggers(config, (api) => api.createTrigger(input)));
+  const trigger = await renamedAsOptions(withTriggers(config, (api) => api.createTrigger(input)), OPTION_NAMES);
   if (flags.json) return printJson(trigger);
   const url = (trigger as TriggerWithUrl).url;
   const when = trigger.nextFireAt ? `; it fires next at ${trigger.nextFireAt.toISOString()}` : trigger.enabled ? '' : '; it is disabled';
