@@ -12,7 +12,7 @@
  * const presence = createRedisPresence({ url: 'redis://127.0.0.1:6379', namespace: 'drover' });
  * const worker = createWorker({ store, broker, functions, presence: { presence } });
  * await worker.start(); // announced now, and every 5 s
- * console.log(await presence.list()); // [{ id, host, pid, functions, slots, running, … }]
+ * const live = await presence.list(); // [{ id, host, pid, functions, slots, running, … }]
  * ```
  */
 export { MemoryPresence, createMemoryPresence } from './memory-presence.js';
