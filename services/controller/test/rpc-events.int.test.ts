@@ -4,9 +4,8 @@
  * without admin is refused with -32001 and nothing is written; bad parameters are -32001 errors
  * naming them, and write nothing.
  */
-import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAmqpBroker, exchangeName, type AmqpBroker } from '@drover/broker';
+import { createAmqpBroker, deleteBrokerNamespace, type AmqpBroker } from '@drover/broker';
 import { useTestNamespace } from '@drover/testing';
 import { createController, type Controller } from '../src/index.js';
 import { connectTcpClient, type TestConnection } from './rpc-client.js';
@@ -29,10 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of connections) c.close();
   await controller.stop();
-  const raw = await amqp.connect(inject('droverServices').amqpUrl);
-  const channel = await raw.createChannel();
-  await channel.deleteExchange(exchangeName(ns.namespace));
-  await raw.close();
+  await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames: [] });
   await broker.close();
 });
 
