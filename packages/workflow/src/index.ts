@@ -1,2 +1,18 @@
+// @drover/workflow: JobCenter's workflow language (JCL) for Drover.
+//
+// @example
+// ```ts
+// import { createEvaluator, createSandbox, createTypeChecker, parseDuration } from '@drover/workflow';
+// const evaluator = createEvaluator({ sandbox: createSandbox({ timeLimitMs: 1000 }) });
+// const scopes = { a: { n: '10' }, e: {}, v: {}, t: {}, i: {}, o: {} };
+// await evaluator.evaluate(expr, scopes);           // the value of a JCL expression (Perl semantics)
+// await evaluator.assign(omap, scopes, 'omap');     // runs an output map over the scopes
+// createTypeChecker({ money: { type: 'object' } }).check(5, 'money');
+// parseDuration('1 hour 5 minutes');                // 3_900_000 ms
+// ```
 export type * from './ast.js';
 export * from './ports.js';
+export { createEvaluator, type EvaluatorOptions } from './expr/evaluator.js';
+export { createSandbox, type Sandbox, type SandboxOptions, type SandboxResult } from './expr/sandbox.js';
+export { createTypeChecker } from './expr/types.js';
+export { parseDuration } from './expr/duration.js';
