@@ -33,12 +33,12 @@ export function parseDuration(value: Json, pos?: Pos): number {
     new WorkflowError('normal', `duration ${JSON.stringify(value)} ${why}`, pos);
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) throw bad('must be a non-negative number of seconds');
-    return Math.round(value * 1000);
+    return bounded(value * 1000, bad);
   }
   if (typeof value !== 'string') throw bad('must be a number of seconds or interval text like "10 seconds"');
   const text = value.trim().toLowerCase().replace(/^@\s*/, '');
   if (text === '') throw bad('is empty');
-  if (NUMBER.test(text)) return Math.round(Number(text) * 1000);
+  if (NUMBER.test(text)) return bounded(Number(text) * 1000, bad);
 
   // Split into quantities ("5 minutes", "10s") and at most one clock ("01:30:00").
   const tokens = text.match(/\d*\.?\d+(?::\d+(?::\d+(?:\.\d+)?)?)?\s*[a-z]*|\S+/g) ?? [];
@@ -61,6 +61,11 @@ export function parseDuration(value: Json, pos?: Pos): number {
     if (!quantity || ms === undefined) throw bad(`has ${JSON.stringify(token)}, not a number with a unit (seconds, minutes, hours, days, …)`);
     total += Number(quantity[1]) * ms;
   }
-  if (!Number.isFinite(total)) throw bad('is too long');
-  return Math.round(total);
+  return bounded(total, bad);
+}
+
+/** Whole milliseconds; past 2^53 ms (285,000 years) a timestamp cannot hold the end anyway. */
+function bounded(ms: number, bad: (why: string) => WorkflowError): number {
+  if (!(ms <= Number.MAX_SAFE_INTEGER)) throw bad('is too long');
+  return Math.round(ms);
 }
