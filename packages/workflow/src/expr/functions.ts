@@ -21,7 +21,11 @@ const encodeJson = one((value) => canonicalJson(value));
 const decodeJson = one((value, name, pos) => {
   const text = toText(value, `the argument of ${name}`, pos);
   try {
-    return JSON.parse(text) as Json;
+    // A number too large for a double parses as Infinity, which no JSON value can hold.
+    return JSON.parse(text, (_key, value: unknown) => {
+      if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('a number is out of range');
+      return value === 0 ? 0 : value;
+    }) as Json;
   } catch (error) {
     throw new WorkflowError('normal', `${name}: not JSON (${(error as Error).message})`, pos);
   }

@@ -71,7 +71,7 @@ function modulus(left: number, right: number, pos?: Pos): number {
   const b = Math.trunc(right);
   if (b === 0) throw new WorkflowError('normal', 'illegal modulus zero (division by zero)', pos);
   const r = a % b;
-  return r !== 0 && r < 0 !== b < 0 ? r + b : r + 0;
+  return finite(r !== 0 && r < 0 !== b < 0 ? r + b : r, '%', pos);
 }
 
 /** `.` with the string length limit. */

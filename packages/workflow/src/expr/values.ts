@@ -31,7 +31,7 @@ export function toNumber(value: Json, what: string, pos?: Pos): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (typeof value === 'string') {
-    if (NUMERIC.test(value)) return Number(value.trim());
+    if (NUMERIC.test(value)) return finite(Number(value.trim()), `${what} (${truncate(value)})`, pos);
     throw new WorkflowError('normal', `${what} is not a number: ${JSON.stringify(truncate(value))}`, pos);
   }
   throw new WorkflowError('normal', `${what} is an ${typeName(value)}, not a number`, pos);
@@ -100,6 +100,7 @@ export function compareText(a: string, b: string): number {
 
 /** A deep copy, so that a value assigned to two places is two values (as after a JSON round-trip). */
 export function copyJson(value: Json): Json {
+  if (value === 0) return 0; // -0 too: JSON has no -0
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(copyJson);
   const out: { [key: string]: Json } = {};
@@ -117,9 +118,12 @@ export function setOwn(object: { [key: string]: Json }, key: string, value: Json
   Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
-/** A finite number, or a WorkflowError: JSON has no Inf or NaN to carry the result on. */
+/**
+ * A finite number, or a WorkflowError: JSON has no Inf or NaN to carry the result on (and no -0,
+ * which becomes 0 so that a value is the same before and after a round-trip through the store).
+ */
 export function finite(n: number, what: string, pos?: Pos): number {
-  if (Number.isFinite(n)) return n;
+  if (Number.isFinite(n)) return n === 0 ? 0 : n;
   throw new WorkflowError('normal', `${what}: the result is not a finite number`, pos);
 }
 
