@@ -64,7 +64,7 @@ async function begin(program: Program, run: RunContext, host: Host, deps: Machin
     throw err;
   }
   const ctx: ExecContext = { program, state, host, run, ...deps };
-  return drive(ctx, (instr) => execute(ctx, instr));
+  return drive(ctx, null);
 }
 
 /** What a wake does to the instruction the run waits in; null when the wake is not for it. */
@@ -145,10 +145,10 @@ function caseText(value: Json): string {
 }
 
 /**
- * Runs `first` (a start or a resume of the instruction at pc), then instructions until one waits
- * or the end is reached, routing errors to catch targets.
+ * Runs `first` (the resume of the instruction the run waits in; null at the start), then
+ * instructions until one waits or the end is reached, routing errors to catch targets.
  */
-async function drive(ctx: ExecContext, first: (instr: Instr) => Promise<Step | null>): Promise<Advance> {
+async function drive(ctx: ExecContext, first: ((instr: Instr) => Promise<Step | null>) | null): Promise<Advance> {
   const { state, program } = ctx;
   let stepFn: ((instr: Instr) => Promise<Step | null>) | null = first;
   for (;;) {
