@@ -14,7 +14,7 @@ export interface ExecContext {
   readonly run: RunContext;
 }
 
-/** Where control goes after an instruction: on, into a wait (state.pending set), or to the end. */
+/** Where control goes after an instruction: to the instruction at `pc`, or into a wait (state.pending set). */
 export type Step = { readonly kind: 'next'; readonly pc: number } | { readonly kind: 'wait' };
 
 /** An instruction of one op, for executors that handle only it. */

@@ -147,3 +147,18 @@ describe('step machine: locks', () => {
     expect(world.log).toEqual(['job-root lock a 1', 'job-root unlock a 1']);
   });
 });
+
+describe('step machine: timers', () => {
+  it('a timer before the deadline changes nothing; at the deadline the run goes on', async () => {
+    const program = compile(workflow('f', [sleepS(lit(60)), raiseError(lit('woke'))]));
+    const world = new World();
+    const host = world.hostFor('j');
+    const ctx = { jobId: 'j', depth: 0, args: {} };
+    const first = await testMachine.advance(program, null, { kind: 'start' }, ctx, host);
+    if (first.kind !== 'waiting') throw new Error('expected a wait');
+    world.clock = T0 + 59_999;
+    expect(await testMachine.advance(program, first.state, { kind: 'timer' }, ctx, host)).toEqual(first);
+    world.clock = T0 + 60_000;
+    expect(await testMachine.advance(program, first.state, { kind: 'timer' }, ctx, host)).toMatchObject({ kind: 'failed', error: { msg: 'woke' } });
+  });
+});

@@ -75,18 +75,26 @@ async function resume(ctx: ExecContext, instr: Instr, wake: Exclude<Wake, { kind
     case 'children':
       return wake.kind === 'children' && instr.op === 'children' ? resumeChildren(ctx, instr, wake.outcomes) : null;
     case 'sleep':
-      if (wake.kind !== 'timer' || instr.op !== 'sleep') return null;
+      if (wake.kind !== 'timer' || instr.op !== 'sleep' || !due(ctx, pending.until)) return null;
       ctx.state.pending = null;
       return { kind: 'next', pc: instr.next };
     case 'event':
       if (instr.op !== 'wait-event') return null;
       if (wake.kind === 'event' && pending.names.includes(wake.event.name)) return eventArrived(ctx, instr, wake.event);
-      return wake.kind === 'timer' && pending.until !== null ? eventArrived(ctx, instr, null) : null;
+      return wake.kind === 'timer' && due(ctx, pending.until) ? eventArrived(ctx, instr, null) : null;
     case 'lock':
       if (instr.op !== 'lock') return null;
       if (wake.kind === 'lock-granted' && wake.type === pending.type && wake.value === pending.value) return lockResolved(ctx, instr, true);
-      return wake.kind === 'timer' && pending.until !== null ? lockResolved(ctx, instr, false) : null;
+      return wake.kind === 'timer' && due(ctx, pending.until) ? lockResolved(ctx, instr, false) : null;
   }
+}
+
+/**
+ * Whether a wait's deadline has come by the host's clock. A timer that fires early (clock skew
+ * between engine processes) is ignored rather than trusted: the run keeps waiting, unchanged.
+ */
+function due(ctx: ExecContext, until: string | null): boolean {
+  return until !== null && ctx.host.now().getTime() >= Date.parse(until);
 }
 
 /** Starts one instruction (it has been counted against max_steps). */

@@ -96,7 +96,6 @@ export type Instr = InstrCommon &
         readonly inherit: boolean;
         readonly value: Expr | null;
         readonly assignments: readonly Assignment[] | null;
-        /** Start locks: a deadlock there is fatal, as JobCenter's doc says for every lock. */
         readonly next: number;
       }
     | { readonly op: 'unlock'; readonly lockType: string; readonly value: Expr; readonly next: number }
