@@ -128,6 +128,8 @@ describe('compileAction', () => {
     const unit = { kind: 'action' as const, name: 'add', implements: null, in: [param('x', 'number')], out: [param('sum', 'number')], env: [], role: [], config: [], pos: { line: 1, column: 1 } };
     expect(compileAction(unit, { types: testTypes })).toMatchObject({ name: 'add', kind: 'action', in: [{ name: 'x', type: 'number', optional: false }] });
     expect(() => compileAction({ ...unit, in: [param('x', 'what')] }, { types: testTypes })).toThrow(/unknown type what for input x/);
+    expect(compileAction({ ...unit, config: [set('retry', 3)] }).config).toEqual({ retry: 3 });
+    expect(() => compileAction({ ...unit, config: [set('retry', ref('v.x'))] })).toThrow(/add line \d+ column 1: config takes only/);
   });
 
   it('a workflow implementing an interface takes its in/out from it', () => {

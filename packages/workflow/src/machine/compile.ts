@@ -1,6 +1,6 @@
 // The compiler's entry points: a workflow unit becomes a flat JSON program the step machine runs;
 // an action unit becomes the signature JSON that callers' compilations and run-time checks use.
-import type { ActionUnit, IoSpec, WorkflowUnit } from '../ast.js';
+import type { ActionUnit, IoSpec, Json, WorkflowUnit } from '../ast.js';
 import type { Catalog, CompiledWorkflow, TypeChecker } from '../ports.js';
 import { checkCallees, checkLocks, checkParams, implementedParams, readConfig } from './compile-checks.js';
 import { JclCompileError } from './compile-error.js';
@@ -71,20 +71,28 @@ export interface ActionSignature {
   readonly out: readonly ParamSpec[];
   readonly env: readonly ParamSpec[];
   readonly role: readonly string[];
+  /** The unit's `config:` (JobCenter's action settings, such as retries), literal values by key. */
+  readonly config: { readonly [key: string]: Json };
 }
 
 /**
  * Compiles an action unit to its signature JSON. Actions are served by workers: a call to one is
  * a child job whose funcname is the action's name and whose arg is the input object.
  *
- * @throws JclCompileError on a duplicate name, an unknown type or a bad default (when `types` is
- *   given), or any `config:` (only workflows have one).
+ * @throws JclCompileError on a duplicate name, an unknown type or a bad default (type names and
+ *   defaults only when `types` is given), or a `config:` line that is not `key = literal`.
  */
 export function compileAction(unit: ActionUnit, options: { readonly types?: TypeChecker } = {}): ActionSignature {
-  const first = unit.config[0];
-  if (first) throw new JclCompileError(unit.name, first.pos, `config: is for workflows, not ${unit.kind}s`);
   // Without a checker only the shape is compiled; the type names are then checked where it is known.
   const types: TypeChecker = options.types ?? { knows: () => true, check: () => null };
+  const config: { [key: string]: Json } = {};
+  for (const a of unit.config) {
+    const key = a.kind === 'assign' && a.path.length === 1 && a.op === '=' && a.value.kind === 'literal' ? a.path[0]?.key : undefined;
+    if (key === undefined || a.kind !== 'assign' || a.value.kind !== 'literal') {
+      throw new JclCompileError(unit.name, a.pos, 'config takes only `key = literal` lines');
+    }
+    config[key] = a.value.value;
+  }
   return {
     name: unit.name,
     kind: unit.kind,
@@ -93,5 +101,6 @@ export function compileAction(unit: ActionUnit, options: { readonly types?: Type
     out: checkParams(unit.name, unit.out, types, 'output'),
     env: checkParams(unit.name, unit.env, types, 'env'),
     role: unit.role,
+    config,
   };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { WorkflowUnit } from '../ast.js';
 import type { Advance } from '../ports.js';
 import {
-  evalS, lit, lockS, lockSpec, magic, raiseError, raiseEvent, ref, set, sleepS, subscribe, tryS, unlockS, unsubscribe, waitForEvent, waitForLock, workflow,
+  evalS, gotoS, label, lit, lockS, lockSpec, magic, raiseError, raiseEvent, ref, set, sleepS, subscribe, tryS, unlockS, unsubscribe, waitForEvent, waitForLock, workflow,
 } from './test-support/ast-builders.js';
 import { drive, StuckError, type DriveOptions } from './test-support/driver.js';
 import { compile, testMachine } from './test-support/fixtures.js';
@@ -160,5 +160,14 @@ describe('step machine: timers', () => {
     expect(await testMachine.advance(program, first.state, { kind: 'timer' }, ctx, host)).toEqual(first);
     world.clock = T0 + 60_000;
     expect(await testMachine.advance(program, first.state, { kind: 'timer' }, ctx, host)).toMatchObject({ kind: 'failed', error: { msg: 'woke' } });
+  });
+});
+
+describe('step machine: max_steps across waits', () => {
+  it('the step count persists in the state, so a loop of sleeps still ends at max_steps', async () => {
+    const { end, waits } = await run(workflow('f', [label('l'), sleepS(lit(1)), gotoS('l')], { config: [set('max_steps', 9)] }));
+    expect(end).toEqual({ kind: 'failed', error: { class: 'fatal', msg: 'max_steps (9) exceeded' }, steps: 9 });
+    // sleep, goto, sleep, … : the ninth step is the fifth sleep; the tenth is refused.
+    expect(waits).toHaveLength(5);
   });
 });
