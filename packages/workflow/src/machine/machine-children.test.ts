@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Json, WorkflowUnit } from '../ast.js';
 import type { Advance, JsonObject } from '../ports.js';
@@ -182,5 +183,28 @@ describe('step machine: persistence and determinism', () => {
     expect(await testMachine.advance(program, first.state, { kind: 'timer' }, ctx, host)).toEqual(first);
     const stray = { kind: 'children' as const, outcomes: [{ jobId: 'other', succeeded: false }] };
     expect(await testMachine.advance(program, first.state, stray, ctx, host)).toEqual(first);
+  });
+});
+
+describe('step machine: stored input it did not write', () => {
+  it('property: a state of another shape is refused by name, and the host is not touched', async () => {
+    const program = compile(workflow('f', [call('add', [set('x', 1)])]));
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), async (junk) => {
+        const world = new World();
+        const wake = { kind: 'timer' as const };
+        await expect(testMachine.advance(program, junk as Json, wake, { jobId: 'j', depth: 0, args: {} }, world.hostFor('j'))).rejects.toThrow(
+          junk === null ? /without state can only start/ : /workflow state is not a drover-jcl-state\/1 state/,
+        );
+        expect(world.log).toEqual([]);
+      }),
+    );
+  });
+
+  it('a program of another shape is refused by name', async () => {
+    const bad = { name: 'f', version: 1, code: { instrs: [] } };
+    await expect(testMachine.advance(bad, null, { kind: 'start' }, { jobId: 'j', depth: 0, args: {} }, new World().hostFor('j'))).rejects.toThrow(
+      /compiled workflow code is not a drover-jcl-program\/1 program/,
+    );
   });
 });
