@@ -168,14 +168,14 @@ async function drive(ctx: ExecContext, first: ((instr: Instr) => Promise<Step | 
       if (stepFn) {
         step = await stepFn(instr);
         // A wake not meant for what the run waits in (a late timer, a stray event) changes nothing.
-        if (step === null) return { kind: 'waiting', state: toJson(state), waiting: waitingOf(notNull(state.pending)), steps: state.steps };
+        if (step === null) return waitingAt(state);
       } else {
         if (state.steps >= program.maxSteps) throw new WorkflowError('fatal', `max_steps (${program.maxSteps}) exceeded`, instr.pos);
         state.steps += 1;
         step = await execute(ctx, instr);
       }
       stepFn = null;
-      if (step.kind === 'wait') return { kind: 'waiting', state: toJson(state), waiting: waitingOf(notNull(state.pending)), steps: state.steps };
+      if (step.kind === 'wait') return waitingAt(state);
       state.pc = step.pc;
     } catch (err) {
       if (!(err instanceof WorkflowError)) throw err;
@@ -217,11 +217,8 @@ async function release(ctx: ExecContext): Promise<void> {
   ctx.state.held = [];
 }
 
-function notNull<T>(value: T | null): T {
-  if (value === null) throw new Error('a waiting step left nothing pending');
-  return value;
-}
-
-function toJson(state: RunState): Json {
-  return state as unknown as Json;
+/** The answer for a run that waits: its state to store and what it waits for. */
+function waitingAt(state: RunState): Advance {
+  if (state.pending === null) throw new Error('a waiting step left nothing pending');
+  return { kind: 'waiting', state: state as unknown as Json, waiting: waitingOf(state.pending), steps: state.steps };
 }
