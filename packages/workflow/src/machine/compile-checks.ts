@@ -13,6 +13,7 @@ export const DEFAULT_MAX_DEPTH = 10;
 
 /** Checks a unit's `in:`/`out:`/`env:` types and literal defaults; returns them as ParamSpecs. */
 export function checkParams(unit: string, specs: readonly IoSpec[], types: TypeChecker, what: string): ParamSpec[] {
+  // A name declared twice would make the later declaration silently win at run time.
   const seen = new Set<string>();
   return specs.map((p) => {
     if (seen.has(p.name)) throw new JclCompileError(unit, p.pos, `duplicate ${what} ${p.name}`);
@@ -102,6 +103,7 @@ function checkImap(unit: string, callee: CatalogEntry, imap: readonly Assignment
       opaque = true;
       continue;
     }
+    // Only inputs are checked: `t.` temporaries are the map's own scratch space.
     if (a.scope !== null && a.scope !== 'i') continue;
     const key = a.path[0]?.key;
     if (key === undefined) continue;
@@ -113,6 +115,7 @@ function checkImap(unit: string, callee: CatalogEntry, imap: readonly Assignment
       if (problem !== null) throw new JclCompileError(unit, a.value.pos, `input ${key} of ${callee.name}: ${problem}`);
     }
   }
+  // Magic (`<x>`) and blocks may set any input, so what they leave unassigned is unknowable here.
   if (opaque) return;
   const missing = callee.in.filter((p) => !p.optional && !assigned.has(p.name)).map((p) => p.name);
   if (missing.length > 0) throw new JclCompileError(unit, pos, `call of ${callee.name} leaves required input ${missing.join(', ')} unassigned`);

@@ -5,6 +5,7 @@ import { WorkflowError, type Evaluator, type Host, type JsonObject, type RunCont
 import type { Instr, Program } from './program.js';
 import type { RunState } from './state.js';
 
+/** The run being advanced, and the seams it uses. */
 export interface ExecContext {
   readonly program: Program;
   readonly state: RunState;

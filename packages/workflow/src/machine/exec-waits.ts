@@ -13,6 +13,7 @@ function durationMs(value: Json, what: string): number {
   return ms;
 }
 
+/** `sleep`: waits until the host's now plus the duration; the timer wake moves on. */
 export async function sleep(ctx: ExecContext, instr: InstrOf<'sleep'>): Promise<Step> {
   const ms = durationMs(await ctx.evaluator.evaluate(instr.duration, scopesOf(ctx)), 'sleep');
   ctx.state.pending = { kind: 'sleep', until: untilAfter(ctx, ms) };
@@ -79,6 +80,8 @@ export async function lock(ctx: ExecContext, instr: InstrOf<'lock'>): Promise<St
     if (mode === 'no' || mode === false) wait = false;
     else if (mode !== undefined && mode !== 'yes' && mode !== true) until = untilAfter(ctx, durationMs(mode ?? null, 'wait_for_lock wait'));
   }
+  // The host records the wait itself (and checks the lock-wait graph for a cycle) in the step's
+  // transaction, so a waiting answer needs only the pending entry here.
   const answer = await ctx.host.lock(instr.lockType, value, { inherit: instr.inherit, wait });
   switch (answer.kind) {
     case 'acquired':
@@ -105,6 +108,7 @@ export function lockResolved(ctx: ExecContext, instr: InstrOf<'lock'>, granted: 
   return { kind: 'next', pc: instr.next };
 }
 
+/** `unlock`: releases the lock in the host and forgets it, so the end does not release it again. */
 export async function unlock(ctx: ExecContext, instr: InstrOf<'unlock'>): Promise<Step> {
   const value = lockValue(await ctx.evaluator.evaluate(instr.value, scopesOf(ctx)), instr.lockType);
   await ctx.host.unlock(instr.lockType, value);

@@ -22,7 +22,10 @@ export class Flattener {
     private readonly lockInherit: (type: string) => boolean = () => false,
   ) {}
 
-  /** Appends an instruction with the current catch target; returns its index. */
+  /**
+   * Appends an instruction with the current catch target; returns its index. Targets not yet
+   * known are written as -1 and patched before `finish` returns.
+   */
   emit(instr: Record<string, unknown> & { op: string; pos: Pos }): number {
     this.out.push({ ...instr, catch: this.catchTarget } as Draft);
     return this.out.length - 1;
@@ -47,6 +50,7 @@ export class Flattener {
     this.patch(at, 'next', at + 1);
   }
 
+  /** Lays out one statement; the exhaustive switch makes a new statement kind a type error here. */
   private statement(s: Statement): void {
     switch (s.kind) {
       case 'assert':
@@ -102,6 +106,7 @@ export class Flattener {
         return this.ifChain(s.branches, s.otherwise);
       case 'case':
         return this.caseOf(s);
+      // while: test at the top, body, jump back; the test's false branch leaves the loop.
       case 'while': {
         const top = this.emit({ op: 'branch', condition: s.condition, then: -1, otherwise: -1, pos: s.pos });
         this.patch(top, 'then', this.here());
@@ -110,6 +115,7 @@ export class Flattener {
         this.patch(top, 'otherwise', this.here());
         return;
       }
+      // repeat: body first, then the test; a false `until` jumps back to the top.
       case 'repeat': {
         const top = this.here();
         this.block(s.body);
@@ -122,6 +128,10 @@ export class Flattener {
     }
   }
 
+  /**
+   * `if`/`elsif`/`else`: each condition branches to its body or to the next test; every body ends
+   * with a jump past the whole chain.
+   */
   private ifChain(branches: readonly { condition: Expr; body: Block; pos: Pos }[], otherwise: Block | null): void {
     const exits: number[] = [];
     for (const b of branches) {
@@ -135,6 +145,7 @@ export class Flattener {
     for (const j of exits) this.patch(j, 'target', this.here());
   }
 
+  /** `case`: one switch instruction with a target per `when`; bodies do not fall through. */
   private caseOf(s: Extract<Statement, { kind: 'case' }>): void {
     const sw = this.emit({ op: 'switch', subject: s.subject, cases: [], otherwise: -1, pos: s.pos });
     const cases: { labels: readonly string[]; target: number }[] = [];
@@ -150,6 +161,10 @@ export class Flattener {
     for (const j of exits) this.patch(j, 'target', this.here());
   }
 
+  /**
+   * `try`/`catch`: body instructions name the handler as catch target; a jump skips the handler
+   * when the body ends normally. The handler itself is caught by the enclosing try, if any.
+   */
   private tryCatch(body: Block, handler: Block, pos: Pos): void {
     const outer = this.catchTarget;
     const bodyStart = this.here();

@@ -17,6 +17,7 @@ export function checkParamsAt(
   if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) {
     throw new WorkflowError(errorClass, `${what} must be an object`);
   }
+  // A copy: defaults are filled into it, never into the caller's object.
   const out: JsonObject = { ...value };
   const noun = errorClass === 'inargs' ? 'input argument' : 'output parameter';
   for (const p of params) {

@@ -4,6 +4,7 @@
 import type { Json } from '../ast.js';
 import type { JsonObject, Waiting } from '../ports.js';
 
+/** Marks a state this machine wrote; anything else handed back is refused rather than guessed at. */
 export const STATE_FORMAT = 'drover-jcl-state/1';
 
 /** A child the run waits for: its job, which part of the instruction started it, and its callee. */
@@ -20,6 +21,7 @@ export interface StoredOutcome {
   readonly error?: Json;
 }
 
+/** What a run waits for; exactly one thing at a time, as a JobCenter job is in one task. */
 export type Pending =
   | { readonly kind: 'children'; readonly children: readonly PendingChild[]; readonly outcomes: { readonly [jobId: string]: StoredOutcome } }
   | { readonly kind: 'sleep'; readonly until: string }
@@ -32,12 +34,16 @@ export interface HeldLock {
   readonly value: string;
 }
 
+/** The whole persisted state of a run (the engine stores it as JSON between advances). */
 export interface RunState {
   readonly format: typeof STATE_FORMAT;
   /** The instruction being run or waited in. */
   pc: number;
+  /** Arguments: fixed at the start. */
   readonly a: JsonObject;
+  /** Environment: from wfenv; `_error` is added when a catch body runs. */
   e: JsonObject;
+  /** Variables: what eval and output maps write. `t`, `i` and `o` live for one instruction only. */
   v: JsonObject;
   /** Instructions started since the run began (max_steps counts these). */
   steps: number;

@@ -1,5 +1,7 @@
 import type { Block, Statement } from '../ast.js';
 
+// The compiler's checks look at every statement, however deeply nested in blocks.
+
 /** Calls `visit` on every statement of the block, nested ones included, in source order. */
 export function walkStatements(block: Block, visit: (s: Statement) => void): void {
   for (const s of block) {
