@@ -61,6 +61,15 @@ describe('step machine: call', () => {
     expect(out).toEqual({ err: { class: 'childerror', msg: 'childjob job-1 raised error', error: { class: 'normal', msg: 'worker says no' } } });
   });
 
+  it("a child workflow's own childerror reaches the parent nested inside the parent's", async () => {
+    const failing = compile(workflow('child-flow', [call('fail')], { in: [param('n', 'number')], out: [param('doubled', 'number')] }));
+    const { end } = await run(workflow('f', [call('child-flow', [set('n', 1)])]), { workflows: { 'child-flow': failing } });
+    expect(end).toMatchObject({
+      kind: 'failed',
+      error: { class: 'childerror', msg: 'childjob job-1 raised error', error: { class: 'childerror', msg: 'childjob job-2 raised error', error: { msg: 'worker says no' } } },
+    });
+  });
+
   it('an uncaught childerror fails the run', async () => {
     const { end } = await run(workflow('f', [call('fail')]));
     expect(end).toMatchObject({ kind: 'failed', error: { class: 'childerror' } });
