@@ -16,3 +16,6 @@ export { createEvaluator, type EvaluatorOptions } from './expr/evaluator.js';
 export { createSandbox, type Sandbox, type SandboxOptions, type SandboxResult } from './expr/sandbox.js';
 export { createTypeChecker } from './expr/types.js';
 export { parseDuration } from './expr/duration.js';
+export { compileWorkflow, compileAction, type CompileOptions, type ActionSignature } from './machine/compile.js';
+export { JclCompileError } from './machine/compile-error.js';
+export { createMachine, type MachineDeps } from './machine/machine.js';
