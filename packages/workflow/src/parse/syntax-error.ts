@@ -119,9 +119,11 @@ export function foundAt(source: string, offset: number): string {
   if (offset >= source.length) return 'end of input';
   const rest = source.slice(offset);
   if (rest.startsWith('\n') || rest.startsWith('\r\n')) return 'end of line';
+  if (rest.startsWith(' ') || rest.startsWith('\t')) return 'a blank';
   const line = rest.split(/\r?\n/, 1)[0] ?? '';
   const word = /^[\p{L}\p{N}_]+/u.exec(line);
-  const token = word ? word[0] : line.split(/[ \t]/, 1)[0] ?? '';
+  // A word, or else the run of punctuation up to the next word or blank.
+  const token = word ? word[0] : /^[^\p{L}\p{N}_ \t]+/u.exec(line)?.[0] ?? '';
   return JSON.stringify(token.length > 24 ? `${token.slice(0, 24)}…` : token);
 }
 
