@@ -25,7 +25,7 @@ const parser = peggy.generate(JCL_GRAMMAR, { grammarSource: 'jcl.peggy', output:
  */
 export function parseJcl(source: string, fileName = '<jcl>'): Unit[] {
   // Every line item ends with its end of line; appending one (after the last character) moves no position.
-  const text = source.endsWith('\n') ? source : `${source}\n`;
+  const text = source === '' || source.endsWith('\n') ? source : `${source}\n`;
   let result: { units: Unit[]; problems: Problem[] };
   try {
     result = parser.parse(text, { grammarSource: fileName }) as typeof result;

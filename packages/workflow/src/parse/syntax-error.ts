@@ -69,13 +69,13 @@ function describe(e: peggyParser.Expectation): string[] {
     case 'class': {
       const chars: string[] = [];
       for (const part of e.parts) {
-        if (typeof part === 'string') chars.push(part);
+        if (typeof part === 'string') chars.push(part.length === 1 ? part : '\u0000');
         else {
           const [from = '', to = ''] = part;
           for (let c = from.charCodeAt(0); c <= to.charCodeAt(0) && chars.length < 12; c++) chars.push(String.fromCharCode(c));
         }
       }
-      return e.inverted || chars.length >= 12 ? ['a character'] : chars.map((c) => `'${c}'`);
+      return e.inverted || chars.length >= 12 || chars.includes('\u0000') ? ['a character'] : chars.map((c) => `'${c}'`);
     }
   }
 }
@@ -106,6 +106,8 @@ export function foldExpected(raw: readonly peggyParser.Expectation[]): string[] 
   if (structural.length > 0) return structural;
   // A line that fits nowhere: when its indentation is the culprit, say only that.
   if (list.includes('the indentation of an enclosing block')) return ['the indentation of an enclosing block'];
+  // An indented line outside any block: only a blank line could have been there.
+  if (list.includes('a blank line')) return ['a section or unit starting in column 1'];
   return list.filter((d) => !NOISE.has(d) || list.every((e) => NOISE.has(e)));
 }
 
