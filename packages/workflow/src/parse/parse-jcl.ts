@@ -30,6 +30,11 @@ export function parseJcl(source: string, fileName = '<jcl>'): Unit[] {
   try {
     result = parser.parse(text, { grammarSource: fileName }) as typeof result;
   } catch (err) {
+    if (err instanceof RangeError) {
+      // A recursive-descent parser recurses once per level of nesting: a few hundred nested
+      // parentheses or unary operators exhaust the stack. No real workflow nests like that.
+      throw new JclSyntaxError(`${fileName}:1:1: the source nests too deeply to parse`, fileName, 1, 1, [], { cause: err });
+    }
     throw toJclSyntaxError(err, text, fileName);
   }
   // Only now are the recorded problems real: the grammar has one parse per text, so a match that
