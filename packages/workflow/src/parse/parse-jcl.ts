@@ -1,6 +1,7 @@
 // The entry point from JCL source text to units. The grammar (jcl.peggy, embedded as a string in
-// jcl-grammar.ts) is compiled by peggy once, when this module loads: about a tenth of a second,
-// paid once per process, in exchange for shipping no generated code.
+// jcl-grammar.ts) is compiled by peggy on the first parse: 0.6 to 1 s, once per process, in
+// exchange for shipping no generated code; processes that import the package but never parse
+// (workers, the engine replaying stored programs) never pay it.
 import peggy from 'peggy';
 import type { Unit } from '../ast.js';
 import { JCL_GRAMMAR } from './jcl-grammar.js';
@@ -12,8 +13,13 @@ interface Problem {
   readonly location: { readonly start: { readonly offset: number; readonly line: number; readonly column: number } };
 }
 
-// No `cache`: the grammar keeps an indentation stack that a position-keyed cache would ignore.
-const parser = peggy.generate(JCL_GRAMMAR, { grammarSource: 'jcl.peggy', output: 'parser' });
+let parser: peggy.Parser | undefined;
+
+function jclParser(): peggy.Parser {
+  // No `cache`: the grammar keeps an indentation stack that a position-keyed cache would ignore.
+  parser ??= peggy.generate(JCL_GRAMMAR, { grammarSource: 'jcl.peggy', output: 'parser' });
+  return parser;
+}
 
 /**
  * Parses JCL source into its units (`workflow`, `action`, `procedure`, `interface`; a file may
@@ -28,7 +34,7 @@ export function parseJcl(source: string, fileName = '<jcl>'): Unit[] {
   const text = source === '' || source.endsWith('\n') ? source : `${source}\n`;
   let result: { units: Unit[]; problems: Problem[] };
   try {
-    result = parser.parse(text, { grammarSource: fileName }) as typeof result;
+    result = jclParser().parse(text, { grammarSource: fileName }) as typeof result;
   } catch (err) {
     if (err instanceof RangeError) {
       // A recursive-descent parser recurses once per level of nesting: a few hundred nested
