@@ -14,6 +14,7 @@ describe('JCL units and sections', () => {
       '>id number',
       ">note string 'none';",
       '>count integer 0x10',
+      '>delta number -2.5',
       ">'odd name' json null",
       'out:',
       '>total number',
@@ -39,6 +40,7 @@ describe('JCL units and sections', () => {
         { name: 'id', type: 'number', optional: false },
         { name: 'note', type: 'string', optional: false, default: 'none' },
         { name: 'count', type: 'integer', optional: false, default: 16 },
+        { name: 'delta', type: 'number', optional: false, default: -2.5 },
         { name: 'odd name', type: 'json', optional: false, default: null },
       ],
       out: [{ name: 'total', type: 'number', optional: false }, { name: 'extra', type: 'object', optional: true }],
@@ -54,7 +56,8 @@ describe('JCL units and sections', () => {
       body: [{ kind: 'return' }],
     });
     expect(u.pos).toEqual({ line: 2, column: 1 });
-    expect(u.in.map((i) => i.pos)).toEqual([{ line: 4, column: 2 }, { line: 5, column: 2 }, { line: 6, column: 2 }, { line: 7, column: 2 }]);
+    expect(u.in.map((i) => i.pos.line)).toEqual([4, 5, 6, 7, 8]);
+    expect(u.in[4]?.pos).toEqual({ line: 8, column: 2 });
   });
 
   it('sections in any order, empty ones allowed, and do: after wfomap', () => {
