@@ -19,3 +19,5 @@ export { parseDuration } from './expr/duration.js';
 export { compileWorkflow, compileAction, type CompileOptions, type ActionSignature } from './machine/compile.js';
 export { JclCompileError } from './machine/compile-error.js';
 export { createMachine, type MachineDeps } from './machine/machine.js';
+export { parseJcl } from './parse/parse-jcl.js';
+export { JclSyntaxError } from './parse/syntax-error.js';
