@@ -50,14 +50,21 @@ export async function eventArrived(ctx: ExecContext, instr: InstrOf<'wait-event'
   return { kind: 'next', pc: instr.next };
 }
 
-/** `subscribe` (`name`, `mask`), `unsubscribe` (`name`), `raise_event` (`name`, `event` data). */
+/**
+ * `subscribe` (`name`, `mask`), `unsubscribe` (`name`), `raise_event` (`event` data, as JobCenter
+ * takes it; an optional `name` labels the event for logs and the API, and matching is on the data).
+ */
 export async function eventCommand(ctx: ExecContext, instr: InstrOf<'subscribe' | 'unsubscribe' | 'raise-event'>): Promise<Step> {
   const args = await argumentsOf(ctx, instr.assignments);
   const what = instr.op.replace('-', '_');
+  if (instr.op === 'raise-event') {
+    const label = args.name === undefined || args.name === null ? '' : stringArg(args, 'name', what);
+    await ctx.host.raiseEvent(label, objectArg(args, 'event', what));
+    return { kind: 'next', pc: instr.next };
+  }
   const name = stringArg(args, 'name', what);
   if (instr.op === 'subscribe') await ctx.host.subscribe(name, objectArg(args, 'mask', what));
   else if (instr.op === 'unsubscribe') await ctx.host.unsubscribe(name);
-  else await ctx.host.raiseEvent(name, objectArg(args, 'event', what));
   return { kind: 'next', pc: instr.next };
 }
 
