@@ -47,7 +47,8 @@ describe('raiseWorkflowEvent', () => {
     expect(await w.raiseWorkflowEvent({ kind: 'payment', account: { id: 7 } })).toMatchObject({ woken: 0, queued: 1 });
     expect(await eventWakeups()).toHaveLength(1);
     // Not contained: a different value, a missing key, a mask's object against a scalar.
-    for (const miss of [{ kind: 'payment', account: { id: 8 } }, { kind: 'payment' }, { kind: 'payment', account: 7 }]) {
+    const misses: Record<string, Json>[] = [{ kind: 'payment', account: { id: 8 } }, { kind: 'payment' }, { kind: 'payment', account: 7 }];
+    for (const miss of misses) {
       expect(await w.raiseWorkflowEvent(miss)).toMatchObject({ woken: 0, queued: 0 });
     }
     expect(await queued('2')).toEqual([]);

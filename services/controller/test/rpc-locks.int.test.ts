@@ -56,9 +56,9 @@ describe('check_if_lock_exists', () => {
     const conn = await connect();
     const notText = fc.oneof(fc.constant(''), fc.constant('x'.repeat(1001)), fc.integer(), fc.constant(null), fc.boolean(), fc.array(fc.integer(), { maxLength: 2 }));
     const cases = fc.oneof(
-      notText.map((locktype) => ({ params: { locktype, lockvalue: 'v' } as Record<string, unknown>, field: 'locktype' })),
-      notText.map((lockvalue) => ({ params: { locktype: 't', lockvalue } as Record<string, unknown>, field: 'lockvalue' })),
-      fc.constant({ params: { lockvalue: 'v' } as Record<string, unknown>, field: 'locktype' }),
+      notText.map((locktype) => ({ params: { locktype, lockvalue: 'v' }, field: 'locktype' })),
+      notText.map((lockvalue) => ({ params: { locktype: 't', lockvalue }, field: 'lockvalue' })),
+      fc.constant({ params: { lockvalue: 'v' }, field: 'locktype' }),
       fc
         .string({ minLength: 1, maxLength: 8 })
         .filter((k) => k !== 'locktype' && k !== 'lockvalue' && !k.startsWith('__'))
