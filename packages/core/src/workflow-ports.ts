@@ -76,7 +76,8 @@ export interface WorkflowEventRecord {
 
 /** What a raise did. */
 export interface RaisedWorkflowEvent {
-  readonly eventId: string;
+  /** The event's id, as its receivers see it; null when no subscription matched (nothing was stored). */
+  readonly eventId: string | null;
   /** Waiting workflows given an 'event' wakeup. */
   readonly woken: number;
   /** Matches queued for a later wait_for_event. */

@@ -60,6 +60,8 @@ export async function unsubscribeAll(ctx: StoreContext, jobId: string): Promise<
  */
 export async function deliver(tx: SqlExecutor, ctx: StoreContext, dataJson: string): Promise<RaisedWorkflowEvent> {
   const matched = await tx.query<{ job_id: string; name: string }>(SQL.workflowEventMatch, [dataJson]);
+  // Most API events concern no workflow: they cost this one indexed read, and no event id.
+  if (matched.length === 0) return { eventId: null, woken: 0, queued: 0 };
   const jobIds = matched.map((m) => m.job_id);
   const names = matched.map((m) => m.name);
   const [row] = await tx.query<{ event_id: string; woken: number; queued: number }>(SQL.workflowEventDeliver, [dataJson, jobIds, names, ctx.now()]);

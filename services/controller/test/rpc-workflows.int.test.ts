@@ -1,8 +1,9 @@
 /**
- * check_if_lock_exists (JobCenter's method) against the real PostgreSQL and RabbitMQ, through a
- * real socket and a real controller: true while a workflow holds the lock, false once it is
- * released or for a lock never taken; bad parameters are -32001 errors naming them, and change
- * nothing.
+ * The workflow runtime's part of the JSON-RPC API, against the real PostgreSQL and RabbitMQ,
+ * through a real socket and a real controller: check_if_lock_exists (JobCenter's method) is true
+ * while a workflow holds the lock, false once it is released or for a lock never taken, and bad
+ * parameters are -32001 errors naming them that change nothing; an event raised with raise_event
+ * wakes exactly the waiting workflows whose subscription mask it matches.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -15,12 +16,14 @@ const ns = useTestNamespace();
 let broker: AmqpBroker;
 let controller: Controller;
 let token = '';
+let adminToken = '';
 const connections: TestConnection[] = [];
 
 beforeAll(async () => {
   broker = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `rpc-locks-${ns.namespace}` });
   // A caller with no scope beyond calling functions: the question needs no more.
   token = (await ns.store.clients.add({ who: 'rl-caller', call: ['x.*'] })).token;
+  adminToken = (await ns.store.clients.add({ who: 'rl-admin', admin: true })).token;
   controller = createController({ store: ns.store, clients: ns.store.clients, broker, http: false, relay: { sweepMs: 600_000 }, rpc: { tcp: { port: 0 } } });
   await controller.start();
 });
@@ -32,11 +35,12 @@ afterAll(async () => {
   await broker.close();
 });
 
-async function connect(): Promise<TestConnection> {
+async function connect(who = 'rl-caller'): Promise<TestConnection> {
   const conn = await connectTcpClient(controller.rpcAddresses!.tcp!.port, { answerPings: true });
   connections.push(conn);
   expect((await conn.next()).method).toBe('greetings');
-  expect((await conn.call('hello', { who: 'rl-caller', method: 'password', token })).result).toEqual([true, expect.stringContaining('welcome')]);
+  const secret = who === 'rl-admin' ? adminToken : token;
+  expect((await conn.call('hello', { who, method: 'password', token: secret })).result).toEqual([true, expect.stringContaining('welcome')]);
   return conn;
 }
 
@@ -75,5 +79,26 @@ describe('check_if_lock_exists', () => {
     expect(await ns.store.workflows.checkIfLockExists('held', 'h')).toMatchObject({ holder: '42' });
     const { rows } = await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM workflow_locks');
     expect(rows[0]!.n).toBe(1);
+  });
+});
+
+describe('raise_event and workflow subscriptions', () => {
+  it('wakes the waiting workflows whose mask the event matches, and only those', async () => {
+    const w = ns.store.workflows;
+    await w.subscribe('61', 'created', { type: 'io.cozy.notes', verb: 'CREATED' });
+    await w.subscribe('62', 'deleted', { type: 'io.cozy.notes', verb: 'DELETED' });
+    await w.subscribe('63', 'n1', { id: 'n1' });
+    for (const [job, name] of [['61', 'created'], ['62', 'deleted'], ['63', 'n1']] as const) expect(await w.takeEvent(job, [name])).toBeNull();
+    const admin = await connect('rl-admin');
+    const reply = await admin.call('raise_event', { type: 'io.cozy.notes', verb: 'CREATED', doc: { _id: 'n1', title: 't' } });
+    expect(reply.error).toBeUndefined();
+    const { rows } = await ns.pool.query<{ run_id: string; payload: { name: string; data: unknown } }>("SELECT run_id::text, payload FROM workflow_wakeups WHERE kind = 'event' ORDER BY run_id");
+    expect(rows.map((r) => [r.run_id, r.payload.name])).toEqual([
+      ['61', 'created'],
+      ['63', 'n1'],
+    ]);
+    expect(rows[0]!.payload.data).toEqual({ type: 'io.cozy.notes', verb: 'CREATED', id: 'n1', doc: { _id: 'n1', title: 't' } });
+    // The one not matched still waits.
+    expect(await w.cancelEventWait('62')).toBe(true);
   });
 });
