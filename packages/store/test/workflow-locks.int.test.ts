@@ -164,6 +164,32 @@ describe('deadlocks', () => {
   });
 });
 
+describe('deadlock checks on a wide graph', () => {
+  it('answer at once where the paths number in the millions: each edge is followed once', async () => {
+    // 21 holders; each of the first 20 has two children waiting for the next one's lock: 2^20
+    // paths from the first holder to the last, through only 61 jobs.
+    const w = ns.store.workflows;
+    const LAYERS = 20;
+    const holder = (k: number): string => String(1000 + k);
+    for (let k = 0; k <= LAYERS; k++) await w.lock(holder(k), 'layer', String(k), WAIT);
+    for (let k = 0; k < LAYERS; k++) {
+      for (let c = 0; c < 2; c++) {
+        const child = await childOf(holder(k));
+        expect(await w.lock(child, 'layer', String(k + 1), { ...WAIT, parentJobIds: [holder(k)] })).toMatchObject({ kind: 'waiting' });
+      }
+    }
+    const started = Date.now();
+    expect(await w.lock('5000', 'layer', '0', WAIT)).toEqual({ kind: 'waiting', holder: holder(0) });
+    const answer = await w.lock(holder(LAYERS), 'layer', '0', WAIT);
+    expect(answer.kind).toBe('deadlock');
+    const cycle = answer.kind === 'deadlock' ? answer.cycle : [];
+    expect(cycle).toHaveLength(1 + 2 * LAYERS);
+    expect(cycle.slice(0, 2)).toEqual([holder(LAYERS), holder(0)]);
+    // Enumerating paths would take minutes; both checks are a few small queries.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
 describe('releaseAll', () => {
   it("releases every lock of an ending job to its waiters, and ends the job's own wait", async () => {
     const w = ns.store.workflows;

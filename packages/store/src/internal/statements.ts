@@ -100,6 +100,7 @@ export const SQL = {
   workflowLockInsert: get('workflow-lock-insert'),
   workflowLockSetBorrowers: get('workflow-lock-set-borrowers'),
   workflowLockDelete: get('workflow-lock-delete'),
+  workflowLockReaches: get('workflow-lock-reaches'),
   workflowLockCycle: get('workflow-lock-cycle'),
   workflowLockWait: get('workflow-lock-wait'),
   workflowLockNextWaiter: get('workflow-lock-next-waiter'),

@@ -21,6 +21,7 @@ import { checkId, isId } from './checks.js';
 import type { StoreContext } from './context.js';
 import type { SqlExecutor } from './executor.js';
 import { SQL } from './statements.js';
+import { shortestPath } from './wait-graph.js';
 
 interface LockRow {
   holder: string;
@@ -76,8 +77,11 @@ export async function lock(ctx: StoreContext, jobId: string, type: string, value
       return { kind: 'acquired' };
     }
     if (!opts.wait) return { kind: 'busy', holder: row.holder };
-    const [cycle] = await tx.query<{ path: string[] }>(SQL.workflowLockCycle, [jobId, user]);
-    if (cycle) return { kind: 'deadlock', cycle: cycle.path };
+    const [reach] = await tx.query<{ cycle: boolean }>(SQL.workflowLockReaches, [jobId, user]);
+    if (reach?.cycle) {
+      const edges = await tx.query<{ src: string; dst: string }>(SQL.workflowLockCycle, [jobId, user]);
+      return { kind: 'deadlock', cycle: [jobId, ...shortestPath(edges, user, jobId)] };
+    }
     await tx.query(SQL.workflowLockWait, [jobId, key.type, key.value, opts.inherit, opts.ancestors, ctx.now(), opts.until]);
     return { kind: 'waiting', holder: row.holder };
   });
