@@ -121,6 +121,20 @@ describe('inherited locks', () => {
     expect(await w.checkIfLockExists('doc', 'e')).toMatchObject({ holder: '20', borrowers: [child] });
   });
 
+  it('gives a lent lock to the oldest waiter when its holder ends, borrowers or not', async () => {
+    const w = ns.store.workflows;
+    await w.lock('60', 'doc', 'g', { inherit: true, wait: true });
+    const child = await childOf('60');
+    await w.lock(child, 'doc', 'g', { inherit: false, wait: true, parentJobIds: ['60'] });
+    expect(await w.lock('98', 'doc', 'g', WAIT)).toEqual({ kind: 'waiting', holder: '60' });
+    // The holder ends (cancelled, say): its children go with it, and the lock with them.
+    expect(await w.releaseAll('60')).toBe(1);
+    expect(await w.checkIfLockExists('doc', 'g')).toMatchObject({ holder: '98', borrowers: [] });
+    // The child's own end then finds nothing of it to release.
+    expect(await w.releaseAll(child)).toBe(0);
+    expect(await w.checkIfLockExists('doc', 'g')).toMatchObject({ holder: '98' });
+  });
+
   it('does not lend a lock taken without inherit: a child waiting for it is a deadlock with its parent', async () => {
     const w = ns.store.workflows;
     await w.lock('30', 'doc', 'f', { inherit: false, wait: true });
