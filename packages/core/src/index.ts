@@ -155,7 +155,23 @@ export type {
   WebhookTarget,
   WakeSource,
   WorkerStore,
+  WorkflowStore,
 } from './ports.js';
+export {
+  validateAncestors,
+  validateLockKey,
+  validateMask,
+  validateSubscriptionName,
+  validateSubscriptionNames,
+  validateWorkflowEventData,
+  type RaisedWorkflowEvent,
+  type WorkflowEventRecord,
+  type WorkflowEventStore,
+  type WorkflowLockAnswer,
+  type WorkflowLockHolder,
+  type WorkflowLockOptions,
+  type WorkflowLockStore,
+} from './workflow-ports.js';
 export { validateWorkerPresence, type LiveWorker, type Presence, type WorkerKind, type WorkerPresence } from './presence-port.js';
 export { DEFAULT_HEARTBEAT_MS, MISSED_HEARTBEATS, PresenceHeartbeat, heartbeatInterval, type PresenceOptions } from './presence-heartbeat.js';
 export type {
