@@ -21,3 +21,4 @@ export { JclCompileError } from './machine/compile-error.js';
 export { createMachine, type MachineDeps } from './machine/machine.js';
 export { parseJcl } from './parse/parse-jcl.js';
 export { JclSyntaxError } from './parse/syntax-error.js';
+export { loadJcl, signatureOf, type JclSource, type LoadedUnit } from './load.js';
