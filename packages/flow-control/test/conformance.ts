@@ -49,6 +49,30 @@ export function describeFlowControlConformance(name: string, harness: FlowHarnes
       await flow.close();
     });
 
+    it('takes a batch of starts in one call: as many as the window has room for, counted at one instant', async () => {
+      const { flow, clock, bucket } = await fresh();
+      const limit = { max: 5, perMs: MINUTE };
+      expect(await flow.takeStarts(bucket, limit, 3)).toEqual({ granted: 3, retryAfterMs: 0 });
+      clock.advance(1000);
+      // Room for two of the four asked: the oldest (the batch of three, at 0) leaves the window at 60 s.
+      expect(await flow.takeStarts(bucket, limit, 4)).toEqual({ granted: 2, retryAfterMs: MINUTE - 1000 });
+      expect(await flow.takeStarts(bucket, limit, 1)).toEqual({ granted: 0, retryAfterMs: MINUTE - 1000 });
+      expect(await flow.takeStart(bucket, limit)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000 });
+      // Asking for none takes none, and asks nothing of a full window.
+      expect(await flow.takeStarts(bucket, limit, 0)).toEqual({ granted: 0, retryAfterMs: 0 });
+      clock.advance(MINUTE - 1000);
+      // The batch of three left the window together, at one instant.
+      expect(await flow.takeStarts(bucket, limit, 10)).toEqual({ granted: 3, retryAfterMs: 1000 });
+      await flow.close();
+    });
+
+    it('never lets more than max starts through among many concurrent batch takers', async () => {
+      const { flow, bucket } = await fresh();
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => flow.takeStarts(bucket, { max: 23, perMs: MINUTE }, 1 + (i % 4))));
+      expect(answers.reduce((n, a) => n + a.granted, 0)).toBe(23);
+      await flow.close();
+    });
+
     it('keeps buckets, and namespaces, apart', async () => {
       const clock = new ManualClock();
       const { flow, bucket } = await fresh(clock);
