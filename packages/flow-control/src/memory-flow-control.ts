@@ -21,16 +21,19 @@ export class MemoryFlowControl implements FlowControl {
     return granted === 1 ? { ok: true } : { ok: false, retryAfterMs };
   }
 
-  takeStarts(bucket: string, limit: RateLimit, count: number): Promise<StartsAnswer> {
+  takeStarts(bucket: string, limit: RateLimit, count: number, spare = 0): Promise<StartsAnswer> {
     const asked = Math.floor(count);
-    if (!(asked >= 1)) return Promise.resolve({ granted: 0, retryAfterMs: 0 });
+    if (!(asked >= 1)) return Promise.resolve({ granted: 0, retryAfterMs: 0, spare: 0 });
     const now = this.#now();
     const starts = (this.#starts.get(bucket) ?? []).filter((t) => t > now - limit.perMs);
     this.#starts.set(bucket, starts);
     const granted = Math.max(0, Math.min(asked, limit.max - starts.length));
-    for (let i = 0; i < granted; i++) starts.push(now);
-    if (granted === asked) return Promise.resolve({ granted, retryAfterMs: 0 });
-    return Promise.resolve({ granted, retryAfterMs: Math.max(1, starts[0]! + limit.perMs - now) });
+    // As the Redis script: spares all or none, only with every start asked, up to a quarter of the window.
+    let extra = Math.max(0, Math.floor(spare) || 0);
+    if (granted < asked || starts.length + granted + extra > limit.max / 4) extra = 0;
+    for (let i = 0; i < granted + extra; i++) starts.push(now);
+    if (granted === asked) return Promise.resolve({ granted, retryAfterMs: 0, spare: extra });
+    return Promise.resolve({ granted, retryAfterMs: Math.max(1, starts[0]! + limit.perMs - now), spare: 0 });
   }
 
   takePlace(bucket: string, holder: string, cap: number, leaseMs: number): Promise<FlowAnswer> {

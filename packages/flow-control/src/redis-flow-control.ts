@@ -42,7 +42,7 @@ export const MAX_STARTS_PER_CALL = 1000;
 const MAX_RECONNECT_DELAY_MS = 1000;
 
 interface FlowCommands {
-  droverTakeStarts(key: string, now: number | '', perMs: number, max: number, member: string, count: number): Promise<[number, number]>;
+  droverTakeStarts(key: string, now: number | '', perMs: number, max: number, member: string, count: number, spare: number): Promise<[number, number, number]>;
   droverTakePlace(key: string, now: number | '', cap: number, holder: string, leaseMs: number): Promise<number>;
 }
 
@@ -100,11 +100,12 @@ export class RedisFlowControl implements FlowControl {
     return granted === 1 ? { ok: true } : { ok: false, retryAfterMs };
   }
 
-  async takeStarts(bucket: string, limit: RateLimit, count: number): Promise<StartsAnswer> {
+  async takeStarts(bucket: string, limit: RateLimit, count: number, spare = 0): Promise<StartsAnswer> {
     const asked = Math.min(Math.floor(count), MAX_STARTS_PER_CALL);
-    if (!(asked >= 1)) return { granted: 0, retryAfterMs: 0 };
-    const [granted, wait] = await this.#call(() => this.#redis.droverTakeStarts(`${this.#prefix}rate:${bucket}`, this.#now(), limit.perMs, limit.max, randomUUID(), asked));
-    return { granted, retryAfterMs: wait < 0 ? 0 : Math.max(1, wait) };
+    if (!(asked >= 1)) return { granted: 0, retryAfterMs: 0, spare: 0 };
+    const extra = Math.max(0, Math.min(Math.floor(spare) || 0, MAX_STARTS_PER_CALL - asked));
+    const [granted, wait, spared] = await this.#call(() => this.#redis.droverTakeStarts(`${this.#prefix}rate:${bucket}`, this.#now(), limit.perMs, limit.max, randomUUID(), asked, extra));
+    return { granted, retryAfterMs: wait < 0 ? 0 : Math.max(1, wait), spare: spared };
   }
 
   async takePlace(bucket: string, holder: string, cap: number, leaseMs: number): Promise<FlowAnswer> {

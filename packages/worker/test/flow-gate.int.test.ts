@@ -1,7 +1,8 @@
 /**
  * The flow gate's queue of deliveries waiting for a keyless rate limit's start, against the real
  * Redis: a burst of deliveries is granted in one ask (one round trip for the burst, not one per
- * delivery), first come first served, and a delivery that gives up or is stopped leaves the queue
+ * delivery), far under the limit the next deliveries use spare starts without asking, deliveries
+ * are served first come first served, and one that gives up or is stopped leaves the queue
  * without a start. The limits across worker processes: test/e2e/flow-limits.e2e.test.ts.
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -15,9 +16,9 @@ import { resolveFunctions, type ResolvedFunction } from '../src/options.js';
 class CountingFlowControl extends RedisFlowControl {
   readonly asks: number[] = [];
 
-  override takeStarts(bucket: string, limit: RateLimit, count: number): Promise<StartsAnswer> {
+  override takeStarts(bucket: string, limit: RateLimit, count: number, spare?: number): Promise<StartsAnswer> {
     this.asks.push(count);
-    return super.takeStarts(bucket, limit, count);
+    return super.takeStarts(bucket, limit, count, spare);
   }
 }
 
@@ -48,6 +49,20 @@ describe('starts taken before the claim', () => {
     const outcomes = await Promise.all(Array.from({ length: 16 }, () => gate.takeStartBeforeClaim(fn, Date.now() + 10_000, () => true)));
     expect(outcomes).toEqual(Array<StartOutcome>(16).fill('started'));
     expect(flow.asks).toEqual([16]);
+  });
+
+  it('far under the limit, takes a slot\'s worth of spare starts that the next deliveries use without asking', async () => {
+    const flow = await counting();
+    await flow.ready();
+    const gate = new FlowGate(flow, false, silentLogger, Math.random);
+    const fn = limited(1_000_000, 1000);
+    expect(fn.slots).toBe(10);
+    expect(await gate.takeStartBeforeClaim(fn, Date.now() + 10_000, () => true)).toBe('started');
+    // The ten spares: the next ten deliveries start with no ask; the eleventh asks again.
+    for (let i = 0; i < 10; i++) expect(await gate.takeStartBeforeClaim(fn, Date.now() + 10_000, () => true)).toBe('started');
+    expect(flow.asks).toEqual([1]);
+    expect(await gate.takeStartBeforeClaim(fn, Date.now() + 10_000, () => true)).toBe('started');
+    expect(flow.asks).toEqual([1, 1]);
   });
 
   it('serves the window first come first served, and lets the rest expire at their deadline holding no start', async () => {

@@ -24,20 +24,26 @@ end
  * deliveries asks once for all of them (measured in the drain-limited benchmark: one call per
  * start, each delivery waiting for the one before it, made a drain 48 % slower). KEYS[1]: the
  * bucket's sorted set of start times. ARGV: now (ms, or empty), the window (ms), the limit, a
- * member prefix unique to the call, the count asked. Returns { granted, ms until the oldest start
- * in the window leaves it, or -1 when every start asked was granted }. The key expires with its
- * window. One ZADD per start: the count is bounded by the caller's deliveries (MAX_STARTS_PER_CALL).
+ * member prefix unique to the call, the count asked, the spare starts asked (granted all or none,
+ * only when every start asked was and the window stays at most a quarter full). Returns
+ * { granted, ms until the oldest start in the window leaves it or -1 when every start asked was
+ * granted, spare granted }. The key expires with its window. One ZADD per start: the count is
+ * bounded by the caller (MAX_STARTS_PER_CALL).
  */
 export const TAKE_STARTS = `${NOW}
 local window = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local asked = tonumber(ARGV[5])
-local granted = math.max(0, math.min(asked, tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[1])))
-for i = 1, granted do redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i) end
-if granted > 0 then redis.call('PEXPIRE', KEYS[1], window) end
-if granted == asked then return { granted, -1 } end
+local held = redis.call('ZCARD', KEYS[1])
+local granted = math.max(0, math.min(asked, max - held))
+local spare = tonumber(ARGV[6])
+if granted < asked or held + granted + spare > max / 4 then spare = 0 end
+for i = 1, granted + spare do redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i) end
+if granted + spare > 0 then redis.call('PEXPIRE', KEYS[1], window) end
+if granted == asked then return { granted, -1, spare } end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return { granted, tonumber(oldest[2]) + window - now }
+return { granted, tonumber(oldest[2]) + window - now, 0 }
 `;
 
 /**

@@ -31,6 +31,13 @@ export const CAP_RETRY_MS = 1000;
 export const UNAVAILABLE_RETRY_MS = 3000;
 /** How often a delivery waiting for a start asks again while Redis is unreachable: about as often as ioredis tries to reconnect. */
 const UNAVAILABLE_POLL_MS = 250;
+/**
+ * How long a spare start (granted ahead, for a delivery still to come) is held, at most, and at
+ * most a tenth of the limit's window: Redis counted it when it granted it, so its handler starts
+ * up to this much later than counted, a lag of the order a busy event loop adds anyway. One
+ * unused by then is spent, as a start granted to a duplicate message is.
+ */
+const SPARE_TTL_MS = 100;
 
 /** What became of a delivery waiting for a start before its claim. */
 export type StartOutcome = 'started' | 'expired' | 'stopped';
@@ -48,6 +55,8 @@ export class FlowGate {
   readonly #renewals = new Map<string, NodeJS.Timeout>();
   /** Per function with a keyless rate limit: this process's deliveries waiting for a start, first come first. */
   readonly #startQueues = new Map<string, StartWaiter[]>();
+  /** Per function with a keyless rate limit: spare starts granted ahead, and until when they may be used. */
+  readonly #spares = new Map<string, { count: number; until: number }>();
 
   constructor(
     private readonly flow: FlowControl | null,
@@ -77,9 +86,13 @@ export class FlowGate {
    * delivery, each waiting for the one before, made a drain 48 % slower), sleeping until the
    * window allows between asks. Resolves 'started', or 'expired' at `deadline`, or 'stopped' once
    * `keepGoing` says so; while Redis is unreachable it waits for it (fail closed) or starts at once
-   * (fail open). A start granted to a delivery that expired or stopped meanwhile is spent.
+   * (fail open). A start granted to a delivery that expired or stopped meanwhile is spent. Far
+   * under the limit (the window at most a quarter full) an ask also takes spare starts, a slot's
+   * worth, that the next deliveries use without asking while they are fresh (SPARE_TTL_MS).
    */
   takeStartBeforeClaim(fn: ResolvedFunction, deadline: number, keepGoing: () => boolean): Promise<StartOutcome> {
+    // A spare start, if one is left and nobody is ahead in the queue: no round trip at all.
+    if (!this.#startQueues.has(fn.funcname) && this.#takeSpare(fn.funcname)) return Promise.resolve('started');
     return new Promise<StartOutcome>((resolve, reject) => {
       let queue = this.#startQueues.get(fn.funcname);
       if (!queue) this.#startQueues.set(fn.funcname, (queue = []));
@@ -105,10 +118,13 @@ export class FlowGate {
           else continue;
           queue.splice(i, 1);
         }
+        while (queue.length > 0 && this.#takeSpare(fn.funcname)) queue.shift()!.resolve('started');
         if (queue.length === 0) break;
         let waitMs: number;
         try {
-          const answer = await this.flow!.takeStarts(fn.funcname, rate, queue.length);
+          // Spares for the slot's worth of deliveries likely to follow (granted only far under the limit).
+          const answer = await this.flow!.takeStarts(fn.funcname, rate, queue.length, fn.slots);
+          if (answer.spare > 0) this.#spares.set(fn.funcname, { count: answer.spare, until: Date.now() + Math.min(SPARE_TTL_MS, rate.perMs / 10) });
           for (const w of queue.splice(0, answer.granted)) w.resolve('started');
           // All granted: ask again at once for those that came meanwhile (the loop ends if none did).
           if (answer.retryAfterMs === 0) continue;
@@ -132,6 +148,18 @@ export class FlowGate {
     } finally {
       if (this.#startQueues.get(fn.funcname) === queue && queue.length === 0) this.#startQueues.delete(fn.funcname);
     }
+  }
+
+  /** Uses one of `funcname`'s spare starts, if one is left and still fresh. */
+  #takeSpare(funcname: string): boolean {
+    const spares = this.#spares.get(funcname);
+    if (!spares) return false;
+    if (spares.count <= 0 || Date.now() >= spares.until) {
+      this.#spares.delete(funcname);
+      return false;
+    }
+    spares.count--;
+    return true;
   }
 
   /** Takes what `job` needs to start: `place` is null when it needs none (or the store was skipped, failing open). */
