@@ -2,7 +2,8 @@
  * `npm run bench` (and `drover bench`): every workload on every system, against the same servers,
  * each run several times with the systems interleaved so that machine noise spreads evenly. Prints
  * a table (progress on stderr meanwhile), or JSON with --json; --out also writes the JSON to a file.
- * The api-* workloads run only on the systems that have a JSON-RPC API (Drover).
+ * The api-* workloads run only on the systems that have a JSON-RPC API (Drover), drain-limited
+ * only on those whose rate limits are kept in Redis (Drover).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
@@ -11,6 +12,7 @@ import type { BenchServers, BenchSystem } from './system.js';
 import { buildRows, renderTable, type Results } from './report.js';
 import { schemaFor } from '@drover/store';
 import { API_WORKLOADS, apiCall, apiDrain } from './api-workloads.js';
+import { FLOW_WORKLOADS, drainLimited } from './flow-workloads.js';
 import { drain, enqueue, latency, steady, type Metrics } from './workloads.js';
 
 /** Each system's adapter, loaded only when the run includes it (each pulls in its own client library). */
@@ -21,7 +23,7 @@ const ADAPTERS: Record<string, () => Promise<{ system: BenchSystem }>> = {
   bullmq: () => import('./systems/bullmq.js'),
 };
 export const ALL_SYSTEMS = Object.keys(ADAPTERS);
-export const ALL_WORKLOADS = ['drain', 'enqueue', 'latency', 'steady', 'scale', ...API_WORKLOADS];
+export const ALL_WORKLOADS = ['drain', 'enqueue', 'latency', 'steady', 'scale', ...API_WORKLOADS, ...FLOW_WORKLOADS];
 
 interface Options {
   runs: number;
@@ -50,13 +52,18 @@ interface Step {
   run: number;
 }
 
-/** The plan, leaving out the api-* workloads on systems without a JSON-RPC API (they have nothing to measure). */
+/**
+ * The plan, leaving out the api-* workloads on systems without a JSON-RPC API, and drain-limited on
+ * systems without a rate limit kept in Redis (they have nothing to measure).
+ */
 function steps(options: Options, systems: Map<string, BenchSystem>): Step[] {
   const workloads = options.workloads.flatMap((w) => (w === 'scale' ? ['scale1', 'scale2', 'scale4'] : [w]));
   const plan: Step[] = [];
   for (const workload of workloads) {
-    const on = options.systems.filter((name) => !API_WORKLOADS.includes(workload) || systems.get(name)?.api);
-    if (on.length === 0) throw new Error(`--workloads: ${workload} needs a system with a JSON-RPC API (drover) in --systems`);
+    const needsApi = API_WORKLOADS.includes(workload);
+    const needsLimits = FLOW_WORKLOADS.includes(workload);
+    const on = options.systems.filter((name) => (!needsApi || systems.get(name)?.api) && (!needsLimits || systems.get(name)?.rateLimits));
+    if (on.length === 0) throw new Error(`--workloads: ${workload} needs a system with ${needsApi ? 'a JSON-RPC API' : 'rate limits kept in Redis'} (drover) in --systems`);
     for (let run = 1; run <= options.runs; run++) for (const system of on) plan.push({ workload, system, run });
   }
   return plan;
@@ -82,6 +89,8 @@ async function runStep(system: BenchSystem, step: Step, s: BenchServers, quick: 
       return apiCall(system, s, 2_000 / q, 200 / q);
     case 'api-drain':
       return apiDrain(system, s, 4, 20_000 / q);
+    case 'drain-limited':
+      return drainLimited(system, s, 20_000 / q, step.run);
     default:
       throw new Error(`unknown workload ${step.workload}`);
   }

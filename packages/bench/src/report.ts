@@ -17,6 +17,10 @@ export const METRICS: MetricSpec[] = [
   { workload: 'drain', metric: 'jobsPerSecond', label: 'drain, 1 process × 16 slots', higherIsBetter: true, unit: 'jobs/s' },
   // Right under drain: the same drain through the API, by remote workers (Drover only).
   { workload: 'api-drain', metric: 'jobsPerSecond', label: 'api-drain, 4 connections × 16 slots', higherIsBetter: true, unit: 'jobs/s' },
+  // Right under it too: the same drain twice in one run, with a rate limit far above its rate and without (Drover only).
+  { workload: 'drain-limited', metric: 'unlimitedJobsPerSecond', label: 'drain-limited: no limit', higherIsBetter: true, unit: 'jobs/s' },
+  { workload: 'drain-limited', metric: 'limitedJobsPerSecond', label: 'drain-limited: rate limit 1M/s in Redis', higherIsBetter: true, unit: 'jobs/s' },
+  { workload: 'drain-limited', metric: 'slowdownPct', label: 'drain-limited: slowdown', higherIsBetter: false, unit: '%' },
   { workload: 'enqueue', metric: 'enqueuesPerSecond', label: 'enqueue, 16 in flight', higherIsBetter: true, unit: '/s' },
   { workload: 'enqueue', metric: 'callP50Ms', label: 'enqueue call p50', higherIsBetter: false, unit: 'ms' },
   { workload: 'enqueue', metric: 'callP99Ms', label: 'enqueue call p99', higherIsBetter: false, unit: 'ms' },

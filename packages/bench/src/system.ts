@@ -46,12 +46,26 @@ export interface BenchSystem {
   /** Drops and recreates this system's state (schema, queue), and starts any helper process it needs. */
   reset(servers: BenchServers): Promise<void>;
   producer(servers: BenchServers): Promise<BenchProducer>;
-  /** Runs in a worker process: consume with `concurrency` slots, calling `onStart` at each handler start. */
-  worker(servers: BenchServers, concurrency: number, onStart: (payload: BenchPayload) => void): Promise<BenchWorker>;
+  /**
+   * Runs in a worker process: consume with `concurrency` slots, calling `onStart` at each handler
+   * start; with `rateLimit`, under that fleet-wide limit (systems with {@link BenchSystem.rateLimits} only).
+   */
+  worker(servers: BenchServers, concurrency: number, onStart: (payload: BenchPayload) => void, rateLimit?: BenchRateLimit): Promise<BenchWorker>;
   /** Stops helper processes started by reset. */
   shutdown(): Promise<void>;
   /** The system's JSON-RPC API, for the api-* workloads: Drover's only, as no peer has one. */
   api?: BenchApi;
+  /**
+   * Whether its worker takes a fleet-wide rate limit kept in Redis (`rateLimit` of
+   * {@link BenchSystem.worker}), for the drain-limited workload: Drover's flow control only.
+   */
+  rateLimits?: boolean;
+}
+
+/** At most `max` handler starts in any window of `perMs` ms, across every worker process. */
+export interface BenchRateLimit {
+  max: number;
+  perMs: number;
 }
 
 /** Where a JSON-RPC client connects, and as whom. */

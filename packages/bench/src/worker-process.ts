@@ -1,12 +1,14 @@
 /**
  * A benchmark worker process: runs one system's worker with the given concurrency and reports
  * handler start latencies (enqueue → start, ms) to the parent over IPC every 50 ms.
- * argv: <system> <concurrency>; the servers come in BENCH_SERVERS (JSON).
+ * argv: <system> <concurrency>; the servers come in BENCH_SERVERS (JSON), and a rate limit for the
+ * worker, if any, in BENCH_RATE_LIMIT (JSON).
  */
-import { wallClockMs, type BenchPayload, type BenchServers, type BenchSystem } from './system.js';
+import { wallClockMs, type BenchPayload, type BenchRateLimit, type BenchServers, type BenchSystem } from './system.js';
 
 const [name, concurrencyText] = process.argv.slice(2);
 const servers = JSON.parse(process.env.BENCH_SERVERS ?? '{}') as BenchServers;
+const rateLimit = process.env.BENCH_RATE_LIMIT ? (JSON.parse(process.env.BENCH_RATE_LIMIT) as BenchRateLimit) : undefined;
 const { system } = (await import(`./systems/${name}.js`)) as { system: BenchSystem };
 /** Reporting in 50 ms batches keeps IPC overhead far below the handlers' own. */
 const REPORT_EVERY_MS = 50;
@@ -21,7 +23,7 @@ const timer = setInterval(flush, REPORT_EVERY_MS);
 
 const worker = await system.worker(servers, Number(concurrencyText), (payload: BenchPayload) => {
   latencies.push(wallClockMs() - payload.t);
-});
+}, rateLimit);
 process.send!({ type: 'ready' });
 
 process.on('message', (message: { type: string }) => {

@@ -9,7 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { childExecArgv, wallClockMs, type BenchPayload, type BenchServers, type BenchSystem } from './system.js';
+import { childExecArgv, wallClockMs, type BenchPayload, type BenchRateLimit, type BenchServers, type BenchSystem } from './system.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL(`./worker-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 /** Slots per worker process or API connection. */
@@ -25,15 +25,15 @@ export interface Workers {
   stop(): Promise<void>;
 }
 
-/** Starts `count` worker processes and resolves once every one is consuming. */
-export async function startWorkers(system: BenchSystem, servers: BenchServers, count: number): Promise<Workers> {
+/** Starts `count` worker processes (under `rateLimit`, if given) and resolves once every one is consuming. */
+export async function startWorkers(system: BenchSystem, servers: BenchServers, count: number, rateLimit?: BenchRateLimit): Promise<Workers> {
   const latencies: number[] = [];
   const children: ChildProcess[] = [];
   await Promise.all(
     Array.from({ length: count }, () => {
       const child = fork(WORKER_SCRIPT, [system.name, String(SLOTS)], {
         execArgv: childExecArgv(),
-        env: { ...process.env, BENCH_SERVERS: JSON.stringify(servers) },
+        env: { ...process.env, BENCH_SERVERS: JSON.stringify(servers), ...(rateLimit ? { BENCH_RATE_LIMIT: JSON.stringify(rateLimit) } : {}) },
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       });
       children.push(child);
@@ -76,12 +76,13 @@ export function percentile(values: number[], p: number): number {
 
 export type Metrics = Record<string, number>;
 
-export async function drain(system: BenchSystem, servers: BenchServers, processes = 1, total = 20_000): Promise<Metrics> {
+/** `total` jobs enqueued, then `processes` worker processes (under `rateLimit`, if given): jobs/s until none is pending. */
+export async function drain(system: BenchSystem, servers: BenchServers, processes = 1, total = 20_000, rateLimit?: BenchRateLimit): Promise<Metrics> {
   await system.reset(servers);
   const producer = await system.producer(servers);
   try {
     for (let i = 0; i < total; i += 1000) await producer.enqueueBatch(Array.from({ length: Math.min(1000, total - i) }, () => ({ t: wallClockMs() })));
-    const workers = await startWorkers(system, servers, processes);
+    const workers = await startWorkers(system, servers, processes, rateLimit);
     const started = performance.now();
     await until(async () => (await producer.pending()) === 0, `${system.name} drain`);
     const seconds = (performance.now() - started) / 1000;

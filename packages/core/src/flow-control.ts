@@ -11,6 +11,17 @@
 /** A yes, or "not now, retry in `retryAfterMs`". */
 export type FlowAnswer = { ok: true } | { ok: false; retryAfterMs: number };
 
+/**
+ * Of `count` starts asked for at once, the first `granted`; when fewer than asked, `retryAfterMs`
+ * says when the next one may be granted (it is 0 when all were). `spare`: starts granted beyond
+ * those asked for, for deliveries still to come (see {@link FlowControl.takeStarts}).
+ */
+export interface StartsAnswer {
+  granted: number;
+  retryAfterMs: number;
+  spare: number;
+}
+
 /** At most `max` starts in any window of `perMs` milliseconds. */
 export interface RateLimit {
   max: number;
@@ -34,6 +45,18 @@ export interface FlowControl {
    * takes nothing.
    */
   takeStart(bucket: string, limit: RateLimit): Promise<FlowAnswer>;
+  /**
+   * Takes up to `count` starts under `limit` in `bucket` in one call, as many as the window has
+   * room for (all counted at the same instant), for a caller holding several deliveries: one round
+   * trip to the store per batch instead of one per start. A `count` below 1 takes nothing.
+   * {@link FlowControl.takeStart} is `takeStarts(bucket, limit, 1)`, answered in its own shape.
+   *
+   * `spare` asks for that many more starts, for deliveries still to come, granted (all of them,
+   * counted now like the rest) only when every start asked was and the window stays at most a
+   * quarter full with them: a limit far above the rate is then asked once per batch of spares
+   * rather than once per burst, and a limit the fleet comes near is asked for each start exactly.
+   */
+  takeStarts(bucket: string, limit: RateLimit, count: number, spare?: number): Promise<StartsAnswer>;
   /**
    * Takes a place for `holder` under a cap of `cap` places in `bucket`, held for `leaseMs` unless
    * renewed: a holder that dies gives its place back when the lease runs out. Taking a place the

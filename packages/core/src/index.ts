@@ -73,7 +73,7 @@ export {
   isRetryableInfrastructureError,
 } from './errors.js';
 export { silentLogger, type LogFn, type Logger } from './logger.js';
-export { FlowControlUnavailable, type FlowAnswer, type FlowControl, type Place, type RateLimit } from './flow-control.js';
+export { FlowControlUnavailable, type FlowAnswer, type FlowControl, type Place, type RateLimit, type StartsAnswer } from './flow-control.js';
 export { Waker } from './waker.js';
 export { Batcher } from './batcher.js';
 export { decodeJobId, encodeJobId } from './message.js';

@@ -18,4 +18,4 @@
  * ```
  */
 export { MemoryFlowControl } from './memory-flow-control.js';
-export { DEFAULT_COMMAND_TIMEOUT_MS, RedisFlowControl, type RedisFlowControlOptions } from './redis-flow-control.js';
+export { DEFAULT_COMMAND_TIMEOUT_MS, MAX_STARTS_PER_CALL, RedisFlowControl, type RedisFlowControlOptions } from './redis-flow-control.js';

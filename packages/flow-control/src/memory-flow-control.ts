@@ -2,7 +2,7 @@
  * Flow control in one process, for embedded mode (`drover dev`) and tests: the same answers as
  * Redis gives a fleet, from two maps. Limits hold only within this process.
  */
-import { systemClock, type Clock, type FlowAnswer, type FlowControl, type Place, type RateLimit } from '@drover/core';
+import { systemClock, type Clock, type FlowAnswer, type FlowControl, type Place, type RateLimit, type StartsAnswer } from '@drover/core';
 
 export class MemoryFlowControl implements FlowControl {
   /** Start times in the window, oldest first, by bucket. */
@@ -16,15 +16,24 @@ export class MemoryFlowControl implements FlowControl {
     this.#clock = options.clock ?? systemClock;
   }
 
-  takeStart(bucket: string, limit: RateLimit): Promise<FlowAnswer> {
+  async takeStart(bucket: string, limit: RateLimit): Promise<FlowAnswer> {
+    const { granted, retryAfterMs } = await this.takeStarts(bucket, limit, 1);
+    return granted === 1 ? { ok: true } : { ok: false, retryAfterMs };
+  }
+
+  takeStarts(bucket: string, limit: RateLimit, count: number, spare = 0): Promise<StartsAnswer> {
+    const asked = Math.floor(count);
+    if (!(asked >= 1)) return Promise.resolve({ granted: 0, retryAfterMs: 0, spare: 0 });
     const now = this.#now();
     const starts = (this.#starts.get(bucket) ?? []).filter((t) => t > now - limit.perMs);
     this.#starts.set(bucket, starts);
-    if (starts.length < limit.max) {
-      starts.push(now);
-      return Promise.resolve({ ok: true });
-    }
-    return Promise.resolve({ ok: false, retryAfterMs: Math.max(1, starts[0]! + limit.perMs - now) });
+    const granted = Math.max(0, Math.min(asked, limit.max - starts.length));
+    // As the Redis script: spares all or none, only with every start asked, up to a quarter of the window.
+    let extra = Math.max(0, Math.floor(spare) || 0);
+    if (granted < asked || starts.length + granted + extra > limit.max / 4) extra = 0;
+    for (let i = 0; i < granted + extra; i++) starts.push(now);
+    if (granted === asked) return Promise.resolve({ granted, retryAfterMs: 0, spare: extra });
+    return Promise.resolve({ granted, retryAfterMs: Math.max(1, starts[0]! + limit.perMs - now), spare: 0 });
   }
 
   takePlace(bucket: string, holder: string, cap: number, leaseMs: number): Promise<FlowAnswer> {

@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { FlowControlUnavailable, silentLogger, type Clock, type FlowAnswer, type FlowControl, type Logger, type Place, type RateLimit } from '@drover/core';
-import { TAKE_PLACE, TAKE_START } from './internal/scripts.js';
+import { FlowControlUnavailable, silentLogger, type Clock, type FlowAnswer, type FlowControl, type Logger, type Place, type RateLimit, type StartsAnswer } from '@drover/core';
+import { TAKE_PLACE, TAKE_STARTS } from './internal/scripts.js';
 
 export interface RedisFlowControlOptions {
   /** `redis://…` or `rediss://…`. */
@@ -32,11 +32,17 @@ export interface RedisFlowControlOptions {
  * worker deciding whether to start a job, and the job only waits a little longer for it.
  */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
+/**
+ * Most starts one call takes: the script adds one member per start while Redis serves no one
+ * else, so a call stays well under a millisecond. A worker asks for the deliveries it holds, which
+ * its slots bound (16 in the benchmark); a caller asking more is granted at most this many.
+ */
+export const MAX_STARTS_PER_CALL = 1000;
 /** Reconnect backoff ceiling: a returning Redis is noticed within a second, without a storm of connects meanwhile. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 
 interface FlowCommands {
-  droverTakeStart(key: string, now: number | '', perMs: number, max: number, member: string): Promise<number>;
+  droverTakeStarts(key: string, now: number | '', perMs: number, max: number, member: string, count: number, spare: number): Promise<[number, number, number]>;
   droverTakePlace(key: string, now: number | '', cap: number, holder: string, leaseMs: number): Promise<number>;
 }
 
@@ -59,7 +65,7 @@ export class RedisFlowControl implements FlowControl {
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       retryStrategy: (times) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
     });
-    redis.defineCommand('droverTakeStart', { numberOfKeys: 1, lua: TAKE_START });
+    redis.defineCommand('droverTakeStarts', { numberOfKeys: 1, lua: TAKE_STARTS });
     redis.defineCommand('droverTakePlace', { numberOfKeys: 1, lua: TAKE_PLACE });
     // Without a listener ioredis prints every failed reconnect; state changes are logged once each instead.
     redis.on('error', () => undefined);
@@ -90,8 +96,16 @@ export class RedisFlowControl implements FlowControl {
   }
 
   async takeStart(bucket: string, limit: RateLimit): Promise<FlowAnswer> {
-    const wait = await this.#call(() => this.#redis.droverTakeStart(`${this.#prefix}rate:${bucket}`, this.#now(), limit.perMs, limit.max, randomUUID()));
-    return wait < 0 ? { ok: true } : { ok: false, retryAfterMs: Math.max(1, wait) };
+    const { granted, retryAfterMs } = await this.takeStarts(bucket, limit, 1);
+    return granted === 1 ? { ok: true } : { ok: false, retryAfterMs };
+  }
+
+  async takeStarts(bucket: string, limit: RateLimit, count: number, spare = 0): Promise<StartsAnswer> {
+    const asked = Math.min(Math.floor(count), MAX_STARTS_PER_CALL);
+    if (!(asked >= 1)) return { granted: 0, retryAfterMs: 0, spare: 0 };
+    const extra = Math.max(0, Math.min(Math.floor(spare) || 0, MAX_STARTS_PER_CALL - asked));
+    const [granted, wait, spared] = await this.#call(() => this.#redis.droverTakeStarts(`${this.#prefix}rate:${bucket}`, this.#now(), limit.perMs, limit.max, randomUUID(), asked, extra));
+    return { granted, retryAfterMs: wait < 0 ? 0 : Math.max(1, wait), spare: spared };
   }
 
   async takePlace(bucket: string, holder: string, cap: number, leaseMs: number): Promise<FlowAnswer> {

@@ -49,6 +49,44 @@ export function describeFlowControlConformance(name: string, harness: FlowHarnes
       await flow.close();
     });
 
+    it('takes a batch of starts in one call: as many as the window has room for, counted at one instant', async () => {
+      const { flow, clock, bucket } = await fresh();
+      const limit = { max: 5, perMs: MINUTE };
+      expect(await flow.takeStarts(bucket, limit, 3)).toEqual({ granted: 3, retryAfterMs: 0, spare: 0 });
+      clock.advance(1000);
+      // Room for two of the four asked: the oldest (the batch of three, at 0) leaves the window at 60 s.
+      expect(await flow.takeStarts(bucket, limit, 4)).toEqual({ granted: 2, retryAfterMs: MINUTE - 1000, spare: 0 });
+      expect(await flow.takeStarts(bucket, limit, 1)).toEqual({ granted: 0, retryAfterMs: MINUTE - 1000, spare: 0 });
+      expect(await flow.takeStart(bucket, limit)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000 });
+      // Asking for none takes none, and asks nothing of a full window.
+      expect(await flow.takeStarts(bucket, limit, 0)).toEqual({ granted: 0, retryAfterMs: 0, spare: 0 });
+      clock.advance(MINUTE - 1000);
+      // The batch of three left the window together, at one instant.
+      expect(await flow.takeStarts(bucket, limit, 10)).toEqual({ granted: 3, retryAfterMs: 1000, spare: 0 });
+      await flow.close();
+    });
+
+    it('grants spare starts only with every start asked and while the window stays a quarter full, and counts them', async () => {
+      const { flow, clock, bucket } = await fresh();
+      const limit = { max: 40, perMs: MINUTE };
+      // 2 asked + 8 spare = 10, a quarter of 40: granted, all counted now.
+      expect(await flow.takeStarts(bucket, limit, 2, 8)).toEqual({ granted: 2, retryAfterMs: 0, spare: 8 });
+      clock.advance(1000);
+      // 10 held: one more asked with any spare would pass the quarter, so the spares are refused, the start is not.
+      expect(await flow.takeStarts(bucket, limit, 1, 1)).toEqual({ granted: 1, retryAfterMs: 0, spare: 0 });
+      expect(await flow.takeStarts(bucket, limit, 29)).toEqual({ granted: 29, retryAfterMs: 0, spare: 0 });
+      // The spares were counted: 2 + 8 + 1 + 29 = 40, the window is full.
+      expect(await flow.takeStarts(bucket, limit, 1, 5)).toEqual({ granted: 0, retryAfterMs: MINUTE - 1000, spare: 0 });
+      await flow.close();
+    });
+
+    it('never lets more than max starts through among many concurrent batch takers', async () => {
+      const { flow, bucket } = await fresh();
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => flow.takeStarts(bucket, { max: 23, perMs: MINUTE }, 1 + (i % 4), i % 3)));
+      expect(answers.reduce((n, a) => n + a.granted + a.spare, 0)).toBe(23);
+      await flow.close();
+    });
+
     it('keeps buckets, and namespaces, apart', async () => {
       const clock = new ManualClock();
       const { flow, bucket } = await fresh(clock);

@@ -9,12 +9,16 @@
  * The controller's JSON-RPC API listens on a free TCP port (DROVER_RPC_PORT=0), read from its log:
  * the api-* workloads connect remote workers and callers to it, and compare it with the same
  * round trip through the client library and an in-process worker shim.
+ *
+ * With a rate limit (drain-limited), the worker keeps it in Redis as a fleet would
+ * (`RedisFlowControl`, the namespace's keys), failing closed as by default.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createAmqpBroker, deleteBrokerNamespace } from '@drover/broker';
 import { createClient } from '@drover/client';
+import { RedisFlowControl } from '@drover/flow-control';
 import { createPgStore, migrate, type PgJobStore } from '@drover/store';
 import { createWorker } from '@drover/worker';
 import { childExecArgv, type BenchApi, type BenchPayload, type BenchProducer, type BenchServers, type BenchSystem } from '../system.js';
@@ -87,6 +91,7 @@ export const system: BenchSystem = {
     api: 'JSON-RPC over TCP (netstrings) on the controller, one API client that may call and work; remote workers keep exit statuses (the API has no keepFor setting), ready once their announce is answered',
     apiCall: 'one remote worker connection with 16 slots and one caller connection (@drover/rpc-client), in the benchmark process; alternated with @drover/client call() (it polls the job: 5 ms, doubling to 250 ms) and an in-process shim of 16 slots that keeps exit statuses',
     apiDrain: '4 remote worker connections × 16 slots in one forked process, no-op handler',
+    drainLimited: 'drain twice in one run, with no limit and with the function\'s rateLimit (max 1,000,000 per 1,000 ms, far above the drain rate) kept in Redis (RedisFlowControl, REDIS_URL, fail closed); the order alternates between runs',
   },
 
   async reset(servers: BenchServers) {
@@ -124,18 +129,25 @@ export const system: BenchSystem = {
     return producerOf(storeFor(servers, PRODUCER_POOL), FUNCNAME);
   },
 
-  async worker(servers, concurrency, onStart) {
+  async worker(servers, concurrency, onStart, rateLimit) {
     const store = storeFor(servers, WORKER_POOL);
     const broker = await createAmqpBroker({ url: servers.amqpUrl, namespace: namespaceOf(servers), connectionName: 'bench-worker' });
+    const flowControl = rateLimit ? new RedisFlowControl({ url: servers.redisUrl, namespace: namespaceOf(servers) }) : undefined;
+    // Ready before the drain's clock starts: a first start would otherwise wait for the connection.
+    await flowControl?.ready();
     const worker = createWorker({
       store,
       broker,
-      functions: { [FUNCNAME]: { handler: (job) => void onStart(job.arg as unknown as BenchPayload), slots: concurrency, keepForMs: 0 } },
+      ...(flowControl ? { flowControl } : {}),
+      functions: {
+        [FUNCNAME]: { handler: (job) => void onStart(job.arg as unknown as BenchPayload), slots: concurrency, keepForMs: 0, ...(rateLimit ? { rateLimit } : {}) },
+      },
     });
     await worker.start();
     return {
       stop: async () => {
         await worker.stop();
+        await flowControl?.close();
         await broker.close();
         await store.close();
       },
@@ -144,6 +156,7 @@ export const system: BenchSystem = {
 
   shutdown: stopController,
   api: droverApi(),
+  rateLimits: true,
 };
 
 function droverApi(): BenchApi {

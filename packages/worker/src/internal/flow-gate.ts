@@ -31,12 +31,32 @@ export const CAP_RETRY_MS = 1000;
 export const UNAVAILABLE_RETRY_MS = 3000;
 /** How often a delivery waiting for a start asks again while Redis is unreachable: about as often as ioredis tries to reconnect. */
 const UNAVAILABLE_POLL_MS = 250;
+/**
+ * How long a spare start (granted ahead, for a delivery still to come) is held, at most, and at
+ * most a tenth of the limit's window: Redis counted it when it granted it, so its handler starts
+ * up to this much later than counted, a lag of the order a busy event loop adds anyway. One
+ * unused by then is spent, as a start granted to a duplicate message is.
+ */
+const SPARE_TTL_MS = 100;
+
+/** What became of a delivery waiting for a start before its claim. */
+export type StartOutcome = 'started' | 'expired' | 'stopped';
+
+/** A delivery waiting for a start: until `deadline`, while `keepGoing` says so. */
+interface StartWaiter {
+  deadline: number;
+  keepGoing: () => boolean;
+  resolve: (outcome: StartOutcome) => void;
+  reject: (err: unknown) => void;
+}
 
 export class FlowGate {
   /** Renewal timers of the places held, by holder. */
   readonly #renewals = new Map<string, NodeJS.Timeout>();
-  /** Per function with a keyless rate limit: the tail of this process's queue of deliveries waiting for a start. */
-  readonly #startQueues = new Map<string, Promise<unknown>>();
+  /** Per function with a keyless rate limit: this process's deliveries waiting for a start, first come first. */
+  readonly #startQueues = new Map<string, StartWaiter[]>();
+  /** Per function with a keyless rate limit: spare starts granted ahead, and until when they may be used. */
+  readonly #spares = new Map<string, { count: number; until: number }>();
 
   constructor(
     private readonly flow: FlowControl | null,
@@ -61,43 +81,85 @@ export class FlowGate {
 
   /**
    * Waits for a start of `fn` before its delivery is claimed, holding no slot: deliveries queue in
-   * this process, first come first served, and only the head asks Redis, sleeping until the window
-   * allows between asks (one ask per grant at most, not one per waiting delivery). Resolves
-   * 'started', or 'expired' at `deadline`, or 'stopped' once `keepGoing` says so; while Redis is
-   * unreachable it waits for it (fail closed) or starts at once (fail open).
+   * this process, first come first served, and one ask at a time goes to Redis for every delivery
+   * waiting then (a batch: deliveries arrive in bursts of the prefetch, and one round trip per
+   * delivery, each waiting for the one before, made a drain 48 % slower), sleeping until the
+   * window allows between asks. Resolves 'started', or 'expired' at `deadline`, or 'stopped' once
+   * `keepGoing` says so; while Redis is unreachable it waits for it (fail closed) or starts at once
+   * (fail open). A start granted to a delivery that expired or stopped meanwhile is spent. Far
+   * under the limit (the window at most a quarter full) an ask also takes spare starts, a slot's
+   * worth, that the next deliveries use without asking while they are fresh (SPARE_TTL_MS).
    */
-  takeStartBeforeClaim(fn: ResolvedFunction, deadline: number, keepGoing: () => boolean): Promise<'started' | 'expired' | 'stopped'> {
-    const previous = this.#startQueues.get(fn.funcname) ?? Promise.resolve();
-    const mine = previous.then(() => this.#takeStartLoop(fn, deadline, keepGoing));
-    const tail = mine.catch(() => undefined);
-    this.#startQueues.set(fn.funcname, tail);
-    tail
-      .then(() => {
-        if (this.#startQueues.get(fn.funcname) === tail) this.#startQueues.delete(fn.funcname);
-      })
-      .catch(() => undefined);
-    return mine;
+  takeStartBeforeClaim(fn: ResolvedFunction, deadline: number, keepGoing: () => boolean): Promise<StartOutcome> {
+    // A spare start, if one is left and nobody is ahead in the queue: no round trip at all.
+    if (!this.#startQueues.has(fn.funcname) && this.#takeSpare(fn.funcname)) return Promise.resolve('started');
+    return new Promise<StartOutcome>((resolve, reject) => {
+      let queue = this.#startQueues.get(fn.funcname);
+      if (!queue) this.#startQueues.set(fn.funcname, (queue = []));
+      queue.push({ deadline, keepGoing, resolve, reject });
+      // One pump per function, started once the current tick is done, so that a burst of
+      // deliveries (a prefetch's worth, decoded from one socket read) goes in its first ask. It
+      // settles every waiter itself, failures included, and never rejects.
+      if (queue.length === 1) queueMicrotask(() => void this.#pumpStarts(fn, queue).catch(() => undefined));
+    });
   }
 
-  async #takeStartLoop(fn: ResolvedFunction, deadline: number, keepGoing: () => boolean): Promise<'started' | 'expired' | 'stopped'> {
+  /** Asks for starts for `queue`'s deliveries, a batch per ask, until none waits; runs while the queue is not empty. */
+  async #pumpStarts(fn: ResolvedFunction, queue: StartWaiter[]): Promise<void> {
     const rate = fn.flow!.rate!;
-    for (;;) {
-      if (!keepGoing()) return 'stopped';
-      const left = deadline - Date.now();
-      if (left <= 0) return 'expired';
-      let waitMs: number;
-      try {
-        const answer = await this.flow!.takeStart(fn.funcname, rate);
-        if (answer.ok) return 'started';
-        waitMs = answer.retryAfterMs;
-      } catch (err) {
-        if (!(err instanceof FlowControlUnavailable)) throw err;
-        if (this.failOpen) return 'started';
-        // Polled, as the delivery loop polls: a reconnect is noticed within this.
-        waitMs = UNAVAILABLE_POLL_MS;
+    try {
+      for (;;) {
+        const now = Date.now();
+        // Those that gave up leave the queue first: they ask for nothing.
+        for (let i = queue.length - 1; i >= 0; i--) {
+          const w = queue[i]!;
+          if (!w.keepGoing()) w.resolve('stopped');
+          else if (w.deadline <= now) w.resolve('expired');
+          else continue;
+          queue.splice(i, 1);
+        }
+        while (queue.length > 0 && this.#takeSpare(fn.funcname)) queue.shift()!.resolve('started');
+        if (queue.length === 0) break;
+        let waitMs: number;
+        try {
+          // Spares for the slot's worth of deliveries likely to follow (granted only far under the limit).
+          const answer = await this.flow!.takeStarts(fn.funcname, rate, queue.length, fn.slots);
+          if (answer.spare > 0) this.#spares.set(fn.funcname, { count: answer.spare, until: Date.now() + Math.min(SPARE_TTL_MS, rate.perMs / 10) });
+          for (const w of queue.splice(0, answer.granted)) w.resolve('started');
+          // All granted: ask again at once for those that came meanwhile (the loop ends if none did).
+          if (answer.retryAfterMs === 0) continue;
+          waitMs = answer.retryAfterMs;
+        } catch (err) {
+          if (!(err instanceof FlowControlUnavailable)) throw err;
+          if (this.failOpen) {
+            for (const w of queue.splice(0)) w.resolve('started');
+            continue;
+          }
+          // Polled, as the delivery loop polls: a reconnect is noticed within this.
+          waitMs = UNAVAILABLE_POLL_MS;
+        }
+        if (queue.length === 0) continue;
+        const soonest = Math.min(...queue.map((w) => w.deadline)) - Date.now();
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(waitMs, soonest))));
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, left)));
+    } catch (err) {
+      // A bug, not Redis: every waiting delivery hears of it, as each would have on its own.
+      for (const w of queue.splice(0)) w.reject(err);
+    } finally {
+      if (this.#startQueues.get(fn.funcname) === queue && queue.length === 0) this.#startQueues.delete(fn.funcname);
     }
+  }
+
+  /** Uses one of `funcname`'s spare starts, if one is left and still fresh. */
+  #takeSpare(funcname: string): boolean {
+    const spares = this.#spares.get(funcname);
+    if (!spares) return false;
+    if (spares.count <= 0 || Date.now() >= spares.until) {
+      this.#spares.delete(funcname);
+      return false;
+    }
+    spares.count--;
+    return true;
   }
 
   /** Takes what `job` needs to start: `place` is null when it needs none (or the store was skipped, failing open). */
