@@ -156,6 +156,18 @@ export type {
   WakeSource,
   WorkerStore,
 } from './ports.js';
+export type {
+  NewWorkflowUnit,
+  WorkflowEnd,
+  WorkflowProgram,
+  WorkflowRun,
+  WorkflowRunUpdate,
+  WorkflowStepTx,
+  WorkflowStore,
+  WorkflowUnitKind,
+  WorkflowUnitRef,
+  WorkflowWakeup,
+} from './workflow-ports.js';
 export { validateWorkerPresence, type LiveWorker, type Presence, type WorkerKind, type WorkerPresence } from './presence-port.js';
 export { DEFAULT_HEARTBEAT_MS, MISSED_HEARTBEATS, PresenceHeartbeat, heartbeatInterval, type PresenceOptions } from './presence-heartbeat.js';
 export type {

@@ -8,6 +8,7 @@
 import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from './job.js';
 import type { DroverEvent } from './event.js';
 import type { NewTrigger, Trigger, TriggerPatch } from './trigger.js';
+import type { WorkflowStore } from './workflow-ports.js';
 
 /** What an insert did for one job. */
 export interface InsertResult {
@@ -435,7 +436,7 @@ export interface CallerStore {
  * components take only the roles they use (a worker a {@link WorkerStore}, the relay a
  * `RelayStore & Election & WakeSource`), and only a composition root holds a `JobStore`.
  */
-export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore {
+export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore, WorkflowStore {
   /** Closes what the store owns (its pool, its embedded database); the store is unusable afterwards. */
   close(): Promise<void>;
 }
