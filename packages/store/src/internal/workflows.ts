@@ -59,7 +59,7 @@ function toRun(row: RunRow): WorkflowRun {
 
 /** Stores a unit as its name's next version; bad input names the field and stores nothing. */
 export async function saveUnit(ctx: StoreContext, unit: NewWorkflowUnit): Promise<WorkflowUnitRef> {
-  const name = validateFuncname(unit?.name);
+  const name = validateFuncname(unit?.name, 'name');
   if (!UNIT_KINDS.includes(unit.kind)) throw new ValidationError('kind', `must be one of ${UNIT_KINDS.join(', ')}`);
   const tags = unit.tags ?? [];
   if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 200)) {
