@@ -173,4 +173,31 @@ describe('workflow engine', () => {
     expect(await h.children(id)).toHaveLength(2);
     expect((await h.stepLog(id)).map((s) => s.kind)).toEqual(['start', 'children', 'start', 'children']);
   });
+
+  it('stops within its bound while a step hangs; the workflow is not lost and another engine finishes it', async () => {
+    await h.saveWorkflow('wf.hang', [{ call: 'wf.double' }]);
+    await h.startRelay();
+    let release: () => void = () => undefined;
+    const inner = createListMachine();
+    // A machine whose first advance waits until released.
+    const stuck = {
+      calls: 0,
+      advance: async (...args: Parameters<typeof inner.advance>) => {
+        if (++stuck.calls === 1) await new Promise<void>((resolve) => (release = resolve));
+        return inner.advance(...args);
+      },
+    };
+    const engine = await h.startEngine(stuck, { stopTimeoutMs: 300 });
+    const { id } = await ns.store.insert({ funcname: 'wf.hang', arg: { value: 4 } });
+    await waitFor(() => stuck.calls === 1, { what: 'the start step to hang' });
+    const began = Date.now();
+    await engine.stop();
+    expect(Date.now() - began).toBeLessThan(2_000);
+    release();
+    await h.startWorker({ functions: { 'wf.double': double } });
+    await h.startEngine(createListMachine());
+    const job = await waitFor(h.finished(id), { what: 'the workflow to finish' });
+    expect(job).toMatchObject({ state: 'completed', result: { value: 8 } });
+    expect(await h.children(id)).toHaveLength(1);
+  });
 });
