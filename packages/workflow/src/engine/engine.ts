@@ -55,6 +55,7 @@ export interface WorkflowEngineStats {
   /** Looks for due runs (each drains them): a witness that the engine swept. */
   passes: number;
   started: number;
+  /** Advances of the machine committed (a step that found nothing to advance is not one). */
   steps: number;
   completed: number;
   failed: number;
@@ -91,6 +92,9 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
   let listener: { close(): Promise<void> } | null = null;
 
   const count = (outcome: StepOutcome): void => {
+    // An idle step advanced nothing: the run was picked on a wake-up that a step committing just
+    // before had already taken (the pick's snapshot still showed it), or one it no longer waits for.
+    if (outcome === 'idle') return;
     stats.steps++;
     if (outcome === 'completed' || outcome === 'failed' || outcome === 'cancelled') stats[outcome]++;
   };
