@@ -56,10 +56,11 @@ export async function runServices(config: Config, which: { controller: boolean; 
       onClose(() => controller.stop());
     }
     // Every scheduler process runs the workflow engine (it needs the broker: a scheduler started
-    // without AMQP_URL runs none).
+    // without AMQP_URL runs none). It does not wait for RabbitMQ: a scheduler starts with only
+    // PostgreSQL, and the engine consumes the workflows' queues once the broker answers.
     const engine = which.scheduler && config.AMQP_URL ? await workflowEngineFor(config, { store: rt.store, broker: await rt.broker(), logger }) : null;
     if (engine) {
-      await needs('RabbitMQ', () => engine.start());
+      await needs('PostgreSQL', () => engine.start());
       onClose(() => engine.stop());
     }
     return { rt, scheduler, controller, engine };

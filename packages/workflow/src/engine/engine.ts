@@ -65,6 +65,7 @@ export interface WorkflowEngineStats {
 
 /** A running engine. */
 export interface WorkflowEngine {
+  /** Starts listening and the loops; resolves without waiting for the broker (queues are consumed as soon as it answers). */
   start(): Promise<void>;
   /** Stops consuming and stepping; waits for work in flight at most `stopTimeoutMs`. */
   stop(): Promise<void>;
@@ -181,7 +182,9 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
       } catch (err) {
         logger.info({ err: err instanceof Error ? err.message : String(err) }, 'no LISTEN for workflow wake-ups; the sweep alone steps runs');
       }
-      await starter.refresh();
+      // Consuming the workflows' queues is the refresh loop's first pass, not a condition of the
+      // start: with RabbitMQ away the engine still steps runs (their children's outcomes come
+      // through PostgreSQL), and starts new workflows once the broker is back.
       loops = [refreshLoop(), ...wakers.map((w) => stepLoop(w))];
     },
     async stop() {
