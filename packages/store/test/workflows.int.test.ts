@@ -57,7 +57,7 @@ describe('workflow store', () => {
     expect(await store.startWorkflowRun({ jobId: id, grabToken: claimed!.grabToken, unitId: unit.id }, async () => 'ran')).toBe('ran');
     clock.advance(86_400_000);
     expect(await store.expireLeases()).toEqual([]);
-    expect((await store.getJob(id))?.state).toBe('running');
+    expect(await store.getJob(id)).toMatchObject({ state: 'running', grabbedUntil: null });
   });
 
   it('rolls a start back whole when its step throws: no run, no child', async () => {
