@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { WorkflowRun, WorkflowWakeup } from '@drover/core';
-import { wakeAtOf, wakesFor } from './step.js';
+import { ManualClock, type WorkflowEnd, type WorkflowRun, type WorkflowStepTx, type WorkflowWakeup } from '@drover/core';
+import type { Machine } from '../ports.js';
+import { runStep, wakeAtOf, wakesFor } from './step.js';
 
 const NOW = new Date('2030-01-01T00:00:00Z');
 
@@ -49,5 +50,76 @@ describe('wakeAtOf', () => {
     expect(wakeAtOf({ kind: 'sleep', until: '2030-01-01T00:01:00.000Z' })).toEqual(new Date('2030-01-01T00:01:00.000Z'));
     expect(wakeAtOf({ kind: 'event', names: ['x'], until: null })).toBeNull();
     expect(wakeAtOf({ kind: 'children', jobIds: ['1'] })).toBeNull();
+  });
+});
+
+/** The step transaction's calls, recorded in memory (the port is ours; PostgreSQL's behaviour is in the integration tests). */
+function recordingTx(children: string[] = []): WorkflowStepTx & { calls: string[]; ends: WorkflowEnd[] } {
+  const calls: string[] = [];
+  const ends: WorkflowEnd[] = [];
+  return {
+    calls,
+    ends,
+    program: async (unitId) => ({ unitId, name: 'wf', version: 1, compiled: [] }),
+    insertChild: async () => {
+      calls.push('insertChild');
+      return '100';
+    },
+    cancelJobs: async (ids) => {
+      calls.push(`cancel ${ids.join(',')}`);
+      return [...ids];
+    },
+    liveChildren: async () => children,
+    saveRun: async () => {
+      calls.push('saveRun');
+    },
+    logStep: async (_id, kind) => {
+      calls.push(`log ${kind}`);
+    },
+    finishRun: async (_id, _token, end) => {
+      ends.push(end);
+      calls.push(`finish ${end.kind}`);
+      return true;
+    },
+    deleteRun: async () => {
+      calls.push('deleteRun');
+    },
+  };
+}
+
+function machineThat(advance: Machine['advance']): Machine {
+  return { advance };
+}
+
+const deps = (machine: Machine) => ({ machine, clock: new ManualClock(NOW) });
+
+describe('runStep', () => {
+  it('fails the workflow with a fatal error when the machine has a bug, cancelling its children', async () => {
+    const tx = recordingTx(['7']);
+    const outcome = await runStep(deps(machineThat(async () => { throw new TypeError('x is undefined'); })), tx, run({ state: null }), []);
+    expect(outcome).toBe('failed');
+    expect(tx.calls).toEqual(['log start', 'cancel 7', 'finish failed']);
+    expect(JSON.parse((tx.ends[0] as { error: string }).error)).toEqual({ class: 'fatal', msg: 'the step machine failed: x is undefined' });
+  });
+
+  it('rolls the step back (throws) on a database error inside the machine', async () => {
+    const tx = recordingTx();
+    const dbError = Object.assign(new Error('could not serialize access'), { code: '40001' });
+    await expect(runStep(deps(machineThat(async () => { throw dbError; })), tx, run({ state: null }), [])).rejects.toBe(dbError);
+    expect(tx.calls).toEqual([]);
+  });
+
+  it('cancels the children and deletes the run of a cancelled workflow job, without asking the machine', async () => {
+    const tx = recordingTx(['7', '8']);
+    const outcome = await runStep(deps(machineThat(async () => { throw new Error('not asked'); })), tx, run({}), [{ id: '1', kind: 'cancel', childId: null, payload: null }]);
+    expect(outcome).toBe('cancelled');
+    expect(tx.calls).toEqual(['cancel 7,8', 'log cancelled', 'deleteRun']);
+  });
+
+  it('saves the state and the wake time of a workflow that goes on waiting', async () => {
+    const tx = recordingTx();
+    const outcome = await runStep(deps(machineThat(async () => ({ kind: 'waiting', state: { pc: 2 }, waiting: { kind: 'sleep', until: NOW.toISOString() }, steps: 2 }))), tx, run({ state: null }), []);
+    expect(outcome).toBe('waiting');
+    expect(tx.calls).toEqual(['log start', 'saveRun']);
   });
 });
