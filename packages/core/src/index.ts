@@ -155,6 +155,7 @@ export type {
   WebhookTarget,
   WakeSource,
   WorkerStore,
+  WorkflowStore,
 } from './ports.js';
 export type {
   NewWorkflowUnit,
@@ -163,10 +164,25 @@ export type {
   WorkflowRun,
   WorkflowRunUpdate,
   WorkflowStepTx,
-  WorkflowStore,
+  WorkflowRunStore,
   WorkflowUnitKind,
   WorkflowUnitRef,
   WorkflowWakeup,
+} from './workflow-run-ports.js';
+export {
+  validateAncestors,
+  validateLockKey,
+  validateMask,
+  validateSubscriptionName,
+  validateSubscriptionNames,
+  validateWorkflowEventData,
+  type RaisedWorkflowEvent,
+  type WorkflowEventRecord,
+  type WorkflowEventStore,
+  type WorkflowLockAnswer,
+  type WorkflowLockHolder,
+  type WorkflowLockOptions,
+  type WorkflowLockStore,
 } from './workflow-ports.js';
 export { validateWorkerPresence, type LiveWorker, type Presence, type WorkerKind, type WorkerPresence } from './presence-port.js';
 export { DEFAULT_HEARTBEAT_MS, MISSED_HEARTBEATS, PresenceHeartbeat, heartbeatInterval, type PresenceOptions } from './presence-heartbeat.js';

@@ -8,7 +8,8 @@
 import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from './job.js';
 import type { DroverEvent } from './event.js';
 import type { NewTrigger, Trigger, TriggerPatch } from './trigger.js';
-import type { WorkflowStore } from './workflow-ports.js';
+import type { WorkflowEventStore, WorkflowLockStore } from './workflow-ports.js';
+import type { WorkflowRunStore } from './workflow-run-ports.js';
 
 /** What an insert did for one job. */
 export interface InsertResult {
@@ -432,11 +433,19 @@ export interface CallerStore {
 }
 
 /**
+ * A workflow runtime's part: its locks and events (the workflow engine's host, on the step's
+ * transaction through `withExecutor`; check_if_lock_exists reads the locks).
+ */
+export interface WorkflowStore {
+  readonly workflows: WorkflowLockStore & WorkflowEventStore;
+}
+
+/**
  * The whole job store: every role's port, and `close()`. Adapters implement this one interface;
  * components take only the roles they use (a worker a {@link WorkerStore}, the relay a
  * `RelayStore & Election & WakeSource`), and only a composition root holds a `JobStore`.
  */
-export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore, WorkflowStore {
+export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore, WorkflowStore, WorkflowRunStore {
   /** Closes what the store owns (its pool, its embedded database); the store is unusable afterwards. */
   close(): Promise<void>;
 }

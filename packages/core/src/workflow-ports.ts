@@ -1,141 +1,177 @@
 /**
- * The workflow engine's port on the job store. A workflow is an ordinary job whose funcname names
- * a loaded workflow; its run (program state, what it waits for) is a row beside the job, and each
- * step of it runs in one transaction ({@link WorkflowStepTx}) with every effect of the step, so a
- * step commits whole or not at all, and two engines never step one run at once.
+ * The store's part in a workflow's locks and events (JobCenter's `lock` / `unlock` /
+ * `wait_for_lock` and `subscribe` / `raise_event` / `wait_for_event`), as the workflow engine's
+ * host calls it on the transaction of the step it runs: every effect commits with the step, or
+ * not at all. Waiting is never done here: a lock granted or an event delivered later appends a
+ * wakeup for the waiting workflow (`workflow_wakeups`), which the engine consumes.
+ *
+ * The input checks are here too (pure), so every adapter refuses the same inputs the same way.
  */
+import { ValidationError } from './errors.js';
+import { EVENT_MAX_BYTES } from './event.js';
 import type { Json } from './job.js';
+import { toJsonText } from './validate.js';
 
-/** The kinds of stored unit (JobCenter's JCL). */
-export type WorkflowUnitKind = 'workflow' | 'action' | 'procedure' | 'interface';
+/** What asking for a lock answered (the workflow package's `LockAnswer`, with job ids as strings). */
+export type WorkflowLockAnswer =
+  | { readonly kind: 'acquired' }
+  /** Held by `holder`; the wait is recorded, and the grant will append a 'lock' wakeup. */
+  | { readonly kind: 'waiting'; readonly holder: string }
+  /** Waiting would close this cycle of the wait graph: the asker, the job it would wait for, …; nothing is recorded. */
+  | { readonly kind: 'deadlock'; readonly cycle: readonly string[] }
+  /** Held by `holder`, and the asker would not wait; nothing is recorded. */
+  | { readonly kind: 'busy'; readonly holder: string };
 
-/** A unit to store: the compiler's output. */
-export interface NewWorkflowUnit {
+/** How a job asks for a lock. */
+export interface WorkflowLockOptions {
+  /** Whether the job's descendants may use the lock while it waits for them. */
+  readonly inherit: boolean;
+  /** false: answer `busy` instead of waiting. */
+  readonly wait: boolean;
+  /** The job's ancestors (parent first): a lock one of them holds with `inherit` is lent to the job. */
+  readonly parentJobIds?: readonly string[];
+  /** When the wait times out (the engine's timer ends it with cancelLockWait); recorded for the operator. */
+  readonly until?: Date | null;
+}
+
+/** Who has a lock, as check_if_lock_exists sees it. */
+export interface WorkflowLockHolder {
+  readonly holder: string;
+  readonly inherit: boolean;
+  /** The descendants using an inherited lock now, innermost last (empty: the holder itself). */
+  readonly borrowers: readonly string[];
+  readonly acquiredAt: Date;
+}
+
+/** The locks part of a workflow's runtime; each call is one transaction (a savepoint inside the caller's). */
+export interface WorkflowLockStore {
+  /**
+   * Takes a lock: free, or held by an ancestor with `inherit` (lent to the job), it is acquired;
+   * otherwise `busy` without `wait`, `deadlock` when waiting would close a cycle of the wait graph,
+   * or `waiting` with the wait recorded. A job asking again for a lock it has is answered `acquired`.
+   */
+  lock(jobId: string, type: string, value: string, options: WorkflowLockOptions): Promise<WorkflowLockAnswer>;
+  /** Releases a lock the job has (a lent one goes back to its lender); false when it has not. */
+  unlock(jobId: string, type: string, value: string): Promise<boolean>;
+  /** A job's end: releases every lock it holds or borrows and ends its lock wait. Returns the locks released. */
+  releaseAll(jobId: string): Promise<number>;
+  /**
+   * Ends the job's lock wait (its timeout). False when it was not waiting: the lock was granted
+   * first, and its 'lock' wakeup is on the way.
+   */
+  cancelLockWait(jobId: string): Promise<boolean>;
+  /** Who has the lock, or null when it is free. */
+  checkIfLockExists(type: string, value: string): Promise<WorkflowLockHolder | null>;
+}
+
+/** An event as a workflow receives it (the workflow package's `WorkflowEvent`). */
+export interface WorkflowEventRecord {
+  /** The subscription's name. */
   readonly name: string;
-  readonly kind: WorkflowUnitKind;
-  readonly tags?: readonly string[];
-  readonly source: string;
-  /** The syntax tree. */
-  readonly unit: Json;
-  /** The step machine's program: required for a workflow, null for other kinds. */
-  readonly compiled: Json | null;
+  readonly eventId: string;
+  /** When it was raised, ISO 8601. */
+  readonly when: string;
+  readonly data: { [key: string]: Json };
 }
 
-/** A stored unit's identity: each load of a name is a new version. */
-export interface WorkflowUnitRef {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: WorkflowUnitKind;
-  readonly version: number;
+/** What a raise did. */
+export interface RaisedWorkflowEvent {
+  /** The event's id, as its receivers see it; null when no subscription matched (nothing was stored). */
+  readonly eventId: string | null;
+  /** Waiting workflows given an 'event' wakeup. */
+  readonly woken: number;
+  /** Matches queued for a later wait_for_event. */
+  readonly queued: number;
 }
 
-/** A stored workflow's program, as a run names it. */
-export interface WorkflowProgram {
-  readonly unitId: string;
-  readonly name: string;
-  readonly version: number;
-  readonly compiled: Json;
-}
-
-/** A run as a step sees it, locked for the step's transaction. */
-export interface WorkflowRun {
-  readonly jobId: string;
-  readonly unitId: string;
-  readonly depth: number;
-  readonly parentJobId: string | null;
-  /** The machine's state after the last step (null before the first). */
-  readonly state: Json | null;
-  readonly waiting: Json | null;
-  readonly wakeAt: Date | null;
-  readonly steps: number;
-  /** The workflow job's grab token; null when the job is no longer live (it was cancelled). */
-  readonly grabToken: string | null;
-  /** The workflow job's arg. */
-  readonly arg: Json;
-}
-
-/** Why a run must be stepped: a queued wake-up, in the order it was appended. */
-export interface WorkflowWakeup {
-  readonly id: string;
-  readonly kind: 'child' | 'event' | 'lock' | 'cancel' | 'start';
-  readonly childId: string | null;
-  readonly payload: Json;
-}
-
-/** What a step writes back to its run when the workflow goes on waiting. */
-export interface WorkflowRunUpdate {
-  readonly state: Json;
-  readonly waiting: Json;
-  /** When the engine must step the run even if nothing else wakes it (a sleep, a wait's timeout). */
-  readonly wakeAt: Date | null;
-  readonly steps: number;
-}
-
-/** The workflow job's end. */
-export type WorkflowEnd =
-  | { readonly kind: 'completed'; readonly output: Json }
-  /** `error` is kept as the job's error text (the workflow error's JSON). */
-  | { readonly kind: 'failed'; readonly error: string };
-
-/**
- * One step's transaction. Every method runs on it; nothing is visible to others before the step
- * commits, and a step that throws leaves nothing behind (not even the children it created).
- */
-export interface WorkflowStepTx {
-  /** A stored workflow's program by unit id, read on the step's transaction (an embedded store has one session). */
-  program(unitId: string): Promise<WorkflowProgram | null>;
+/** The events part of a workflow's runtime; each call is one transaction (a savepoint inside the caller's). */
+export interface WorkflowEventStore {
+  /** Subscribes the job, under `name`, to events whose data contains `mask`; again: the mask is replaced. */
+  subscribe(jobId: string, name: string, mask: { [key: string]: Json }): Promise<void>;
+  /** Ends one subscription and drops its queued events; false when there was none. */
+  unsubscribe(jobId: string, name: string): Promise<boolean>;
+  /** A job's end: ends its subscriptions and its event wait. */
+  unsubscribeAll(jobId: string): Promise<void>;
   /**
-   * Creates a child job of `parentId` (an ordinary job, with the function's defaults: its retries
-   * are the store's default max retries, or the worker's per-function override), or an unparented
-   * one for a detached child. Returns its id.
+   * Raises an event: every subscription whose mask its data contains receives it, by a wakeup if
+   * its job is waiting for that name, by its queue otherwise.
    */
-  insertChild(parentId: string | null, job: { readonly funcname: string; readonly arg: Json }): Promise<string>;
-  /** Cancels those of the jobs still live (their parents' runs hear of it as 'child' wake-ups). */
-  cancelJobs(ids: readonly string[]): Promise<string[]>;
-  /** The live children of a workflow job. */
-  liveChildren(parentId: string): Promise<string[]>;
-  /** Writes the run's new state. */
-  saveRun(jobId: string, update: WorkflowRunUpdate): Promise<void>;
-  /** Appends a row to the run's step log (the job view shows it). */
-  logStep(jobId: string, kind: string, detail: Json): Promise<void>;
+  raiseWorkflowEvent(data: { [key: string]: Json }): Promise<RaisedWorkflowEvent>;
   /**
-   * Finishes the workflow job through the ordinary completion or permanent-failure statement,
-   * fenced by its grab token; false when the token no longer holds it. Deletes the run.
+   * Starts a wait_for_event on these subscription names: the oldest event queued for any of them
+   * (consumed), or null, and then the job waits: the next matching raise appends its wakeup.
    */
-  finishRun(jobId: string, grabToken: string, end: WorkflowEnd): Promise<boolean>;
-  /** Deletes the run and its queued wake-ups (the job was cancelled, or finished elsewhere). */
-  deleteRun(jobId: string): Promise<void>;
+  takeEvent(jobId: string, names: readonly string[]): Promise<WorkflowEventRecord | null>;
+  /** Ends the job's event wait (its timeout). False when an event woke it first (its wakeup is on the way). */
+  cancelEventWait(jobId: string): Promise<boolean>;
 }
 
-/** What a workflow engine does to the store: the `WorkflowStore` role port. */
-export interface WorkflowStore {
-  /** Stores a unit as the next version of its name. */
-  saveWorkflowUnit(unit: NewWorkflowUnit): Promise<WorkflowUnitRef>;
-  /** The newest version of every stored workflow (the queues an engine consumes). */
-  workflowUnits(): Promise<WorkflowUnitRef[]>;
-  /** A stored workflow's program by unit id, or null. */
-  workflowProgram(unitId: string): Promise<WorkflowProgram | null>;
-  /**
-   * Starts a claimed workflow job: in one transaction fenced by its grab token, creates its run,
-   * takes the job off lease expiry (grabbed_until 'infinity') and calls `fn` with the new run.
-   * Null when the token no longer holds the job (nothing was written).
-   */
-  startWorkflowRun<T>(start: { readonly jobId: string; readonly grabToken: string; readonly unitId: string }, fn: (tx: WorkflowStepTx, run: WorkflowRun) => Promise<T>): Promise<T | null>;
-  /**
-   * Locks one run that has wake-ups queued or whose wake time has come (skipping runs another
-   * engine holds), takes its wake-ups, and calls `fn` in the same transaction. Resolves
-   * `{ stepped: false }` when no run is due.
-   */
-  stepWorkflowRun<T>(fn: (tx: WorkflowStepTx, run: WorkflowRun, wakeups: readonly WorkflowWakeup[]) => Promise<T>): Promise<{ stepped: true; value: T } | { stepped: false }>;
-  /** The earliest wake time of any run, or null. */
-  nextWorkflowWake(): Promise<Date | null>;
-  /** Deletes wake-ups whose run no longer exists (appended as it ended); returns how many. */
-  trimWorkflowWakeups(): Promise<number>;
-  /** A workflow job's step log, oldest first. */
-  workflowSteps(jobId: string): Promise<{ step: number; at: Date; kind: string; detail: Json }[]>;
-  /**
-   * Calls `onWake` when wake-ups were appended or units saved (`<schema>_workflows`). A latency
-   * hint only: notifications are lost across reconnects, so engines also sweep.
-   */
-  listenWorkflows(onWake: (what: 'wake' | 'units') => void): Promise<{ close(): Promise<void> }>;
+/** A lock type longer than this is a value in the wrong place; lock types are a short vocabulary. */
+const LOCK_TYPE_MAX = 200;
+/** A lock value is a key (an account id, a path): 1000 characters leaves room and bounds the index entry. */
+const LOCK_VALUE_MAX = 1000;
+/** Subscription names are labels a workflow chooses, as function names are. */
+const NAME_MAX = 200;
+/** A wait_for_event lists a handful of names; more is a mistake, and bounds the array. */
+const NAMES_MAX = 100;
+/** A mask is a small pattern matched against every raise; 64 KiB is far beyond any real one. */
+const MASK_MAX_BYTES = 64 * 1024;
+/** Deeper nesting than this is a runaway recursion, not a workflow tree (JobCenter's max_depth is far lower). */
+const ANCESTORS_MAX = 1000;
+
+function checkText(value: unknown, field: string, max: number, what: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || value.includes('\u0000')) {
+    throw new ValidationError(field, `must be ${what}: a string of 1 to ${max} characters, without NUL`);
+  }
+  return value;
+}
+
+/** Throws a ValidationError naming `type` or `value` unless both can name a lock. */
+export function validateLockKey(type: unknown, value: unknown): { type: string; value: string } {
+  return { type: checkText(type, 'type', LOCK_TYPE_MAX, 'a lock type'), value: checkText(value, 'value', LOCK_VALUE_MAX, 'a lock value') };
+}
+
+/** Throws a ValidationError naming `name` unless it can name a subscription. */
+export function validateSubscriptionName(name: unknown, field = 'name'): string {
+  return checkText(name, field, NAME_MAX, 'a subscription name');
+}
+
+/** Throws a ValidationError naming `names` (or `names[i]`) unless it is a list of 1 to 100 distinct names. */
+export function validateSubscriptionNames(names: unknown): string[] {
+  if (!Array.isArray(names) || names.length === 0 || names.length > NAMES_MAX) {
+    throw new ValidationError('names', `must be a list of 1 to ${NAMES_MAX} subscription names`);
+  }
+  const list = names.map((n, i) => validateSubscriptionName(n, `names[${i}]`));
+  return [...new Set(list)];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkObject(value: unknown, field: string, maxBytes: number): string {
+  if (!isObject(value)) throw new ValidationError(field, 'must be a JSON object');
+  const text = toJsonText(value, field);
+  if (Buffer.byteLength(text) > maxBytes) throw new ValidationError(field, `must be at most ${maxBytes} bytes of JSON`);
+  return text;
+}
+
+/** Returns a mask's JSON text, or throws naming `mask`: an object storable as jsonb, at most 64 KiB. */
+export function validateMask(mask: unknown): string {
+  return checkObject(mask, 'mask', MASK_MAX_BYTES);
+}
+
+/** Returns an event's JSON text, or throws naming `data`: an object storable as jsonb, at most 1 MiB (as an API event). */
+export function validateWorkflowEventData(data: unknown): string {
+  return checkObject(data, 'data', EVENT_MAX_BYTES);
+}
+
+/** Throws naming `parentJobIds` unless it is a list of at most 1000 ids, checked by `isId`. */
+export function validateAncestors(ids: unknown, isId: (id: unknown) => boolean): string[] {
+  if (ids === undefined) return [];
+  if (!Array.isArray(ids) || ids.length > ANCESTORS_MAX) throw new ValidationError('parentJobIds', `must be a list of at most ${ANCESTORS_MAX} job ids`);
+  ids.forEach((id, i) => {
+    if (!isId(id)) throw new ValidationError(`parentJobIds[${i}]`, 'must be a job id');
+  });
+  return ids as string[];
 }

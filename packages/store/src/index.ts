@@ -20,6 +20,7 @@ export { MigrationError, loadMigrations, migrate, type MigrateResult, type Migra
 export { schemaStatus, type SchemaStatus } from './schema-status.js';
 export { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, SqlJobStore, type Retention, type SqlJobStoreOptions } from './sql-job-store.js';
 export { SqlClientStore } from './sql-client-store.js';
+export { SqlWorkflowStore } from './sql-workflow-store.js';
 export { PgJobStore, createPgPool, createPgStore, type PgJobStoreOptions, type PgPoolOptions } from './pg-store.js';
 export { DEFAULT_PG_TIMEOUTS, type PgTimeouts } from './internal/timeouts.js';
 /** For adapters (`@drover/store-pglite`): the seam a database driver implements to run the store's statements. */

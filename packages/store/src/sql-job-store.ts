@@ -73,6 +73,7 @@ import * as events from './internal/events.js';
 import * as triggers from './internal/triggers.js';
 import * as workflows from './internal/workflows.js';
 import { SqlClientStore } from './sql-client-store.js';
+import { SqlWorkflowStore } from './sql-workflow-store.js';
 
 export { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, type Retention, type SqlJobStoreOptions } from './internal/options.js';
 
@@ -80,6 +81,8 @@ export { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT
 export class SqlJobStore implements JobStore {
   /** The namespace's API clients, on the same executor and clock. */
   readonly clients: SqlClientStore;
+  /** Workflow locks and events, on the same executor and clock (the workflow engine's host uses them). */
+  readonly workflows: SqlWorkflowStore;
   readonly #ctx: StoreContext;
   readonly #clock: Clock | undefined;
   readonly #defaultMaxRetries: number | undefined;
@@ -112,6 +115,7 @@ export class SqlJobStore implements JobStore {
     };
     this.#inserter = options.batchInserts ? createInsertBatcher(this.#ctx) : null;
     this.clients = new SqlClientStore(db, () => (clock ? clock.now() : null));
+    this.workflows = new SqlWorkflowStore(this.#ctx);
   }
 
   /** The same store, running its statements through another executor (a transaction, a caller's client). */

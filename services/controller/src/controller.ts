@@ -3,7 +3,7 @@
  * Starts the relay first so jobs flow as soon as the APIs accept them; stops in reverse: the
  * JSON-RPC connections close, the HTTP API stops taking jobs, then the relay finishes its step.
  */
-import { heartbeatInterval, silentLogger, type ApiClient, type ApiClientStore, type Broker, type CallerStore, type Logger, type PresenceOptions, type WorkerStore } from '@drover/core';
+import { heartbeatInterval, silentLogger, type ApiClient, type ApiClientStore, type Broker, type CallerStore, type Logger, type PresenceOptions, type WorkerStore, type WorkflowStore } from '@drover/core';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticate, type Credentials } from './auth/authenticate.js';
@@ -20,9 +20,10 @@ export interface ControllerOptions {
   /**
    * What the relay and the APIs need of the store (see {@link RelayOptions} and {@link ApiStore};
    * JSON-RPC callers wait for their jobs through the {@link CallerStore}, and the remote workers
-   * it runs claim and finish through the {@link WorkerStore}).
+   * it runs claim and finish through the {@link WorkerStore}; check_if_lock_exists reads the
+   * {@link WorkflowStore}'s locks).
    */
-  store: RelayOptions['store'] & ApiStore & CallerStore & WorkerStore;
+  store: RelayOptions['store'] & ApiStore & CallerStore & WorkerStore & WorkflowStore;
   broker: Broker;
   /** The namespace's API clients: every API request authenticates against them. */
   clients: ApiClientStore;

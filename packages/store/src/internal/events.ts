@@ -20,6 +20,7 @@ import {
 import type { StoreContext } from './context.js';
 import type { SqlExecutor } from './executor.js';
 import { SQL } from './statements.js';
+import { deliver } from './workflow-events.js';
 
 /** A webhook id as newWebhookId makes it: 32 base64url characters. Anything else is refused unread. */
 const WEBHOOK_ID = /^[A-Za-z0-9_-]{32}$/;
@@ -55,12 +56,16 @@ async function fire(tx: SqlExecutor, ctx: StoreContext, ids: string[], key: 'eve
 }
 
 /**
- * Validates the event (nothing is written for a bad one), then, in one transaction, matches the
- * enabled `@event` triggers and fires the matched ones: all their jobs commit together, or none.
+ * Validates the event (nothing is written for a bad one), then, in one transaction, delivers it to
+ * the workflows subscribed to it (workflow-events.ts), matches the enabled `@event` triggers and
+ * fires the matched ones: all their jobs and wakeups commit together, or none.
  */
 export async function raiseEvent(ctx: StoreContext, input: DroverEvent): Promise<RaisedEvent> {
   const event = validateEvent(input);
   return ctx.db.transaction(async (tx) => {
+    // Workflows subscribed to it are woken (or have it queued) in the same transaction as the
+    // triggers' jobs: the event's JSON, `{ type, verb, id, doc, oldDoc? }`, is the data masks match.
+    await deliver(tx, ctx, event.json);
     const candidates = await tx.query<{ id: string; args: string }>(SQL.eventTriggers, []);
     const matched = candidates.filter((t) => {
       const rules = rulesOf(t.args);

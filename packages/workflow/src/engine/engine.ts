@@ -7,7 +7,7 @@
  * Wake-ups: LISTEN `<schema>_workflows` (appended wake-ups, saved units) for latency; a sweep
  * every `sweepMs` and a timer for the next wake time as the safety net (a NOTIFY is only a hint).
  */
-import { systemClock, silentLogger, Waker, type Broker, type Clock, type Logger, type WorkerStore, type WorkflowStore, type WorkflowUnitRef } from '@drover/core';
+import { systemClock, silentLogger, Waker, type Broker, type Clock, type Logger, type WorkerStore, type WorkflowRunStore, type WorkflowUnitRef } from '@drover/core';
 import type { Machine } from '../ports.js';
 import type { HostExtension } from './host.js';
 import { Starter } from './starter.js';
@@ -34,7 +34,7 @@ const TRIM_EVERY_MS = 60_000;
 
 /** Options of {@link createWorkflowEngine}. */
 export interface WorkflowEngineOptions {
-  readonly store: WorkflowStore & Pick<WorkerStore, 'claim'>;
+  readonly store: WorkflowRunStore & Pick<WorkerStore, 'claim'>;
   readonly broker: Broker;
   readonly machine: Machine;
   readonly clock?: Clock;

@@ -5,11 +5,11 @@
  * lease replaced by the run, its first step taken). An engine that dies between the claim and that
  * commit leaves the job to lease expiry, like any claimed job.
  */
-import { decodeJobId, type Broker, type Delivery, type Logger, type Subscription, type WorkerStore, type WorkflowStore, type WorkflowUnitRef } from '@drover/core';
+import { decodeJobId, type Broker, type Delivery, type Logger, type Subscription, type WorkerStore, type WorkflowRunStore, type WorkflowUnitRef } from '@drover/core';
 
 /** What the starter needs. */
 export interface StarterOptions {
-  readonly store: WorkflowStore & Pick<WorkerStore, 'claim'>;
+  readonly store: WorkflowRunStore & Pick<WorkerStore, 'claim'>;
   readonly broker: Broker;
   readonly logger: Logger;
   /** Deliveries in flight per workflow's queue. */

@@ -38,7 +38,7 @@ describe('wakesFor', () => {
 
   it('passes events and granted locks on only while the run waits for them', () => {
     const event = { name: 'e', eventId: '1', when: NOW.toISOString(), data: {} };
-    const eventWake: WorkflowWakeup = { id: '1', kind: 'event', childId: null, payload: { event } };
+    const eventWake: WorkflowWakeup = { id: '1', kind: 'event', childId: null, payload: event };
     const lockWake: WorkflowWakeup = { id: '2', kind: 'lock', childId: null, payload: { type: 't', value: 'v' } };
     expect(wakesFor(run({ waiting: { kind: 'event', names: ['e'], until: null } }), [eventWake, lockWake], NOW)).toEqual([{ kind: 'event', event }]);
     expect(wakesFor(run({ waiting: { kind: 'lock', type: 't', value: 'v', until: null } }), [eventWake, lockWake], NOW)).toEqual([{ kind: 'lock-granted', type: 't', value: 'v' }]);

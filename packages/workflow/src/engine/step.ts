@@ -5,7 +5,7 @@
  * write goes through the step's transaction, so the step commits whole or not at all.
  */
 import { isRetryableInfrastructureError, type Clock, type Json, type WorkflowRun, type WorkflowStepTx, type WorkflowWakeup } from '@drover/core';
-import { WorkflowError, type Advance, type ChildOutcome, type CompiledWorkflow, type Host, type JsonObject, type Machine, type Wake, type Waiting } from '../ports.js';
+import { WorkflowError, type Advance, type ChildOutcome, type CompiledWorkflow, type Host, type JsonObject, type Machine, type Wake, type Waiting, type WorkflowEvent } from '../ports.js';
 import { createStepHost, type HostExtension } from './host.js';
 
 /** What a step did, for the engine's counters and its tests. */
@@ -102,8 +102,9 @@ export function wakesFor(run: WorkflowRun, wakeups: readonly WorkflowWakeup[], n
       outcomes.push(payload.succeeded === true
         ? { jobId: w.childId, succeeded: true, result: payload.result ?? null }
         : { jobId: w.childId, succeeded: false, error: payload.error ?? null });
-    } else if (w.kind === 'event' && waiting?.kind === 'event' && isObject(payload.event)) {
-      wakes.push({ kind: 'event', event: payload.event as never });
+    } else if (w.kind === 'event' && waiting?.kind === 'event' && typeof payload.name === 'string') {
+      // 0013's delivery: the payload is the event itself ({ name, eventId, when, data }).
+      wakes.push({ kind: 'event', event: payload as unknown as WorkflowEvent });
     } else if (w.kind === 'lock' && waiting?.kind === 'lock' && typeof payload.type === 'string' && typeof payload.value === 'string') {
       wakes.push({ kind: 'lock-granted', type: payload.type, value: payload.value });
     }

@@ -11,6 +11,7 @@ import type { SessionSummary } from '../rpc-server.js';
 import type { SessionMethod } from '../session.js';
 import { callMethods } from './calls.js';
 import { eventMethods } from './events.js';
+import { lockMethods, type LockMethodsStore } from './locks.js';
 import { statusMethods } from './status.js';
 import { triggerMethods, type TriggerMethodsStore } from './triggers.js';
 import { workerMethods } from './workers.js';
@@ -18,7 +19,7 @@ import { workerMethods } from './workers.js';
 /** What JobCenter's methods need. */
 export interface JobcenterDeps {
   /** Callers wait for their jobs through the caller port; remote workers claim and finish through the worker port. */
-  store: CallerStore & Pick<AdminStore, 'getJob' | 'counts'> & WorkerStore & Pick<EventStore, 'raiseEvent'> & TriggerMethodsStore;
+  store: CallerStore & Pick<AdminStore, 'getJob' | 'counts'> & WorkerStore & Pick<EventStore, 'raiseEvent'> & TriggerMethodsStore & LockMethodsStore;
   broker: Broker;
   logger: Logger;
   /** How remote workers behave (offer timeout, filter retry, …). */
@@ -46,6 +47,7 @@ export function jobcenterMethods(deps: JobcenterDeps): JobcenterMethods {
   return {
     methods: {
       ...callMethods({ store: deps.store, watcher, logger: deps.logger }),
+      ...lockMethods(deps.store),
       ...workerMethods(remotes, deps.logger),
       ...statusMethods({ store: deps.store, sessions: deps.sessions ?? (() => []), remotes }),
       // Drover's extensions beyond JobCenter's protocol.
