@@ -106,6 +106,15 @@ const envSchema = z.object({
   /** A dispatched job unclaimed this long is published again if its queue has room below the bound (a lost message). */
   DROVER_REDISPATCH_AFTER_MS: intFrom(1_000, 86_400_000).default(300_000),
   DROVER_SCHEDULER_POLL_MS: intFrom(10, 3_600_000).default(1_000),
+  /** Runs the workflow engine in every scheduler process (and in `drover dev`); on by default. */
+  DROVER_WORKFLOWS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true').transform((v) => v === 'true'),
+  /**
+   * A module exporting `machine` (a step machine) for the workflow engine, in place of the built-in
+   * one: a test hook (the end-to-end tests run a list machine in real scheduler processes).
+   */
+  DROVER_WORKFLOW_MACHINE: z.string().min(1).optional(),
+  /** The lease of a workflow job between its claim and its start's commit: how long an engine that died there delays it (default 60 s). */
+  DROVER_WORKFLOW_LEASE_MS: intFrom(1_000, 86_400_000).optional(),
   /** How often the scheduler trims finished jobs and expired idempotency keys (their retention is hours or days). */
   DROVER_SCHEDULER_TRIM_EVERY_MS: intFrom(1_000, 86_400_000).default(60_000),
   /** PostgreSQL session timeouts (unset: the store's defaults; see packages/store/src/internal/timeouts.ts). */

@@ -157,6 +157,18 @@ export type {
   WorkerStore,
   WorkflowStore,
 } from './ports.js';
+export type {
+  NewWorkflowUnit,
+  WorkflowEnd,
+  WorkflowProgram,
+  WorkflowRun,
+  WorkflowRunUpdate,
+  WorkflowStepTx,
+  WorkflowRunStore,
+  WorkflowUnitKind,
+  WorkflowUnitRef,
+  WorkflowWakeup,
+} from './workflow-run-ports.js';
 export {
   validateAncestors,
   validateLockKey,

@@ -68,7 +68,7 @@ export interface Job {
   attempts: number;
   /** How many attempts failed; declines and cancellations do not count. */
   failures: number;
-  /** Lease end of the current claim; null unless running. */
+  /** Lease end of the current claim; null unless running, and for a workflow job its run holds (no lease end). */
   grabbedUntil: Date | null;
   createdAt: Date;
   /** When the job reached its finished state; null while live. */

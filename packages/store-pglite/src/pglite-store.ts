@@ -46,6 +46,11 @@ export class PgliteJobStore extends SqlJobStore {
     return { close: () => unlisten() };
   }
 
+  override async listenWorkflows(onWake: (what: 'wake' | 'units') => void): Promise<{ close(): Promise<void> }> {
+    const unlisten = await this.db.listen(`${this.#schema}_workflows`, (payload) => onWake(payload === 'units' ? 'units' : 'wake'));
+    return { close: () => unlisten() };
+  }
+
   /** The embedded database's one session never reconnects: `connected` is reported once, after listening starts. */
   override async listenFinished(onEvent: (event: FinishedEvent) => void): Promise<{ close(): Promise<void> }> {
     const unlisten = await this.db.listen(`${this.#schema}_finished`, (payload) => {

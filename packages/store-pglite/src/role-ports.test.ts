@@ -7,11 +7,11 @@
  * the store suite in packages/store/test, run on both adapters.
  */
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AdminStore, CallerStore, Election, JobStore, ProducerStore, RelayStore, SchedulerStore, TriggerStore, EventStore, WakeSource, WorkerStore, WorkflowStore } from '@drover/core';
+import type { AdminStore, CallerStore, Election, JobStore, ProducerStore, RelayStore, SchedulerStore, TriggerStore, EventStore, WakeSource, WorkerStore, WorkflowRunStore, WorkflowStore } from '@drover/core';
 import type { PgJobStore } from '@drover/store';
 import type { PgliteJobStore } from './pglite-store.js';
 
-type Roles = [ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore, WorkflowStore];
+type Roles = [ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore, WorkflowStore, WorkflowRunStore];
 
 /** The keys of each member of a union, united (`keyof` of a union would keep only the shared ones). */
 type KeysOfEach<U> = U extends unknown ? keyof U : never;
@@ -31,6 +31,7 @@ describe('role ports', () => {
     expectTypeOf<PgJobStore>().toExtend<TriggerStore>();
     expectTypeOf<PgJobStore>().toExtend<EventStore>();
     expectTypeOf<PgJobStore>().toExtend<WorkflowStore>();
+    expectTypeOf<PgJobStore>().toExtend<WorkflowRunStore>();
     expectTypeOf<PgJobStore>().toExtend<JobStore>();
   });
 
@@ -46,6 +47,7 @@ describe('role ports', () => {
     expectTypeOf<PgliteJobStore>().toExtend<TriggerStore>();
     expectTypeOf<PgliteJobStore>().toExtend<EventStore>();
     expectTypeOf<PgliteJobStore>().toExtend<WorkflowStore>();
+    expectTypeOf<PgliteJobStore>().toExtend<WorkflowRunStore>();
     expectTypeOf<PgliteJobStore>().toExtend<JobStore>();
   });
 

@@ -5,7 +5,9 @@
 -- (the row as completed, with its result) is kept in finished_jobs until now + keep_ms; with a
 -- keep_ms of 0 nothing is kept (TheSchwartz's default): the job, its failure log and its owner are deleted. A
 -- stale token matches nothing, so it changes nothing. A job a trigger created leaves its outcome in
--- trigger_outcomes for the scheduler to fold (for other jobs that insert writes no row).
+-- trigger_outcomes for the scheduler to fold (for other jobs that insert writes no row). A
+-- workflow's child job (parent_id set) leaves its outcome and result in workflow_wakeups for its
+-- parent's run, result included, so a child that keeps no exit status (keep_ms 0) still reports it.
 -- Claiming: each job that is ready or dispatched becomes running, with a lease and a fresh grab
 -- token; one claimed elsewhere, finished, cancelled or not yet due is left alone.
 -- Every row of both lists is locked first, in one pass in id order, so that two such statements
@@ -31,14 +33,21 @@ WITH c AS (
   WHERE l.id = i.id AND j.id = i.id AND j.grab_token = i.token AND j.state = 'running'
   RETURNING j.*, i.result AS new_result, i.keep_ms
 ), kept AS (
-  INSERT INTO finished_jobs (id, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms, attempts, failures, result, created_at, finished_at, delete_after, trigger_id)
+  INSERT INTO finished_jobs (id, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms, attempts, failures, result, created_at, finished_at, delete_after, trigger_id, parent_id)
   SELECT d.id, d.funcname, d.arg, d.uniqkey, 'completed', d.priority, d.run_after, d.coalesce_key, d.max_retries,
-         d.timeout_ms, d.attempts, d.failures, d.new_result, d.created_at, c.now, c.now + d.keep_ms * interval '1 millisecond', d.trigger_id
+         d.timeout_ms, d.attempts, d.failures, d.new_result, d.created_at, c.now, c.now + d.keep_ms * interval '1 millisecond', d.trigger_id, d.parent_id
   FROM done d CROSS JOIN c
   WHERE d.keep_ms > 0
 ), triggered AS (
   INSERT INTO trigger_outcomes (trigger_id, job_id, succeeded, error, finished_at)
   SELECT d.trigger_id, d.id, true, NULL, c.now FROM done d CROSS JOIN c WHERE d.trigger_id IS NOT NULL
+), children AS (
+  -- Only while the parent's run exists (a primary-key probe, for children only): a child that
+  -- outlived its workflow reports to nobody.
+  INSERT INTO workflow_wakeups (run_id, kind, child_id, payload, created_at)
+  SELECT d.parent_id, 'child', d.id, jsonb_build_object('succeeded', true, 'result', d.new_result), c.now
+  FROM done d CROSS JOIN c
+  WHERE d.parent_id IS NOT NULL AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.job_id = d.parent_id)
 ), forgotten_failures AS (
   DELETE FROM job_failures f USING done d WHERE d.keep_ms = 0 AND d.failures > 0 AND f.job_id = d.id
 ), forgotten_owners AS (

@@ -3,7 +3,8 @@
 -- off (scheduled at now + retry_delay_ms), or, when the failure is permanent or its retries are
 -- spent, moves to finished_jobs as failed. Also the lease-expiry sweep: with expired_only, a job
 -- whose lease was extended meanwhile is refused. A job a trigger created that fails for good leaves
--- its outcome and error in trigger_outcomes for the scheduler to fold.
+-- its outcome and error in trigger_outcomes for the scheduler to fold; a workflow's child that fails
+-- for good leaves its outcome and error in workflow_wakeups for its parent's run.
 -- Params: $1 id bigint[], $2 grab_token bigint[], $3 error text[], $4 retry_delay_ms bigint[],
 --   $5 permanent boolean[], $6 max_retries int[] (null: the job's own), $7 keep_ms bigint[] (pairwise),
 --   $8 expired_only boolean, $9 now (null: database clock).
@@ -40,14 +41,19 @@ WITH c AS (
   WHERE j.id = t.id AND t.final
   RETURNING j.*, t.failures AS new_failures, t.keep_ms, t.error AS new_error
 ), buried AS (
-  INSERT INTO finished_jobs (id, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms, attempts, failures, result, created_at, finished_at, delete_after, trigger_id)
+  INSERT INTO finished_jobs (id, funcname, arg, uniqkey, state, priority, run_after, coalesce_key, max_retries, timeout_ms, attempts, failures, result, created_at, finished_at, delete_after, trigger_id, parent_id)
   SELECT d.id, d.funcname, d.arg, d.uniqkey, 'failed', d.priority, d.run_after, d.coalesce_key, d.max_retries,
-         d.timeout_ms, d.attempts, d.new_failures, 'null', d.created_at, c.now, c.now + d.keep_ms * interval '1 millisecond', d.trigger_id
+         d.timeout_ms, d.attempts, d.new_failures, 'null', d.created_at, c.now, c.now + d.keep_ms * interval '1 millisecond', d.trigger_id, d.parent_id
   FROM dead d CROSS JOIN c
   RETURNING id, failures
 ), triggered AS (
   INSERT INTO trigger_outcomes (trigger_id, job_id, succeeded, error, finished_at)
   SELECT d.trigger_id, d.id, false, d.new_error, c.now FROM dead d CROSS JOIN c WHERE d.trigger_id IS NOT NULL
+), children AS (
+  INSERT INTO workflow_wakeups (run_id, kind, child_id, payload, created_at)
+  SELECT d.parent_id, 'child', d.id, jsonb_build_object('succeeded', false, 'error', d.new_error), c.now
+  FROM dead d CROSS JOIN c
+  WHERE d.parent_id IS NOT NULL AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.job_id = d.parent_id)
 )
 SELECT id::text, 'retry' AS outcome, failures, run_after FROM retried
 UNION ALL

@@ -115,6 +115,11 @@ export class PgJobStore extends SqlJobStore {
   }
 
   /** Elects among processes with a session advisory lock on a connection of its own (see internal/leadership.ts). */
+  /** Listens on the namespace's `<schema>_workflows` channel (wake-ups appended, units saved) with a connection of its own. */
+  override async listenWorkflows(onWake: (what: 'wake' | 'units') => void): Promise<{ close(): Promise<void> }> {
+    return listenForever(this.pool.options, `${this.#schema}_workflows`, (payload) => onWake(payload === 'units' ? 'units' : 'wake'), this.#logger, { pingMs: this.#listenPingMs });
+  }
+
   override async lead(name: string, options: LeadOptions = {}): Promise<Leadership> {
     return holdLeadership(this.pool.options, name, { retryMs: options.retryMs ?? DEFAULT_LEAD_RETRY_MS, logger: this.#logger, ...(options.onChange ? { onChange: options.onChange } : {}) });
   }

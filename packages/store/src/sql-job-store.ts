@@ -52,6 +52,12 @@ import {
   type TriggerJobsQuery,
   type TriggerPatch,
   type ValidJob,
+  type NewWorkflowUnit,
+  type WorkflowProgram,
+  type WorkflowRun,
+  type WorkflowStepTx,
+  type WorkflowUnitRef,
+  type WorkflowWakeup,
 } from '@drover/core';
 import * as callers from './internal/callers.js';
 import { checkArray, checkDuration, checkLease } from './internal/checks.js';
@@ -65,6 +71,7 @@ import * as outcomes from './internal/outcomes.js';
 import * as reads from './internal/reads.js';
 import * as events from './internal/events.js';
 import * as triggers from './internal/triggers.js';
+import * as workflows from './internal/workflows.js';
 import { SqlClientStore } from './sql-client-store.js';
 import { SqlWorkflowStore } from './sql-workflow-store.js';
 
@@ -348,6 +355,43 @@ export class SqlJobStore implements JobStore {
   /** Needs a connection of its own; adapters that have one override this. */
   async listenFinished(_onEvent: (event: FinishedEvent) => void): Promise<{ close(): Promise<void> }> {
     throw new Error('this store cannot listen for finished jobs; poll instead');
+  }
+
+  async saveWorkflowUnit(unit: NewWorkflowUnit): Promise<WorkflowUnitRef> {
+    return workflows.saveUnit(this.#ctx, unit);
+  }
+
+  async workflowUnits(): Promise<WorkflowUnitRef[]> {
+    return workflows.units(this.#ctx);
+  }
+
+  async workflowProgram(unitId: string): Promise<WorkflowProgram | null> {
+    return workflows.program(this.#ctx, unitId);
+  }
+
+  async startWorkflowRun<T>(start: { readonly jobId: string; readonly grabToken: string; readonly unitId: string }, fn: (tx: WorkflowStepTx, run: WorkflowRun) => Promise<T>): Promise<T | null> {
+    return workflows.startRun(this.#ctx, start, fn);
+  }
+
+  async stepWorkflowRun<T>(fn: (tx: WorkflowStepTx, run: WorkflowRun, wakeups: readonly WorkflowWakeup[]) => Promise<T>): Promise<{ stepped: true; value: T } | { stepped: false }> {
+    return workflows.stepRun(this.#ctx, fn);
+  }
+
+  async nextWorkflowWake(): Promise<Date | null> {
+    return workflows.nextWake(this.#ctx);
+  }
+
+  async trimWorkflowWakeups(): Promise<number> {
+    return workflows.trimWakeups(this.#ctx);
+  }
+
+  async workflowSteps(jobId: string): Promise<{ step: number; at: Date; kind: string; detail: Json }[]> {
+    return workflows.steps(this.#ctx, jobId);
+  }
+
+  /** Needs a connection of its own; adapters that have one override this. */
+  async listenWorkflows(_onWake: (what: 'wake' | 'units') => void): Promise<{ close(): Promise<void> }> {
+    throw new Error('this store cannot listen for workflow wake-ups; poll instead');
   }
 
   async getJob(id: string): Promise<JobWithFailures | null> {

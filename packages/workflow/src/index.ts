@@ -9,6 +9,8 @@
 // await evaluator.assign(omap, scopes, 'omap');     // runs an output map over the scopes
 // createTypeChecker({ money: { type: 'object' } }).check(5, 'money');
 // parseDuration('1 hour 5 minutes');                // 3_900_000 ms
+// const engine = createWorkflowEngine({ store, broker, machine, logger });
+// await engine.start();                              // runs workflow jobs on PostgreSQL, one transaction per step
 // ```
 export type * from './ast.js';
 export * from './ports.js';
@@ -22,3 +24,5 @@ export { createMachine, type MachineDeps } from './machine/machine.js';
 export { parseJcl } from './parse/parse-jcl.js';
 export { JclSyntaxError } from './parse/syntax-error.js';
 export { loadJcl, signatureOf, type JclSource, type LoadedUnit } from './load.js';
+export { createWorkflowEngine, type WorkflowEngine, type WorkflowEngineOptions, type WorkflowEngineStats } from './engine/engine.js';
+export type { HostExtension } from './engine/host.js';

@@ -27,6 +27,7 @@ import { LiveView } from '../dev/live-view.js';
 import { formatTable } from '@drover/core';
 import { printJson } from '../output.js';
 import { createLogger, leaseRetryPolicy, untilSignal } from '../runtime.js';
+import { workflowEngineFor } from '../workflows.js';
 
 const FINISHED: readonly JobState[] = ['completed', 'failed', 'cancelled'];
 /** Files this process creates are readable and writable by their owner only: they hold the database. */
@@ -88,9 +89,11 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
   });
   // Embedded mode has one worker: rate limits and concurrency caps in memory hold for the whole of it.
   const worker = createWorker({ store, broker, logger, functions: demoFunctions, flowControl: new MemoryFlowControl(), shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...presence });
+  const engine = await workflowEngineFor(config, { store, broker, logger });
   await scheduler.start();
   await controller.start();
   await worker.start();
+  await engine?.start();
   const removeInstance = writeInstance({ pid: process.pid, url: controller.url!, namespace: config.DROVER_NAMESPACE, dataDir, startedAt: new Date().toISOString() });
   say(`API: ${controller.url}  (POST /jobs, GET /jobs, GET /stats, GET /workers, GET /health); its admin token is in ${resolve(dataDir, 'token')}`);
   const rpc = controller.rpcAddresses;
@@ -99,6 +102,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
   let stopped = false;
   const stop = async (): Promise<void> => {
     stopped = true;
+    await engine?.stop();
     await worker.stop();
     await controller.stop();
     await scheduler.stop();

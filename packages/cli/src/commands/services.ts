@@ -15,6 +15,7 @@ import { httpListenOptions, required, type Config } from '../config.js';
 import { rpcListenOptions } from '../rpc-config.js';
 import { SchemaNotReady, createLogger, createRuntime, onShutdown, type Runtime } from '../runtime.js';
 import { ServiceDown, needs, startWithRetry } from '../start-retry.js';
+import { workflowEngineFor } from '../workflows.js';
 
 /** Runs the controller, the scheduler or both until a signal; resolves once stopped. */
 export async function runServices(config: Config, which: { controller: boolean; scheduler: boolean }): Promise<void> {
@@ -54,12 +55,21 @@ export async function runServices(config: Config, which: { controller: boolean; 
       await needs('PostgreSQL', () => controller.start());
       onClose(() => controller.stop());
     }
-    return { rt, scheduler, controller };
+    // Every scheduler process runs the workflow engine (it needs the broker: a scheduler started
+    // without AMQP_URL runs none). It does not wait for RabbitMQ: a scheduler starts with only
+    // PostgreSQL, and the engine consumes the workflows' queues once the broker answers.
+    const engine = which.scheduler && config.AMQP_URL ? await workflowEngineFor(config, { store: rt.store, broker: await rt.broker(), logger }) : null;
+    if (engine) {
+      await needs('PostgreSQL', () => engine.start());
+      onClose(() => engine.stop());
+    }
+    return { rt, scheduler, controller, engine };
   }, { logger, signal: shutdown.signal });
   if (!running) return;
-  const { rt, scheduler, controller } = running;
+  const { rt, scheduler, controller, engine } = running;
   logger.info({ namespace: config.DROVER_NAMESPACE, api: controller?.url ?? null }, 'drover running; SIGTERM or Ctrl-C stops it');
   await shutdown.requested;
+  await engine?.stop();
   await controller?.stop();
   await scheduler?.stop();
   await rt.close();

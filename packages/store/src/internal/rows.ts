@@ -53,7 +53,8 @@ export function toJob(row: JobRow): Job {
     timeoutMs: row.timeout_ms,
     attempts: row.attempts,
     failures: row.failures,
-    grabbedUntil: row.grabbed_until ?? null,
+    // A workflow job held by its run has no lease end ('infinity'): null, as for a job not running.
+    grabbedUntil: row.grabbed_until === null || row.grabbed_until === undefined ? null : finiteDate(row.grabbed_until),
     createdAt: row.created_at,
     finishedAt: row.finished_at ?? null,
     result: row.result ?? null,

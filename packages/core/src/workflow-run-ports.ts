@@ -1,0 +1,141 @@
+/**
+ * The workflow engine's port on the job store. A workflow is an ordinary job whose funcname names
+ * a loaded workflow; its run (program state, what it waits for) is a row beside the job, and each
+ * step of it runs in one transaction ({@link WorkflowStepTx}) with every effect of the step, so a
+ * step commits whole or not at all, and two engines never step one run at once.
+ */
+import type { Json } from './job.js';
+
+/** The kinds of stored unit (JobCenter's JCL). */
+export type WorkflowUnitKind = 'workflow' | 'action' | 'procedure' | 'interface';
+
+/** A unit to store: the compiler's output. */
+export interface NewWorkflowUnit {
+  readonly name: string;
+  readonly kind: WorkflowUnitKind;
+  readonly tags?: readonly string[];
+  readonly source: string;
+  /** The syntax tree. */
+  readonly unit: Json;
+  /** The step machine's program: required for a workflow, null for other kinds. */
+  readonly compiled: Json | null;
+}
+
+/** A stored unit's identity: each load of a name is a new version. */
+export interface WorkflowUnitRef {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: WorkflowUnitKind;
+  readonly version: number;
+}
+
+/** A stored workflow's program, as a run names it. */
+export interface WorkflowProgram {
+  readonly unitId: string;
+  readonly name: string;
+  readonly version: number;
+  readonly compiled: Json;
+}
+
+/** A run as a step sees it, locked for the step's transaction. */
+export interface WorkflowRun {
+  readonly jobId: string;
+  readonly unitId: string;
+  readonly depth: number;
+  readonly parentJobId: string | null;
+  /** The machine's state after the last step (null before the first). */
+  readonly state: Json | null;
+  readonly waiting: Json | null;
+  readonly wakeAt: Date | null;
+  readonly steps: number;
+  /** The workflow job's grab token; null when the job is no longer live (it was cancelled). */
+  readonly grabToken: string | null;
+  /** The workflow job's arg. */
+  readonly arg: Json;
+}
+
+/** Why a run must be stepped: a queued wake-up, in the order it was appended. */
+export interface WorkflowWakeup {
+  readonly id: string;
+  readonly kind: 'child' | 'event' | 'lock' | 'cancel' | 'start';
+  readonly childId: string | null;
+  readonly payload: Json;
+}
+
+/** What a step writes back to its run when the workflow goes on waiting. */
+export interface WorkflowRunUpdate {
+  readonly state: Json;
+  readonly waiting: Json;
+  /** When the engine must step the run even if nothing else wakes it (a sleep, a wait's timeout). */
+  readonly wakeAt: Date | null;
+  readonly steps: number;
+}
+
+/** The workflow job's end. */
+export type WorkflowEnd =
+  | { readonly kind: 'completed'; readonly output: Json }
+  /** `error` is kept as the job's error text (the workflow error's JSON). */
+  | { readonly kind: 'failed'; readonly error: string };
+
+/**
+ * One step's transaction. Every method runs on it; nothing is visible to others before the step
+ * commits, and a step that throws leaves nothing behind (not even the children it created).
+ */
+export interface WorkflowStepTx {
+  /** A stored workflow's program by unit id, read on the step's transaction (an embedded store has one session). */
+  program(unitId: string): Promise<WorkflowProgram | null>;
+  /**
+   * Creates a child job of `parentId` (an ordinary job, with the function's defaults: its retries
+   * are the store's default max retries, or the worker's per-function override), or an unparented
+   * one for a detached child. Returns its id.
+   */
+  insertChild(parentId: string | null, job: { readonly funcname: string; readonly arg: Json }): Promise<string>;
+  /** Cancels those of the jobs still live (their parents' runs hear of it as 'child' wake-ups). */
+  cancelJobs(ids: readonly string[]): Promise<string[]>;
+  /** The live children of a workflow job. */
+  liveChildren(parentId: string): Promise<string[]>;
+  /** Writes the run's new state. */
+  saveRun(jobId: string, update: WorkflowRunUpdate): Promise<void>;
+  /** Appends a row to the run's step log (the job view shows it). */
+  logStep(jobId: string, kind: string, detail: Json): Promise<void>;
+  /**
+   * Finishes the workflow job through the ordinary completion or permanent-failure statement,
+   * fenced by its grab token; false when the token no longer holds it. Deletes the run.
+   */
+  finishRun(jobId: string, grabToken: string, end: WorkflowEnd): Promise<boolean>;
+  /** Deletes the run and its queued wake-ups (the job was cancelled, or finished elsewhere). */
+  deleteRun(jobId: string): Promise<void>;
+}
+
+/** What a workflow engine does to the store: the `WorkflowRunStore` role port. */
+export interface WorkflowRunStore {
+  /** Stores a unit as the next version of its name. */
+  saveWorkflowUnit(unit: NewWorkflowUnit): Promise<WorkflowUnitRef>;
+  /** The newest version of every stored workflow (the queues an engine consumes). */
+  workflowUnits(): Promise<WorkflowUnitRef[]>;
+  /** A stored workflow's program by unit id, or null. */
+  workflowProgram(unitId: string): Promise<WorkflowProgram | null>;
+  /**
+   * Starts a claimed workflow job: in one transaction fenced by its grab token, creates its run,
+   * takes the job off lease expiry (grabbed_until 'infinity') and calls `fn` with the new run.
+   * Null when the token no longer holds the job (nothing was written).
+   */
+  startWorkflowRun<T>(start: { readonly jobId: string; readonly grabToken: string; readonly unitId: string }, fn: (tx: WorkflowStepTx, run: WorkflowRun) => Promise<T>): Promise<T | null>;
+  /**
+   * Locks one run that has wake-ups queued or whose wake time has come (skipping runs another
+   * engine holds), takes its wake-ups, and calls `fn` in the same transaction. Resolves
+   * `{ stepped: false }` when no run is due.
+   */
+  stepWorkflowRun<T>(fn: (tx: WorkflowStepTx, run: WorkflowRun, wakeups: readonly WorkflowWakeup[]) => Promise<T>): Promise<{ stepped: true; value: T } | { stepped: false }>;
+  /** The earliest wake time of any run, or null. */
+  nextWorkflowWake(): Promise<Date | null>;
+  /** Deletes wake-ups whose run no longer exists (appended as it ended); returns how many. */
+  trimWorkflowWakeups(): Promise<number>;
+  /** A workflow job's step log, oldest first. */
+  workflowSteps(jobId: string): Promise<{ step: number; at: Date; kind: string; detail: Json }[]>;
+  /**
+   * Calls `onWake` when wake-ups were appended or units saved (`<schema>_workflows`). A latency
+   * hint only: notifications are lost across reconnects, so engines also sweep.
+   */
+  listenWorkflows(onWake: (what: 'wake' | 'units') => void): Promise<{ close(): Promise<void> }>;
+}

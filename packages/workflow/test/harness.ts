@@ -1,0 +1,97 @@
+/**
+ * What the engine's integration tests share: a namespace (schema, exchange, queues) per file, a
+ * relay that dispatches every job (workflow jobs and their children) through RabbitMQ, workers
+ * and engines stopped after each test, and the broker's queues deleted after the file.
+ */
+import { afterAll, afterEach, inject } from 'vitest';
+import type { Broker, Json, JobWithFailures } from '@drover/core';
+import { createAmqpBroker, deleteBrokerNamespace } from '@drover/broker';
+import { Relay } from '@drover/controller';
+import { createWorker, type Worker, type WorkerOptions } from '@drover/worker';
+import { useTestNamespace, type TestNamespace } from '@drover/testing';
+import type { PgJobStore } from '@drover/store';
+import { createWorkflowEngine, type Machine, type WorkflowEngine, type WorkflowEngineOptions } from '../src/index.js';
+import type { ListOp } from './list-machine.js';
+
+export interface EngineHarness {
+  ns: TestNamespace;
+  /** A broker of its own (a connection per role, as processes would have). */
+  broker(name: string): Promise<Broker>;
+  /** Stores a list program as a workflow unit. */
+  saveWorkflow(name: string, ops: ListOp[]): Promise<void>;
+  startRelay(store?: PgJobStore): Promise<Relay>;
+  startWorker(options: Omit<WorkerOptions, 'store' | 'broker'>): Promise<Worker>;
+  startEngine(machine: Machine, options?: Partial<WorkflowEngineOptions>): Promise<WorkflowEngine>;
+  /** A waitFor condition: the job in a final state. */
+  finished(id: string): () => Promise<JobWithFailures | null>;
+  /** The ids of a job's children, live or finished. */
+  children(parentId: string): Promise<string[]>;
+  /** A job's step log. */
+  stepLog(jobId: string): Promise<{ step: number; kind: string; detail: Json }[]>;
+}
+
+export function useEngineHarness(): EngineHarness {
+  const ns = useTestNamespace();
+  const brokers: Broker[] = [];
+  const funcnames = new Set<string>();
+  const relays: Relay[] = [];
+  const workers: Worker[] = [];
+  const engines: WorkflowEngine[] = [];
+  let n = 0;
+
+  afterEach(async () => {
+    await Promise.all(engines.splice(0).map((e) => e.stop()));
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    await Promise.all(relays.splice(0).map((r) => r.stop()));
+  });
+
+  afterAll(async () => {
+    await Promise.all(brokers.splice(0).map((b) => b.close()));
+    await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames });
+  });
+
+  const h: EngineHarness = {
+    ns,
+    broker: async (name) => {
+      const made = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `wf-engine-${name}-${n++}` });
+      brokers.push(made);
+      return made;
+    },
+    saveWorkflow: async (name, ops) => {
+      funcnames.add(name);
+      await ns.store.saveWorkflowUnit({ name, kind: 'workflow', source: JSON.stringify(ops), unit: ops, compiled: ops });
+    },
+    startRelay: async (store) => {
+      const relay = new Relay({ store: store ?? ns.store, broker: await h.broker('relay'), sweepMs: 200 });
+      relays.push(relay);
+      await relay.start();
+      return relay;
+    },
+    startWorker: async (options) => {
+      for (const f of Object.keys(options.functions)) funcnames.add(f);
+      const worker = createWorker({ store: ns.store, broker: await h.broker('worker'), ...options });
+      workers.push(worker);
+      await worker.start();
+      return worker;
+    },
+    startEngine: async (machine, options = {}) => {
+      const engine = createWorkflowEngine({ store: ns.store, broker: await h.broker('engine'), machine, sweepMs: 200, ...options });
+      engines.push(engine);
+      await engine.start();
+      return engine;
+    },
+    finished: (id) => async () => {
+      const job = await ns.store.getJob(id);
+      return job && ['completed', 'failed', 'cancelled'].includes(job.state) ? job : null;
+    },
+    children: async (parentId) => {
+      const { rows } = await ns.pool.query<{ id: string }>(
+        'SELECT id::text FROM jobs WHERE parent_id = $1 UNION ALL SELECT id::text FROM finished_jobs WHERE parent_id = $1 ORDER BY 1',
+        [parentId],
+      );
+      return rows.map((r) => r.id);
+    },
+    stepLog: async (jobId) => (await ns.store.workflowSteps(jobId)).map(({ step, kind, detail }) => ({ step, kind, detail })),
+  };
+  return h;
+}
