@@ -17,6 +17,9 @@ import { lines } from './jcl-test-support.js';
 const h = useEngineHarness();
 const { ns } = h;
 
+/** How long a workflow may take to finish once nothing holds it back (generous: other suites share the services). */
+const FINISH_MS = 20_000;
+
 const types = createTypeChecker({});
 const machine = (): ReturnType<typeof createMachine> => createMachine({ evaluator: createEvaluator({ sandbox: createSandbox(), types }), types });
 
@@ -82,12 +85,16 @@ describe('JCL locks on the real runtime', () => {
     });
     await h.startEngine(machine());
     const ids = (await ns.store.insertMany([{ funcname: 'lk_section', arg: { who: 'a' } }, { funcname: 'lk_section', arg: { who: 'b' } }])).map((r) => r.id);
-    // One section runs its call while the other workflow waits for the lock.
-    await waitFor(async () => spans.size === 1 && (await waitingFor('lock', ids)).length === 1, { what: 'one section running, the other waiting for the lock' });
-    expect(spans.size).toBe(1);
-    open();
+    try {
+      // One section runs its call while the other workflow waits for the lock.
+      await waitFor(async () => spans.size === 1 && (await waitingFor('lock', ids)).length === 1, { what: 'one section running, the other waiting for the lock' });
+      expect(spans.size).toBe(1);
+    } finally {
+      // Never leave a handler waiting: the worker's stop would wait for it.
+      open();
+    }
     for (const [i, id] of ids.entries()) {
-      const job = await waitFor(h.finished(id), { what: `workflow ${i} to finish` });
+      const job = await waitFor(h.finished(id), { what: `workflow ${i} to finish`, timeoutMs: FINISH_MS });
       expect(job).toMatchObject({ state: 'completed', result: { who: i === 0 ? 'a' : 'b' } });
     }
     const [first, second] = [...spans.values()].sort((x, y) => x.start - y.start);
@@ -113,7 +120,7 @@ describe('JCL locks on the real runtime', () => {
     // One event through the API's raise path, matching both subscriptions: both go for their second lock.
     await ns.store.raiseEvent({ type: 'io.drover.test', verb: 'CREATED', doc: { _id: 'deadlock' } });
     const jobs = [];
-    for (const id of ids) jobs.push(await waitFor(h.finished(id), { what: `workflow ${id} to finish` }));
+    for (const id of ids) jobs.push(await waitFor(h.finished(id), { what: `workflow ${id} to finish`, timeoutMs: FINISH_MS }));
     const failed = jobs.filter((j) => j.state === 'failed');
     const completed = jobs.filter((j) => j.state === 'completed');
     expect(failed).toHaveLength(1);
@@ -138,10 +145,10 @@ describe('JCL locks on the real runtime', () => {
     await h.startRelay();
     await h.startEngine(machine());
     const { id: lent } = await ns.store.insert({ funcname: 'inh_parent', arg: {} });
-    expect(await waitFor(h.finished(lent), { what: 'the inherit parent to finish' })).toMatchObject({ state: 'completed', result: { child: 'used r1' } });
+    expect(await waitFor(h.finished(lent), { what: 'the inherit parent to finish', timeoutMs: FINISH_MS })).toMatchObject({ state: 'completed', result: { child: 'used r1' } });
 
     const { id: kept } = await ns.store.insert({ funcname: 'own_parent', arg: {} });
-    const parent = await waitFor(h.finished(kept), { what: 'the parent without inherit to finish' });
+    const parent = await waitFor(h.finished(kept), { what: 'the parent without inherit to finish', timeoutMs: FINISH_MS });
     expect(parent.state).toBe('failed');
     expect(errorOf(parent).class).toBe('childerror');
     const [childId] = await h.children(kept);
@@ -173,7 +180,7 @@ describe('JCL events on the real runtime', () => {
     const event = { type: 'io.drover.orders', verb: 'CREATED' as const, doc: { _id: 'o1', shop: 's1' } };
     await ns.store.raiseEvent(event);
     for (const id of ids.slice(0, 2)) {
-      const job = await waitFor(h.finished(id), { what: `workflow ${id} to wake and finish` });
+      const job = await waitFor(h.finished(id), { what: `workflow ${id} to wake and finish`, timeoutMs: FINISH_MS });
       expect(job.state).toBe('completed');
       expect(job.result).toMatchObject({ got: { name: 'sub', data: { type: event.type, verb: event.verb, id: 'o1', doc: event.doc } } });
     }
@@ -181,7 +188,7 @@ describe('JCL events on the real runtime', () => {
     const third = ids[2]!;
     expect((await ns.store.getJob(third))?.state).toBe('running');
     expect(await waitingFor('event', [third])).toEqual([third]);
-    expect((await ns.pool.query('SELECT 1 FROM workflow_wakeups WHERE run_id = $1', [third])).rows).toHaveLength(0);
+    expect((await ns.pool.query("SELECT 1 FROM workflow_wakeups WHERE run_id = $1 AND kind = 'event'", [third])).rows).toHaveLength(0);
     expect(await ns.store.cancel(third)).toBe(true);
     await waitFor(async () => !(await runExists(third)), { what: 'the cancelled run to end' });
     expect((await ns.store.getJob(third))?.state).toBe('cancelled');
