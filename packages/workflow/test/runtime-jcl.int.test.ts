@@ -53,6 +53,49 @@ async function startOn(store: PgJobStore, funcname: string, arg: Json): Promise<
   return id;
 }
 
+/**
+ * A real worker serving the action `lk_work`, whose calls record when they start and end and hold
+ * on until the test opens a gate: a locked section stays in its call while the test looks.
+ */
+async function startGatedWorker(): Promise<{ oneRunsOneWaits(ids: readonly string[]): Promise<void>; expectOneAfterTheOther(): void }> {
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const spans = new Map<string, { start: number; end: number }>();
+  await h.startWorker({
+    functions: {
+      lk_work: {
+        slots: 4,
+        maxRetries: 0,
+        handler: async (job: { arg: unknown }) => {
+          const { who } = job.arg as { who: string };
+          const span = { start: performance.now(), end: Number.NaN };
+          spans.set(who, span);
+          await gate;
+          span.end = performance.now();
+          return { who };
+        },
+      },
+    },
+  });
+  return {
+    // Were the lock not exclusive, both calls would start while the gate is closed.
+    oneRunsOneWaits: async (ids) => {
+      try {
+        await waitFor(async () => spans.size === 1 && (await waitingFor('lock', ids)).length === 1, { what: 'one section running, the other waiting for the lock' });
+        expect(spans.size).toBe(1);
+      } finally {
+        // Never leave a handler waiting: the worker's stop would wait for it.
+        open();
+      }
+    },
+    expectOneAfterTheOther: () => {
+      expect(spans.size).toBe(2);
+      const [first, second] = [...spans.values()].sort((x, y) => x.start - y.start);
+      expect(second!.start).toBeGreaterThanOrEqual(first!.end);
+    },
+  };
+}
+
 describe('JCL locks on the real runtime', () => {
   it('runs two workflows contending for one lock one after the other, both to completion', async () => {
     await load(
@@ -61,44 +104,17 @@ describe('JCL locks on the real runtime', () => {
       'locks:', '>acct _ manual',
       'do:', '>lock acct \'same\'', '>call lk_work:', '>>who = a.who', '>into:', '>>who = o.who', '>unlock acct \'same\'',
     );
-    // The first section holds its lock until the test opens the gate; the second, if it ran
-    // concurrently, would start its call meanwhile.
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const spans = new Map<string, { start: number; end: number }>();
+    const work = await startGatedWorker();
     await h.startRelay();
-    await h.startWorker({
-      functions: {
-        lk_work: {
-          slots: 4,
-          maxRetries: 0,
-          handler: async (job: { arg: unknown }) => {
-            const { who } = job.arg as { who: string };
-            const span = { start: performance.now(), end: Number.NaN };
-            spans.set(who, span);
-            await gate;
-            span.end = performance.now();
-            return { who };
-          },
-        },
-      },
-    });
     await h.startEngine(machine());
     const ids = (await ns.store.insertMany([{ funcname: 'lk_section', arg: { who: 'a' } }, { funcname: 'lk_section', arg: { who: 'b' } }])).map((r) => r.id);
-    try {
-      // One section runs its call while the other workflow waits for the lock.
-      await waitFor(async () => spans.size === 1 && (await waitingFor('lock', ids)).length === 1, { what: 'one section running, the other waiting for the lock' });
-      expect(spans.size).toBe(1);
-    } finally {
-      // Never leave a handler waiting: the worker's stop would wait for it.
-      open();
-    }
+    // One section runs its call while the other workflow waits for the lock.
+    await work.oneRunsOneWaits(ids);
     for (const [i, id] of ids.entries()) {
       const job = await waitFor(h.finished(id), { what: `workflow ${i} to finish`, timeoutMs: FINISH_MS });
       expect(job).toMatchObject({ state: 'completed', result: { who: i === 0 ? 'a' : 'b' } });
     }
-    const [first, second] = [...spans.values()].sort((x, y) => x.start - y.start);
-    expect(second!.start).toBeGreaterThanOrEqual(first!.end);
+    work.expectOneAfterTheOther();
     expect((await ns.pool.query('SELECT 1 FROM workflow_locks')).rows).toHaveLength(0);
   });
 
@@ -155,6 +171,31 @@ describe('JCL locks on the real runtime', () => {
     const child = await ns.store.getJob(childId!);
     expect(child?.state).toBe('failed');
     expect(errorOf(child!).msg).toMatch(/deadlock/);
+    expect((await ns.pool.query('SELECT 1 FROM workflow_locks')).rows).toHaveLength(0);
+  });
+
+  it('hands a parent\'s inherit lock from one child to its waiting sibling, one section after the other', async () => {
+    await load(
+      'action lk_work:', 'in:', '>who string', 'out:', '>who string',
+      'workflow sib_child:', 'in:', '>who string', 'out:', '>who string', 'wfomap:', '><who>',
+      'locks:', '>res _ manual',
+      'do:', '>lock res \'r3\'', '>call lk_work:', '>>who = a.who', '>into:', '>>who = o.who', '>unlock res \'r3\'',
+      'workflow sib_parent:', 'out:', '>who string', 'wfomap:', '><who>', 'locks:', '>res r3 inherit',
+      'do:', '>split:',
+      '>>callflow sib_child:', '>>>who = \'a\'', '>>into:', '>>>who = o.who',
+      '>>callflow sib_child:', '>>>who = \'b\'', '>>into:', '>>>who .= o.who',
+    );
+    const work = await startGatedWorker();
+    await h.startRelay();
+    await h.startEngine(machine());
+    const { id } = await ns.store.insert({ funcname: 'sib_parent', arg: {} });
+    const kids = await waitFor(async () => {
+      const c = await h.children(id);
+      return c.length === 2 ? c : null;
+    }, { what: 'the two children' });
+    await work.oneRunsOneWaits(kids);
+    expect(await waitFor(h.finished(id), { what: 'the parent to finish', timeoutMs: FINISH_MS })).toMatchObject({ state: 'completed', result: { who: 'ab' } });
+    work.expectOneAfterTheOther();
     expect((await ns.pool.query('SELECT 1 FROM workflow_locks')).rows).toHaveLength(0);
   });
 });
