@@ -241,13 +241,15 @@ describe('JCL timers on the injected clock', () => {
   /**
    * Starts `funcname` on a ManualClock store and engine, waits for its run to wait until
    * `afterMs` past the start, and checks that the clock 1 ms short of it wakes nothing (over
-   * several of the engine's sweeps) while the clock at it ends the workflow.
+   * several of the engine's sweeps) while the clock at it ends the workflow. `before` runs on the
+   * same store and engine first.
    */
-  async function wakesOnTime(funcname: string, afterMs: number): Promise<JobWithFailures> {
+  async function wakesOnTime(funcname: string, afterMs: number, before?: (store: PgJobStore) => Promise<void>): Promise<JobWithFailures> {
     const start = Date.UTC(2030, 0, 1);
     const clock = new ManualClock(start);
     const store = ns.createStore({ clock });
     const engine = await h.startEngine(machine(), { store, clock });
+    await before?.(store);
     const id = await startOn(store, funcname, {});
     await waitFor(async () => (await ns.pool.query('SELECT 1 FROM workflow_runs WHERE job_id = $1 AND wake_at IS NOT NULL', [id])).rows.length === 1, { what: 'the run to wait' });
     const { rows } = await ns.pool.query<{ wake_at: Date }>('SELECT wake_at FROM workflow_runs WHERE job_id = $1', [id]);
@@ -281,5 +283,28 @@ describe('JCL timers on the injected clock', () => {
     const job = await wakesOnTime('tm_sleep', 120_000);
     expect(job).toMatchObject({ state: 'completed', result: { slept: true } });
     expect((await h.stepLog(job.id)).map((s) => s.kind)).toEqual(['start', 'timer']);
+  });
+
+  it('times a wait_for_lock out at its wait on the clock, with error class lock, the holder keeping the lock', async () => {
+    await load(
+      'workflow lw_holder:', 'locks:', '>acct _ manual',
+      'do:', '>lock acct \'held\'', '>subscribe:', '>>name = \'never\'', '>>mask = object(\'type\': \'io.drover.nobody\')',
+      '>wait_for_event:', '>>events = \'never\'',
+      'workflow lw_waiter:', 'out:', '>got string', 'wfomap:', '><got>', 'locks:', '>acct _ manual',
+      'do:', '>wait_for_lock acct:', '>>value = \'held\'', '>>wait = 90', '>eval:', '>>got = \'the lock\'',
+    );
+    let holder = '';
+    const job = await wakesOnTime('lw_waiter', 90_000, async (store) => {
+      holder = await startOn(store, 'lw_holder', {});
+      await waitFor(async () => (await waitingFor('event', [holder])).length === 1, { what: 'the holder to take the lock and wait' });
+    });
+    expect(job.state).toBe('failed');
+    expect(errorOf(job)).toMatchObject({ class: 'lock', msg: expect.stringContaining('timeout') });
+    // The wait ended with the waiter; the holder still has its lock.
+    expect((await ns.pool.query('SELECT 1 FROM workflow_lock_waits')).rows).toHaveLength(0);
+    expect((await ns.pool.query<{ holder: string }>("SELECT holder::text FROM workflow_locks WHERE lock_value = 'held'")).rows).toEqual([{ holder }]);
+    expect(await ns.store.cancel(holder)).toBe(true);
+    await waitFor(async () => !(await runExists(holder)), { what: 'the cancelled holder to end' });
+    expect((await ns.pool.query('SELECT 1 FROM workflow_locks')).rows).toHaveLength(0);
   });
 });
