@@ -198,6 +198,28 @@ describe('JCL locks on the real runtime', () => {
     work.expectOneAfterTheOther();
     expect((await ns.pool.query('SELECT 1 FROM workflow_locks')).rows).toHaveLength(0);
   });
+
+  it('drops the lock wait of a workflow cancelled while waiting: the holder\'s release frees the lock', async () => {
+    await load(
+      'workflow cw_holder:', 'locks:', '>acct _ manual',
+      'do:', '>lock acct \'c\'', '>subscribe:', '>>name = \'go\'', '>>mask = object(\'doc\': object(\'_id\': \'cw\'))',
+      '>wait_for_event:', '>>events = \'go\'',
+      'workflow cw_waiter:', 'locks:', '>acct _ manual', 'do:', '>lock acct \'c\'', '>unlock acct \'c\'',
+    );
+    await h.startRelay();
+    await h.startEngine(machine());
+    const { id: holder } = await ns.store.insert({ funcname: 'cw_holder', arg: {} });
+    await waitFor(async () => (await waitingFor('event', [holder])).length === 1, { what: 'the holder to take the lock and wait' });
+    const { id: waiter } = await ns.store.insert({ funcname: 'cw_waiter', arg: {} });
+    await waitFor(async () => (await waitingFor('lock', [waiter])).length === 1, { what: 'the other workflow to wait for the lock' });
+    expect(await ns.store.cancel(waiter)).toBe(true);
+    await waitFor(async () => !(await runExists(waiter)), { what: 'the cancelled run to end' });
+    expect((await ns.pool.query('SELECT 1 FROM workflow_lock_waits')).rows).toHaveLength(0);
+    await ns.store.raiseEvent({ type: 'io.drover.test', verb: 'CREATED', doc: { _id: 'cw' } });
+    expect(await waitFor(h.finished(holder), { what: 'the holder to finish', timeoutMs: FINISH_MS })).toMatchObject({ state: 'completed' });
+    // Not granted to the cancelled workflow on the holder's release: nobody has it.
+    expect((await ns.pool.query('SELECT 1 FROM workflow_locks')).rows).toHaveLength(0);
+  });
 });
 
 describe('JCL events on the real runtime', () => {
