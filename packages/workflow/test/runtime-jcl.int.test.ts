@@ -57,7 +57,17 @@ async function startOn(store: PgJobStore, funcname: string, arg: Json): Promise<
  * A real worker serving the action `lk_work`, whose calls record when they start and end and hold
  * on until the test opens a gate: a locked section stays in its call while the test looks.
  */
-async function startGatedWorker(): Promise<{ oneRunsOneWaits(ids: readonly string[]): Promise<void>; expectOneAfterTheOther(): void }> {
+interface GatedWorker {
+  /** How many calls have started. */
+  started(): number;
+  /** Lets every call, held or to come, finish. */
+  open(): void;
+  /** Waits until one call runs while another of these workflows waits for the lock, then opens the gate. */
+  oneRunsOneWaits(ids: readonly string[]): Promise<void>;
+  expectOneAfterTheOther(): void;
+}
+
+async function startGatedWorker(): Promise<GatedWorker> {
   let open: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (open = resolve));
   const spans = new Map<string, { start: number; end: number }>();
@@ -78,6 +88,8 @@ async function startGatedWorker(): Promise<{ oneRunsOneWaits(ids: readonly strin
     },
   });
   return {
+    started: () => spans.size,
+    open: () => open(),
     // Were the lock not exclusive, both calls would start while the gate is closed.
     oneRunsOneWaits: async (ids) => {
       try {
@@ -256,6 +268,33 @@ describe('JCL events on the real runtime', () => {
     await waitFor(async () => !(await runExists(third)), { what: 'the cancelled run to end' });
     expect((await ns.store.getJob(third))?.state).toBe('cancelled');
     expect((await ns.pool.query('SELECT 1 FROM workflow_subscriptions WHERE job_id = $1', [third])).rows).toHaveLength(0);
+  });
+
+  it('keeps an API event that matched while the workflow was busy, and ends its later wait at once', async () => {
+    await load(
+      'action lk_work:', 'in:', '>who string', 'out:', '>who string',
+      'workflow ev_later:', 'out:', '>id string', 'wfomap:', '><id>',
+      'do:',
+      '>subscribe:', '>>name = \'sub\'', '>>mask = object(\'type\': \'io.drover.later\')',
+      '>call lk_work:', '>>who = \'busy\'',
+      '>wait_for_event:', '>>events = \'sub\'', '>>timeout = 3600',
+      '>into:', '>>id = o.event.data.id',
+    );
+    const work = await startGatedWorker();
+    await h.startRelay();
+    await h.startEngine(machine());
+    const { id } = await ns.store.insert({ funcname: 'ev_later', arg: {} });
+    try {
+      // Subscribed, and in its call (the gate closed), not yet waiting for the event.
+      await waitFor(async () => work.started() === 1, { what: 'the workflow to be in its call' });
+      await ns.store.raiseEvent({ type: 'io.drover.later', verb: 'CREATED', doc: { _id: 'e1' } });
+      expect((await ns.pool.query('SELECT 1 FROM workflow_event_queue WHERE job_id = $1', [id])).rows).toHaveLength(1);
+    } finally {
+      work.open();
+    }
+    expect(await waitFor(h.finished(id), { what: 'the workflow to finish', timeoutMs: FINISH_MS })).toMatchObject({ state: 'completed', result: { id: 'e1' } });
+    // The queued event ended the wait in the step that began it: no step waited for an event.
+    expect((await h.stepLog(id)).map((s) => s.kind)).toEqual(['start', 'children', 'event']);
   });
 });
 
