@@ -3,8 +3,9 @@
  * each test loads its JCL source (parsed, checked, compiled), starts a relay, a real worker for its
  * actions and an engine with the built-in step machine, and watches the jobs and the runs' rows.
  * Locks serialize two workflows' sections, a lock-wait cycle fails one workflow instead of hanging
- * both, `inherit` lends a parent's lock to its child, an API event wakes only the subscriptions it
- * matches, and sleeps and event timeouts follow the injected clock.
+ * both, `inherit` lends a parent's lock to its child (and from child to sibling), a cancelled
+ * waiter leaves no wait behind, an API event wakes only the subscriptions it matches (or waits in
+ * one until the workflow waits), and sleeps and event and lock timeouts follow the injected clock.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock, type JobWithFailures, type Json } from '@drover/core';
@@ -53,10 +54,7 @@ async function startOn(store: PgJobStore, funcname: string, arg: Json): Promise<
   return id;
 }
 
-/**
- * A real worker serving the action `lk_work`, whose calls record when they start and end and hold
- * on until the test opens a gate: a locked section stays in its call while the test looks.
- */
+/** The test's handle on {@link startGatedWorker}'s worker. */
 interface GatedWorker {
   /** How many calls have started. */
   started(): number;
@@ -67,6 +65,10 @@ interface GatedWorker {
   expectOneAfterTheOther(): void;
 }
 
+/**
+ * A real worker serving the action `lk_work`, whose calls record when they start and end and hold
+ * on until the test opens a gate: a locked section stays in its call while the test looks.
+ */
 async function startGatedWorker(): Promise<GatedWorker> {
   let open: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (open = resolve));
