@@ -106,7 +106,8 @@ export interface Host {
   unsubscribe(name: string): Promise<void>;
   /** Takes a lock, or records the wait (`wait`: false answers `busy` instead of waiting). */
   lock(type: string, value: string, options: { readonly inherit: boolean; readonly wait: boolean }): Promise<LockAnswer>;
-  unlock(type: string, value: string): Promise<void>;
+  /** Releases a lock the job has; false when it had not (JobCenter: "tried to unlock not held lock"). */
+  unlock(type: string, value: string): Promise<boolean>;
 }
 
 /** Why the engine is advancing a workflow now. */
