@@ -59,6 +59,16 @@ describe('workflow version tags', () => {
     expect(rows).toEqual([{ job_id: first.id, tag: 'beta' }, { job_id: owned.id, tag: 'rc' }]);
   });
 
+  it('trims the tags of jobs that ended without starting, and keeps those of live jobs', async () => {
+    await ns.pool.query('DELETE FROM workflow_job_tags');
+    const gone = await ns.store.insert({ funcname: 't.trim' }, { workflowTag: 'beta' });
+    const live = await ns.store.insert({ funcname: 't.trim' }, { workflowTag: 'beta' });
+    expect(await ns.store.cancel(gone.id)).toBeTruthy();
+    expect(await ns.store.trimJobTags()).toBe(1);
+    const { rows } = await ns.pool.query<{ job_id: string }>('SELECT job_id::text FROM workflow_job_tags');
+    expect(rows).toEqual([{ job_id: live.id }]);
+  });
+
   it('refuses a bad tag, naming workflowTag, and inserts nothing', async () => {
     await ns.pool.query('DELETE FROM jobs');
     await ns.pool.query('DELETE FROM workflow_job_tags');
