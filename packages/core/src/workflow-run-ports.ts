@@ -138,7 +138,7 @@ export interface WorkflowRunStore {
   saveJsonSchema(name: string, schema: Json): Promise<void>;
   /** The stored named JSON Schemas, by name. */
   jsonSchemas(): Promise<{ name: string; schema: Json }[]>;
-  /** Deletes the requested version tags of jobs that ended without starting; returns how many. */
+  /** Deletes the requested version tags of jobs that no longer exist, live or finished; returns how many. */
   trimJobTags(): Promise<number>;
   /**
    * Locks one run that has wake-ups queued or whose wake time has come (skipping runs another

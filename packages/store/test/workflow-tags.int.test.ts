@@ -39,8 +39,6 @@ describe('workflow version tags', () => {
     expect(await startOn('t.flow', 'canary')).toBe(v4.id);
     expect(await startOn('t.flow', 'gamma')).toBe(v3.id);
     expect(v1.version).toBe(1);
-    // Each start forgot its job's tag.
-    expect(await count('workflow_job_tags')).toBe(0);
   });
 
   it('hands the tag to noVersion when no version fits, and writes no run', async () => {
@@ -52,21 +50,25 @@ describe('workflow version tags', () => {
 
   it('records the tag of an inserted job only: a duplicate keeps the tag of the job it returns', async () => {
     const first = await ns.store.insert({ funcname: 't.dup', uniqkey: 'k' }, { workflowTag: 'beta' });
-    const again = await ns.store.insert({ funcname: 't.dup', uniqkey: 'k' }, { workflowTag: 'gamma' });
+    const again = await ns.store.insert({ funcname: 't.dup', uniqkey: 'k' }, { workflowTag: 'dup-gamma' });
     expect(again).toEqual({ id: first.id, inserted: false });
     const owned = await ns.store.insertFor('caller', { funcname: 't.dup', arg: {} }, { awaited: true, workflowTag: 'rc' });
-    const { rows } = await ns.pool.query<{ job_id: string; tag: string }>('SELECT job_id::text, tag FROM workflow_job_tags ORDER BY job_id');
+    const { rows } = await ns.pool.query<{ job_id: string; tag: string }>('SELECT job_id::text, tag FROM workflow_job_tags WHERE job_id = ANY($1::bigint[]) ORDER BY job_id', [[first.id, owned.id]]);
     expect(rows).toEqual([{ job_id: first.id, tag: 'beta' }, { job_id: owned.id, tag: 'rc' }]);
+    expect(await count("workflow_job_tags WHERE tag = 'dup-gamma'")).toBe(0);
   });
 
-  it('trims the tags of jobs that ended without starting, and keeps those of live jobs', async () => {
+  it('keeps the tags of live and finished jobs (a retry asks again), and trims those of jobs gone', async () => {
     await ns.pool.query('DELETE FROM workflow_job_tags');
-    const gone = await ns.store.insert({ funcname: 't.trim' }, { workflowTag: 'beta' });
+    const finished = await ns.store.insert({ funcname: 't.trim' }, { workflowTag: 'beta' });
     const live = await ns.store.insert({ funcname: 't.trim' }, { workflowTag: 'beta' });
+    const gone = await ns.store.insert({ funcname: 't.trim' }, { workflowTag: 'beta' });
+    expect(await ns.store.cancel(finished.id)).toBeTruthy();
     expect(await ns.store.cancel(gone.id)).toBeTruthy();
+    await ns.pool.query('DELETE FROM finished_jobs WHERE id = $1', [gone.id]);
     expect(await ns.store.trimJobTags()).toBe(1);
-    const { rows } = await ns.pool.query<{ job_id: string }>('SELECT job_id::text FROM workflow_job_tags');
-    expect(rows).toEqual([{ job_id: live.id }]);
+    const { rows } = await ns.pool.query<{ job_id: string }>('SELECT job_id::text FROM workflow_job_tags ORDER BY job_id');
+    expect(rows).toEqual([{ job_id: finished.id }, { job_id: live.id }]);
   });
 
   it('refuses a bad tag, naming workflowTag, and inserts nothing', async () => {

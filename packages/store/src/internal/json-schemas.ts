@@ -28,7 +28,7 @@ export async function jsonSchemas(ctx: StoreContext): Promise<{ name: string; sc
   return ctx.db.query<{ name: string; schema: Json }>(SQL.jsonSchemas, []);
 }
 
-/** Deletes the tags of jobs that ended before their run started. */
+/** Deletes the tags of jobs that no longer exist (live or finished). */
 export async function trimJobTags(ctx: StoreContext): Promise<number> {
   return (await ctx.db.query(SQL.trimJobTags, [])).length;
 }

@@ -101,7 +101,6 @@ export const SQL = {
   startWorkflowRun: get('start-workflow-run'),
   resolveWorkflowVersion: get('resolve-workflow-version'),
   insertJobTag: get('insert-job-tag'),
-  deleteJobTag: get('delete-job-tag'),
   trimJobTags: get('trim-job-tags'),
   saveJsonSchema: get('save-json-schema'),
   jsonSchemas: get('json-schemas'),

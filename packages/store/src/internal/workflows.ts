@@ -105,10 +105,9 @@ export async function startRun<T>(
   const name = validateFuncname(start.name, 'name');
   return ctx.db.transaction(async (db) => {
     // The version is picked in the start's transaction, so a load committing meanwhile is either
-    // seen whole or not at all; the tag is deleted here, as the run names its unit from now on.
+    // seen whole or not at all; the run names its unit from now on.
     const [version] = await db.query<{ tag: string | null; unit_id: string | null }>(SQL.resolveWorkflowVersion, [start.jobId, start.grabToken, name]);
     if (!version) return null;
-    await db.query(SQL.deleteJobTag, [start.jobId]);
     if (version.unit_id === null) return noVersion(stepTx(ctx, db), version.tag);
     const [row] = await db.query<RunRow>(SQL.startWorkflowRun, [start.jobId, start.grabToken, version.unit_id, ctx.now()]);
     if (!row) return null;
