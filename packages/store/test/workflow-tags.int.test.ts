@@ -41,6 +41,16 @@ describe('workflow version tags', () => {
     expect(v1.version).toBe(1);
   });
 
+  it('starts a retried workflow job on the version its tag picks again', async () => {
+    await save('t.retry');
+    const beta = await save('t.retry', ['beta']);
+    const { id } = await ns.store.insert({ funcname: 't.retry', arg: {} }, { workflowTag: 'beta' });
+    expect(await ns.store.cancel(id)).toBeTruthy();
+    expect(await ns.store.retry(id)).toBeTruthy();
+    const [claimed] = await ns.store.claim([id], LEASE);
+    expect(await ns.store.startWorkflowRun({ jobId: id, grabToken: claimed!.grabToken, name: 't.retry' }, async (_tx, run) => run.unitId, async () => 'none')).toBe(beta.id);
+  });
+
   it('hands the tag to noVersion when no version fits, and writes no run', async () => {
     await save('t.tagged', ['beta']);
     expect(await startOn('t.tagged', 'zeta')).toBe('none: zeta');
@@ -53,7 +63,7 @@ describe('workflow version tags', () => {
     const again = await ns.store.insert({ funcname: 't.dup', uniqkey: 'k' }, { workflowTag: 'dup-gamma' });
     expect(again).toEqual({ id: first.id, inserted: false });
     const owned = await ns.store.insertFor('caller', { funcname: 't.dup', arg: {} }, { awaited: true, workflowTag: 'rc' });
-    const { rows } = await ns.pool.query<{ job_id: string; tag: string }>('SELECT job_id::text, tag FROM workflow_job_tags WHERE job_id = ANY($1::bigint[]) ORDER BY job_id', [[first.id, owned.id]]);
+    const { rows } = await ns.pool.query<{ job_id: string; tag: string }>('SELECT job_id::text, tag FROM workflow_job_tags WHERE job_id = ANY($1::bigint[]) ORDER BY workflow_job_tags.job_id', [[first.id, owned.id]]);
     expect(rows).toEqual([{ job_id: first.id, tag: 'beta' }, { job_id: owned.id, tag: 'rc' }]);
     expect(await count("workflow_job_tags WHERE tag = 'dup-gamma'")).toBe(0);
   });
@@ -67,7 +77,7 @@ describe('workflow version tags', () => {
     expect(await ns.store.cancel(gone.id)).toBeTruthy();
     await ns.pool.query('DELETE FROM finished_jobs WHERE id = $1', [gone.id]);
     expect(await ns.store.trimJobTags()).toBe(1);
-    const { rows } = await ns.pool.query<{ job_id: string }>('SELECT job_id::text FROM workflow_job_tags ORDER BY job_id');
+    const { rows } = await ns.pool.query<{ job_id: string }>('SELECT job_id::text FROM workflow_job_tags ORDER BY workflow_job_tags.job_id');
     expect(rows).toEqual([{ job_id: finished.id }, { job_id: live.id }]);
   });
 
