@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ValidationError, type Broker, type JobStore, type Logger } from '@drover/core';
-import { createEvaluator, createMachine, createSandbox, createTypeChecker, createWorkflowEngine, type Machine, type WorkflowEngine } from '@drover/workflow';
+import { createEvaluator, createMachine, createReloadableTypeChecker, createSandbox, createTypeChecker, createWorkflowEngine, type Machine, type TypeChecker, type WorkflowEngine } from '@drover/workflow';
 import type { Config } from './config.js';
 
 /**
@@ -16,11 +16,14 @@ import type { Config } from './config.js';
  */
 export async function workflowEngineFor(config: Config, parts: { store: JobStore; broker: Broker; logger: Logger }): Promise<WorkflowEngine | null> {
   if (!config.DROVER_WORKFLOWS) return null;
-  const machine = config.DROVER_WORKFLOW_MACHINE ? await loadMachine(config.DROVER_WORKFLOW_MACHINE) : jclMachine();
+  // One type checker for the machine and the engine, which reloads it with the stored JSON Schemas.
+  const types = createReloadableTypeChecker();
+  const machine = config.DROVER_WORKFLOW_MACHINE ? await loadMachine(config.DROVER_WORKFLOW_MACHINE) : jclMachine(types);
   return createWorkflowEngine({
     store: parts.store,
     broker: parts.broker,
     machine,
+    types,
     logger: parts.logger,
     ...(config.DROVER_WORKFLOW_LEASE_MS === undefined ? {} : { leaseMs: config.DROVER_WORKFLOW_LEASE_MS }),
   });
@@ -38,8 +41,7 @@ async function loadMachine(modulePath: string): Promise<Machine> {
   return mod.machine;
 }
 
-/** JobCenter's language: the built-in step machine. */
-export function jclMachine(): Machine {
-  const types = createTypeChecker({});
+/** JobCenter's language: the built-in step machine, checking types with `types`. */
+export function jclMachine(types: TypeChecker = createTypeChecker({})): Machine {
   return createMachine({ evaluator: createEvaluator({ sandbox: createSandbox(), types }), types });
 }
