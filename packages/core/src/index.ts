@@ -165,6 +165,8 @@ export type {
   WorkflowRunUpdate,
   WorkflowStepTx,
   WorkflowRunStore,
+  WorkflowUnitStore,
+  StoredWorkflowUnit,
   WorkflowUnitKind,
   WorkflowUnitRef,
   WorkflowWakeup,
