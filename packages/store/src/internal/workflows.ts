@@ -69,7 +69,7 @@ export async function saveUnit(ctx: StoreContext, unit: NewWorkflowUnit): Promis
  */
 export async function saveUnits(ctx: StoreContext, units: readonly NewWorkflowUnit[]): Promise<WorkflowUnitRef[]> {
   if (!Array.isArray(units)) throw new ValidationError('units', 'must be a list of units');
-  const checked = units.map((unit, i) => checkUnit(unit, `units[${i}].`));
+  const checked = (units as readonly NewWorkflowUnit[]).map((unit, i) => checkUnit(unit, `units[${i}].`));
   return ctx.db.transaction(async (tx) => {
     const refs: WorkflowUnitRef[] = [];
     for (const params of checked) refs.push(await insertUnit(ctx, tx, params));
@@ -93,8 +93,8 @@ function checkUnit(unit: NewWorkflowUnit, prefix: string): UnitParams {
   if (typeof unit !== 'object' || unit === null) throw new ValidationError(prefix === '' ? 'unit' : prefix.slice(0, -1), 'must be a unit object');
   const name = rename(() => validateFuncname(unit.name, 'name'));
   if (!UNIT_KINDS.includes(unit.kind)) throw new ValidationError(field('kind'), `must be one of ${UNIT_KINDS.join(', ')}`);
-  const tags = unit.tags ?? [];
-  if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 200)) {
+  const tags: unknown = unit.tags ?? [];
+  if (!Array.isArray(tags) || tags.some((t: unknown) => typeof t !== 'string' || t.length === 0 || t.length > 200)) {
     throw new ValidationError(field('tags'), 'must be a list of non-empty strings of at most 200 characters');
   }
   if (typeof unit.source !== 'string') throw new ValidationError(field('source'), 'must be a string');
@@ -106,7 +106,7 @@ function checkUnit(unit: NewWorkflowUnit, prefix: string): UnitParams {
   const signature = unit.signature === undefined || unit.signature === null ? null : rename(() => toJsonText(unit.signature, 'signature'));
   // The source is stored as text: refuse what PostgreSQL would (NUL, lone surrogates) by name.
   rename(() => toJsonText(unit.source, 'source'));
-  return [name, unit.kind, [...tags], unit.source, unitJson, compiled, signature];
+  return [name, unit.kind, [...(tags as string[])], unit.source, unitJson, compiled, signature];
 }
 
 async function insertUnit(ctx: StoreContext, db: SqlExecutor, params: UnitParams): Promise<WorkflowUnitRef> {
