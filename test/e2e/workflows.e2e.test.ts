@@ -1,36 +1,65 @@
 /**
- * Workflows survive their engine's death: 50 workflows of three sequential calls each run while
- * the scheduler process that drives them (its workflow engine, with the test-only list machine) is
- * SIGKILLed over and over. Every workflow finishes with the right output, each step's effects
- * appear once (one child per call, one log row per step), and no child runs twice: its worker was
- * never killed.
+ * Workflows survive their engine's death: 200 JCL workflows (a call, a map over two children, a
+ * call) run while the scheduler process that drives them (its workflow engine) is SIGKILLed over
+ * and over. Every workflow finishes with the right output, each step's effects appear once (one
+ * child per call and per mapped element, with the arguments that step gave it), and no child runs
+ * twice: its worker was never killed.
  */
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Json } from '@drover/core';
 import { waitFor, type DroverProcess } from '@drover/testing';
+import { createTypeChecker, loadJcl } from '@drover/workflow';
 import { startsById, useDrover } from './harness.js';
 
-const drover = useDrover({ funcnames: ['e2e.inc', 'e2e.wf3'] });
-const MACHINE = fileURLToPath(new URL('../fixtures/workflow-machine.ts', import.meta.url));
+const drover = useDrover({ funcnames: ['e2e.inc', 'e2e.flow'] });
 const ENV = {
   DROVER_RETRY_BASE_MS: '100',
   DROVER_SCHEDULER_POLL_MS: '100',
   DROVER_RESTART_GRACE_MS: '3000',
   // A workflow job claimed by an engine killed before its start committed comes back within a second or so.
   DROVER_WORKFLOW_LEASE_MS: '1000',
-  DROVER_WORKFLOW_MACHINE: MACHINE,
 };
-const COUNT = 50;
+const COUNT = 200;
 /** Kills: enough to land on every kind of moment (mid-start, mid-step, idle); each restart costs a few seconds from source. */
 const KILLS = 6;
-const CALLS = [{ call: 'e2e.inc' }, { call: 'e2e.inc' }, { call: 'e2e.inc' }];
+const SOURCE = `
+action e2e.inc:
+in:
+	value number
+out:
+	value number
+
+workflow e2e.flow:
+in:
+	value number
+out:
+	value number
+	parts array
+wfomap:
+	<value>
+	<parts>
+do:
+	call e2e.inc:
+		value = a.value
+	into:
+		<value>
+	eval:
+		parts = array()
+	map e2e.inc using array(v.value, v.value + 100):
+		value = e._v
+	collect:
+		parts ,= o.value
+	call e2e.inc:
+		<value>
+	into:
+		<value>
+`;
 
 let scheduler: DroverProcess;
 
 beforeAll(async () => {
-  const program = CALLS as unknown as Json;
-  await drover.ns.store.saveWorkflowUnit({ name: 'e2e.wf3', kind: 'workflow', source: JSON.stringify(CALLS), unit: program, compiled: program });
+  for (const unit of loadJcl([{ fileName: 'e2e.wf', text: SOURCE }], { stored: { lookup: () => null }, types: createTypeChecker({}) })) {
+    await drover.ns.store.saveWorkflowUnit({ name: unit.name, kind: unit.kind, source: unit.source, unit: unit.unit, compiled: unit.compiled });
+  }
   drover.processes.start(['controller'], drover.env(ENV));
   drover.startWorker(ENV);
   scheduler = drover.processes.start(['scheduler'], drover.env(ENV));
@@ -47,10 +76,10 @@ async function finishedCount(ids: string[]): Promise<number> {
 }
 
 describe('workflows across SIGKILL of their engine', () => {
-  it(`finishes ${COUNT} three-call workflows, each step once, while the scheduler is killed over and over`, async () => {
-    const ids = (await drover.ns.store.insertMany(Array.from({ length: COUNT }, (_, i) => ({ funcname: 'e2e.wf3', arg: { value: i * 10 } })))).map((r) => r.id);
+  it(`finishes ${COUNT} workflows (call, map over two, call), each step once, while the scheduler is killed over and over`, async () => {
+    const ids = (await drover.ns.store.insertMany(Array.from({ length: COUNT }, (_, i) => ({ funcname: 'e2e.flow', arg: { value: i * 1000 } })))).map((r) => r.id);
     let kills = 0;
-    const deadline = Date.now() + 150_000;
+    const deadline = Date.now() + 180_000;
     while (kills < KILLS && (await finishedCount(ids)) < COUNT && Date.now() < deadline) {
       // Kill once the engine has made progress since it (re)started: a witness that the kill
       // lands on a working engine, with workflows in flight.
@@ -67,27 +96,34 @@ describe('workflows across SIGKILL of their engine', () => {
 
     for (const [i, id] of ids.entries()) {
       const job = await drover.ns.store.getJob(id);
-      expect(job, `workflow ${i}`).toMatchObject({ state: 'completed', result: { value: i * 10 + 3 } });
+      const a = i * 1000;
+      expect(job, `workflow ${i}`).toMatchObject({ state: 'completed', result: { value: a + 2, parts: [a + 2, a + 102] } });
     }
-    // One child per call: no step's effects appeared twice.
+    // One child per call and per mapped element, with that step's arguments: no step's effects
+    // appeared twice, and none is missing.
     const { rows: children } = await drover.ns.pool.query<{ parent_id: string; arg: { value: number } }>(
       'SELECT parent_id::text, arg FROM finished_jobs WHERE parent_id = ANY($1::bigint[]) UNION ALL SELECT parent_id::text, arg FROM jobs WHERE parent_id = ANY($1::bigint[])',
       [ids],
     );
-    expect(children).toHaveLength(COUNT * 3);
+    expect(children).toHaveLength(COUNT * 4);
     for (const [i, id] of ids.entries()) {
-      const values = children.filter((c) => c.parent_id === id).map((c) => c.arg.value).sort((a, b) => a - b);
-      expect(values, `children of workflow ${i}`).toEqual([i * 10, i * 10 + 1, i * 10 + 2]);
+      const a = i * 1000;
+      const values = children.filter((c) => c.parent_id === id).map((c) => c.arg.value).sort((x, y) => x - y);
+      expect(values, `children of workflow ${i}`).toEqual([a, a + 1, a + 1, a + 101]);
     }
-    const { rows: logs } = await drover.ns.pool.query<{ job_id: string; kinds: string[] }>(
-      'SELECT job_id::text, array_agg(kind ORDER BY step) AS kinds FROM workflow_steps WHERE job_id = ANY($1::bigint[]) GROUP BY job_id',
+    // Every run's log starts once and ends with its completion.
+    const { rows: logs } = await drover.ns.pool.query<{ job_id: string; kinds: string[]; last: { result?: string } }>(
+      "SELECT job_id::text, array_agg(kind ORDER BY step) AS kinds, (array_agg(detail ORDER BY step DESC))[1] AS last FROM workflow_steps WHERE job_id = ANY($1::bigint[]) GROUP BY job_id",
       [ids],
     );
     expect(logs).toHaveLength(COUNT);
-    for (const log of logs) expect(log.kinds).toEqual(['start', 'children', 'children', 'children']);
+    for (const log of logs) {
+      expect(log.kinds.filter((k) => k === 'start')).toEqual(['start']);
+      expect(log.last.result).toBe('completed');
+    }
     // The worker was never killed, so no child ran twice.
     const starts = startsById(drover.runs().filter((r) => r.funcname === 'e2e.inc'));
-    expect(starts.size).toBe(COUNT * 3);
+    expect(starts.size).toBe(COUNT * 4);
     expect([...starts.values()].every((n) => n === 1)).toBe(true);
     const { rows: runs } = await drover.ns.pool.query('SELECT 1 FROM workflow_runs');
     expect(runs).toHaveLength(0);

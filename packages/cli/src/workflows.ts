@@ -6,21 +6,17 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ValidationError, type Broker, type JobStore, type Logger } from '@drover/core';
-import { createWorkflowEngine, type Machine, type WorkflowEngine } from '@drover/workflow';
+import { createEvaluator, createMachine, createSandbox, createTypeChecker, createWorkflowEngine, type Machine, type WorkflowEngine } from '@drover/workflow';
 import type { Config } from './config.js';
 
 /**
- * The engine for this process, or null when workflows are off or no step machine is available.
- * The built-in machine is the workflow package's; until it exists, only DROVER_WORKFLOW_MACHINE
- * provides one.
+ * The engine for this process, or null when workflows are off. The step machine is the workflow
+ * package's (JCL, inline blocks in the QuickJS sandbox); DROVER_WORKFLOW_MACHINE names a module
+ * exporting another `machine`, which the fault tests use to drive the engine with a scripted one.
  */
 export async function workflowEngineFor(config: Config, parts: { store: JobStore; broker: Broker; logger: Logger }): Promise<WorkflowEngine | null> {
   if (!config.DROVER_WORKFLOWS) return null;
-  const machine = config.DROVER_WORKFLOW_MACHINE ? await loadMachine(config.DROVER_WORKFLOW_MACHINE) : null;
-  if (!machine) {
-    parts.logger.info({}, 'workflow engine off: no step machine in this build (DROVER_WORKFLOW_MACHINE names one)');
-    return null;
-  }
+  const machine = config.DROVER_WORKFLOW_MACHINE ? await loadMachine(config.DROVER_WORKFLOW_MACHINE) : jclMachine();
   return createWorkflowEngine({
     store: parts.store,
     broker: parts.broker,
@@ -40,4 +36,10 @@ async function loadMachine(modulePath: string): Promise<Machine> {
   }
   if (typeof mod.machine?.advance !== 'function') throw new ValidationError('DROVER_WORKFLOW_MACHINE', `${modulePath} exports no "machine" with an advance method`);
   return mod.machine;
+}
+
+/** JobCenter's language: the built-in step machine. */
+export function jclMachine(): Machine {
+  const types = createTypeChecker({});
+  return createMachine({ evaluator: createEvaluator({ sandbox: createSandbox(), types }), types });
 }

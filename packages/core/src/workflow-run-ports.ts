@@ -5,6 +5,7 @@
  * step commits whole or not at all, and two engines never step one run at once.
  */
 import type { Json } from './job.js';
+import type { WorkflowEventStore, WorkflowLockStore } from './workflow-ports.js';
 
 /** The kinds of stored unit (JobCenter's JCL). */
 export type WorkflowUnitKind = 'workflow' | 'action' | 'procedure' | 'interface';
@@ -114,6 +115,10 @@ export type WorkflowEnd =
  * commits, and a step that throws leaves nothing behind (not even the children it created).
  */
 export interface WorkflowStepTx {
+  /** The workflow's locks and events, on this step's transaction (their effects commit with the step). */
+  readonly runtime: WorkflowLockStore & WorkflowEventStore;
+  /** A job's ancestors, parent first (whose `inherit` locks it may borrow). */
+  ancestors(jobId: string): Promise<string[]>;
   /** A stored workflow's program by unit id, read on the step's transaction (an embedded store has one session). */
   program(unitId: string): Promise<WorkflowProgram | null>;
   /**

@@ -20,7 +20,7 @@ export interface LoadedUnit {
   readonly source: string;
   /** The syntax tree, as JSON. */
   readonly unit: Json;
-  /** The program, for workflows; null for actions, procedures and interfaces. */
+  /** The program's code (CompiledWorkflow.code), for workflows; null for actions, procedures and interfaces. */
   readonly compiled: Json | null;
   /** What other units compiled against: the signature with an interface's in/out resolved. */
   readonly signature: CatalogEntry;
@@ -57,7 +57,7 @@ export function loadJcl(sources: readonly JclSource[], options: { readonly store
     kind: unit.kind,
     source: source.text,
     unit: unit as unknown as Json,
-    compiled: unit.kind === 'workflow' ? (compileWorkflow(unit, { version: options.version?.(unit.name) ?? 1, catalog, types: options.types }) as unknown as Json) : null,
+    compiled: unit.kind === 'workflow' ? compileWorkflow(unit, { version: options.version?.(unit.name) ?? 1, catalog, types: options.types }).code : null,
     signature: catalog.lookup(unit.name)!,
   }));
 }

@@ -10,7 +10,7 @@ import { Relay } from '@drover/controller';
 import { createWorker, type Worker, type WorkerOptions } from '@drover/worker';
 import { useTestNamespace, type TestNamespace } from '@drover/testing';
 import type { PgJobStore } from '@drover/store';
-import { createWorkflowEngine, type Machine, type WorkflowEngine, type WorkflowEngineOptions } from '../src/index.js';
+import { createWorkflowEngine, type LoadedUnit, type Machine, type WorkflowEngine, type WorkflowEngineOptions } from '../src/index.js';
 import type { ListOp } from './list-machine.js';
 
 export interface EngineHarness {
@@ -19,6 +19,8 @@ export interface EngineHarness {
   broker(name: string): Promise<Broker>;
   /** Stores a list program as a workflow unit. */
   saveWorkflow(name: string, ops: ListOp[]): Promise<void>;
+  /** Stores loaded JCL units (loadJcl's output), in order. */
+  saveUnits(units: readonly LoadedUnit[]): Promise<void>;
   startRelay(store?: PgJobStore): Promise<Relay>;
   startWorker(options: Omit<WorkerOptions, 'store' | 'broker'>): Promise<Worker>;
   startEngine(machine: Machine, options?: Partial<WorkflowEngineOptions>): Promise<WorkflowEngine>;
@@ -56,6 +58,12 @@ export function useEngineHarness(): EngineHarness {
       const made = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `wf-engine-${name}-${n++}` });
       brokers.push(made);
       return made;
+    },
+    saveUnits: async (units) => {
+      for (const unit of units) {
+        funcnames.add(unit.name);
+        await ns.store.saveWorkflowUnit({ name: unit.name, kind: unit.kind, source: unit.source, unit: unit.unit, compiled: unit.compiled });
+      }
     },
     saveWorkflow: async (name, ops) => {
       funcnames.add(name);

@@ -105,6 +105,7 @@ export const SQL = {
   takeWakeups: get('take-wakeups'),
   insertChildJob: get('insert-child-job'),
   liveChildren: get('live-children'),
+  jobAncestors: get('job-ancestors'),
   saveRun: get('save-run'),
   logStep: get('log-step'),
   deleteRun: get('delete-run'),

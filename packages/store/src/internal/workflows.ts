@@ -26,6 +26,7 @@ import { checkId } from './checks.js';
 import type { StoreContext } from './context.js';
 import type { SqlExecutor } from './executor.js';
 import * as outcomes from './outcomes.js';
+import { SqlWorkflowStore } from '../sql-workflow-store.js';
 import { SQL } from './statements.js';
 
 const UNIT_KINDS: readonly WorkflowUnitKind[] = ['workflow', 'action', 'procedure', 'interface'];
@@ -192,6 +193,8 @@ export async function stepRun<T>(
 function stepTx(ctx: StoreContext, db: SqlExecutor): WorkflowStepTx {
   const txCtx: StoreContext = { ...ctx, db };
   return {
+    runtime: new SqlWorkflowStore(txCtx),
+    ancestors: async (jobId) => (await db.query<{ id: string }>(SQL.jobAncestors, [checkId(jobId)])).map((r) => r.id),
     program: (unitId) => program(txCtx, unitId),
     insertChild: async (parentId, job) => {
       // The store's own defaults (priority 0, the default max retries): a child is a job like any

@@ -1,11 +1,10 @@
 /**
  * The Host a step machine runs against in the engine: every effect is a write on the step's
  * transaction, so it commits with the step's new state or not at all (a child created by a step
- * that then fails never exists). Events and locks are another part's tables (migration 0013);
- * until an extension provides them, a workflow that uses them fails with a fatal error.
+ * that then fails never exists), and so is every event raised, subscription and lock (0013).
  */
 import type { Clock, WorkflowRun, WorkflowStepTx } from '@drover/core';
-import { WorkflowError, type Host } from '../ports.js';
+import type { Host } from '../ports.js';
 
 /**
  * Adds to (or replaces parts of) the step's Host: how events and locks are plugged in, on the same
@@ -13,11 +12,9 @@ import { WorkflowError, type Host } from '../ports.js';
  */
 export type HostExtension = (base: Host, tx: WorkflowStepTx, run: WorkflowRun) => Host;
 
-/** The Host of one step of `run`, on `tx`. */
+/** The Host of one step of `run`, on `tx`: children, events and locks all on the step's transaction. */
 export function createStepHost(tx: WorkflowStepTx, run: WorkflowRun, clock: Clock, extend?: HostExtension): Host {
-  const unavailable = (what: string) => async (): Promise<never> => {
-    throw new WorkflowError('fatal', `${what} is not available: this engine has no ${what} support`);
-  };
+  const { runtime } = tx;
   const base: Host = {
     now: () => clock.now(),
     // A detached child has no parent: its outcome is reported to nobody, and it outlives the workflow.
@@ -25,11 +22,19 @@ export function createStepHost(tx: WorkflowStepTx, run: WorkflowRun, clock: Cloc
     cancelChildren: async (jobIds) => {
       await tx.cancelJobs(jobIds);
     },
-    raiseEvent: unavailable('raise_event'),
-    subscribe: unavailable('subscribe'),
-    unsubscribe: unavailable('unsubscribe'),
-    lock: unavailable('lock'),
-    unlock: unavailable('unlock'),
+    // JobCenter's raise_event carries the event data alone; matching is on the data, and each
+    // receiver sees its own subscription's name.
+    raiseEvent: async (_name, data) => {
+      await runtime.raiseWorkflowEvent(data);
+    },
+    subscribe: (name, mask) => runtime.subscribe(run.jobId, name, mask),
+    unsubscribe: async (name) => {
+      await runtime.unsubscribe(run.jobId, name);
+    },
+    lock: async (type, value, options) => runtime.lock(run.jobId, type, value, { ...options, parentJobIds: await tx.ancestors(run.jobId) }),
+    unlock: async (type, value) => {
+      await runtime.unlock(run.jobId, type, value);
+    },
   };
   return extend ? extend(base, tx, run) : base;
 }

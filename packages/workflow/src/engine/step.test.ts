@@ -60,6 +60,8 @@ function recordingTx(children: string[] = []): WorkflowStepTx & { calls: string[
   return {
     calls,
     ends,
+    runtime: recordingRuntime(calls),
+    ancestors: async () => [],
     program: async (unitId) => ({ unitId, name: 'wf', version: 1, compiled: [] }),
     insertChild: async () => {
       calls.push('insertChild');
@@ -98,7 +100,7 @@ describe('runStep', () => {
     const tx = recordingTx(['7']);
     const outcome = await runStep(deps(machineThat(async () => { throw new TypeError('x is undefined'); })), tx, run({ state: null }), []);
     expect(outcome).toBe('failed');
-    expect(tx.calls).toEqual(['log start', 'cancel 7', 'finish failed']);
+    expect(tx.calls).toEqual(['log start', 'cancel 7', 'releaseAll', 'cancelEventWait', 'unsubscribeAll', 'finish failed']);
     expect(JSON.parse((tx.ends[0] as { error: string }).error)).toEqual({ class: 'fatal', msg: 'the step machine failed: x is undefined' });
   });
 
@@ -113,7 +115,7 @@ describe('runStep', () => {
     const tx = recordingTx(['7', '8']);
     const outcome = await runStep(deps(machineThat(async () => { throw new Error('not asked'); })), tx, run({}), [{ id: '1', kind: 'cancel', childId: null, payload: null }]);
     expect(outcome).toBe('cancelled');
-    expect(tx.calls).toEqual(['cancel 7,8', 'log cancelled', 'deleteRun']);
+    expect(tx.calls).toEqual(['cancel 7,8', 'releaseAll', 'cancelEventWait', 'unsubscribeAll', 'log cancelled', 'deleteRun']);
   });
 
   it('saves the state and the wake time of a workflow that goes on waiting', async () => {
@@ -123,3 +125,32 @@ describe('runStep', () => {
     expect(tx.calls).toEqual(['log start', 'saveRun']);
   });
 });
+
+/** Locks and events as the step calls them at a run's end (their SQL is tested in the store). */
+function recordingRuntime(calls: string[]): WorkflowStepTx['runtime'] {
+  const record = (what: string) => async () => {
+    calls.push(what);
+    return true as never;
+  };
+  return {
+    lock: record('lock'),
+    unlock: record('unlock'),
+    releaseAll: async () => {
+      calls.push('releaseAll');
+      return 0;
+    },
+    cancelLockWait: record('cancelLockWait'),
+    checkIfLockExists: async () => null,
+    subscribe: record('subscribe'),
+    unsubscribe: record('unsubscribe'),
+    unsubscribeAll: async () => {
+      calls.push('unsubscribeAll');
+    },
+    raiseWorkflowEvent: record('raiseWorkflowEvent'),
+    takeEvent: async () => null,
+    cancelEventWait: async () => {
+      calls.push('cancelEventWait');
+      return false;
+    },
+  };
+}

@@ -4,7 +4,7 @@
  * state and what it waits for, the children it made, the log, or the workflow job's end). Every
  * write goes through the step's transaction, so the step commits whole or not at all.
  */
-import { isRetryableInfrastructureError, type Clock, type Json, type WorkflowRun, type WorkflowStepTx, type WorkflowWakeup } from '@drover/core';
+import { isRetryableInfrastructureError, ValidationError, type Clock, type Json, type WorkflowRun, type WorkflowStepTx, type WorkflowWakeup } from '@drover/core';
 import { WorkflowError, type Advance, type ChildOutcome, type CompiledWorkflow, type Host, type JsonObject, type Machine, type Wake, type Waiting, type WorkflowEvent } from '../ports.js';
 import { createStepHost, type HostExtension } from './host.js';
 
@@ -27,6 +27,7 @@ export async function runStep(deps: StepDeps, tx: WorkflowStepTx, run: WorkflowR
   if (run.grabToken === null || wakeups.some((w) => w.kind === 'cancel')) {
     // The workflow job was cancelled (or is otherwise gone): its children go with it.
     await tx.cancelJobs(await tx.liveChildren(run.jobId));
+    await releaseRuntime(tx, run.jobId);
     await tx.logStep(run.jobId, 'cancelled', null);
     await tx.deleteRun(run.jobId);
     return 'cancelled';
@@ -44,11 +45,25 @@ export async function runStep(deps: StepDeps, tx: WorkflowStepTx, run: WorkflowR
   const context = { jobId: run.jobId, depth: run.depth, args: isObject(run.arg) ? run.arg : {} };
   let state: Json | null = run.state;
   let last: Advance | null = null;
-  for (const wake of wakes) {
-    last = await advance(deps.machine, compiled, state, wake, context, host, run.steps);
+  for (let i = 0; i < wakes.length; i++) {
+    const wake = wakes[i]!;
+    // A wait's timeout races the grant or event that would end it: only a wait still on record
+    // times out; otherwise the winner's wake-up is queued and the next step delivers it.
+    if (wake.kind === 'timer' && !(await timeoutStands(tx, run))) return 'idle';
+    last = await advance(deps.machine, compiled, state, wake, context, host, last?.steps ?? run.steps);
     await tx.logStep(run.jobId, wake.kind, logDetail(wake, last));
     if (last.kind !== 'waiting') break;
     state = last.state;
+    if (last.waiting.kind === 'event') {
+      // An event that matched a subscription before the wait began is queued there: it ends the
+      // wait at once, in this step. Without one, takeEvent records the wait for the next raise.
+      const queued = await takeEvent(tx, run.jobId, last.waiting.names);
+      if (queued.kind === 'failed') {
+        last = { kind: 'failed', error: queued.error, steps: last.steps };
+        break;
+      }
+      if (queued.event) wakes.push({ kind: 'event', event: queued.event });
+    }
   }
   if (!last) return 'idle';
   if (last.kind === 'waiting') {
@@ -73,14 +88,42 @@ async function advance(machine: Machine, program: CompiledWorkflow, state: Json 
 
 /** Ends the workflow job (completed with its output, or failed for good), its children cancelled. */
 async function end(tx: WorkflowStepTx, run: WorkflowRun, grabToken: string, last: Exclude<Advance, { kind: 'waiting' }>): Promise<StepOutcome> {
-  // Children still running are of no use to anyone once their workflow has ended.
+  // Children still running are of no use to anyone once their workflow has ended, nor are its
+  // locks and subscriptions.
   await tx.cancelJobs(await tx.liveChildren(run.jobId));
+  await releaseRuntime(tx, run.jobId);
   if (last.kind === 'completed') {
     await tx.finishRun(run.jobId, grabToken, { kind: 'completed', output: last.output });
     return 'completed';
   }
   await tx.finishRun(run.jobId, grabToken, { kind: 'failed', error: JSON.stringify(last.error) });
   return 'failed';
+}
+
+/** A job's locks, lock wait, subscriptions and event wait end with it (JobCenter's do_cleanup_on_finish). */
+async function releaseRuntime(tx: WorkflowStepTx, jobId: string): Promise<void> {
+  await tx.runtime.releaseAll(jobId);
+  await tx.runtime.cancelEventWait(jobId);
+  await tx.runtime.unsubscribeAll(jobId);
+}
+
+/** Whether the run's wait is still on record, now ended by its timeout (false: a grant or event won). */
+async function timeoutStands(tx: WorkflowStepTx, run: WorkflowRun): Promise<boolean> {
+  const waiting = run.waiting as Waiting | null;
+  if (waiting?.kind === 'lock') return tx.runtime.cancelLockWait(run.jobId);
+  if (waiting?.kind === 'event') return tx.runtime.cancelEventWait(run.jobId);
+  return true;
+}
+
+/** The queued event that ends a wait at once, or none (the wait is then recorded). */
+async function takeEvent(tx: WorkflowStepTx, jobId: string, names: readonly string[]): Promise<{ kind: 'ok'; event: WorkflowEvent | null } | { kind: 'failed'; error: JsonObject }> {
+  try {
+    return { kind: 'ok', event: await tx.runtime.takeEvent(jobId, names) };
+  } catch (err) {
+    // Waiting for a name the workflow never subscribed to would wait for ever.
+    if (err instanceof ValidationError) return { kind: 'failed', error: { class: 'normal', msg: `wait_for_event: ${err.message}` } };
+    throw err;
+  }
 }
 
 /**
