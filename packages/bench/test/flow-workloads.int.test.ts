@@ -28,14 +28,16 @@ afterAll(async () => {
 describe('the drain-limited workload', () => {
   const results: Record<string, Record<string, number>[]> = {};
 
-  it('drains with no limit and under the rate limit, in either order, and reports the slowdown', async () => {
+  it('drains with no limit and under the rate limit, and reports the slowdown', async () => {
     // 120 jobs under 50 starts a second: the sliding window lets 50 at once, then 50 a second
     // later, and the last 20 a second after that, so the limited drain takes at least 2 s.
     const limit = { max: 50, perMs: 1000 };
-    for (const run of [1, 2]) {
+    // One run (the limited drain second); the order alternating between runs is one line of
+    // drainLimited, and each run here costs a controller process and two drains of CI time.
+    for (const run of [1]) {
       const metrics = await drainLimited(system, servers, 120, run, limit);
       (results['drain-limited'] ??= []).push(metrics);
-      expect(metrics.limitedFirst).toBe(run === 2 ? 1 : 0);
+      expect(metrics.limitedFirst).toBe(0);
       expect(metrics.unlimitedJobsPerSecond).toBeGreaterThan(0);
       expect(metrics.limitedJobsPerSecond).toBeGreaterThan(0);
       expect(metrics.limitedJobsPerSecond).toBeLessThanOrEqual(120 / 2);
@@ -50,7 +52,7 @@ describe('the drain-limited workload', () => {
       ['drain-limited: rate limit 1M/s in Redis', 'jobs/s'],
       ['drain-limited: slowdown', '%'],
     ]);
-    expect(rows[2]!.bySystem.drover!.runs).toBe(2);
+    expect(rows[2]!.bySystem.drover!.runs).toBe(1);
   });
 
   it('refuses drain-limited when no system in the run keeps rate limits in Redis, before starting anything', async () => {

@@ -26,6 +26,7 @@ import {
   type TriggerJobsQuery,
   type TriggerPatch,
   type TriggerStore,
+  type InsertOptions,
 } from '@drover/core';
 import { createPgStore, type PgJobStore } from '@drover/store';
 import type { TriggerApi } from './http-api.js';
@@ -65,6 +66,11 @@ export interface ClientOptions {
 export interface EnqueueOptions {
   /** A client inside the caller's transaction: the job commits or rolls back with it. */
   tx?: pg.ClientBase;
+  /**
+   * For a workflow job: the version tag it asks for (JobCenter's vtag). It runs the newest version
+   * of the workflow carrying the tag, else the newest default (untagged) version.
+   */
+  tag?: string;
 }
 
 /** `call` gave up waiting; the job goes on and can be looked up by `jobId`. */
@@ -129,11 +135,12 @@ export class Client implements TriggerApi {
 
   /** Enqueues one job; retried (with one idempotency key for all attempts) unless in the caller's transaction. */
   async enqueue(job: NewJob, options: EnqueueOptions = {}): Promise<InsertResult> {
-    if (options.tx) return this.#pgStore().withClient(options.tx, (s) => s.insert(job));
-    if (this.#retries === false) return this.store.insert(job);
+    const insertOptions: InsertOptions = options.tag === undefined ? {} : { workflowTag: options.tag };
+    if (options.tx) return this.#pgStore().withClient(options.tx, (s) => s.insert(job, insertOptions));
+    if (this.#retries === false) return this.store.insert(job, insertOptions);
     // The key is made once, here, for the logical enqueue: every attempt below carries it.
     const keyed = withIdempotencyKey(job);
-    return retryEnqueue(() => this.store.insert(keyed), this.#retries);
+    return retryEnqueue(() => this.store.insert(keyed, insertOptions), this.#retries);
   }
 
   /** Enqueues a batch in one statement; retried as {@link enqueue} is, each job with its own key. */
@@ -156,8 +163,8 @@ export class Client implements TriggerApi {
    * CallTimeoutError if it has not finished in time. With a uniqkey, it waits for the live job
    * that holds the key.
    */
-  async call(job: NewJob, options: { timeoutMs?: number } = {}): Promise<Json> {
-    const { id } = await this.enqueue(job);
+  async call(job: NewJob, options: { timeoutMs?: number; tag?: string } = {}): Promise<Json> {
+    const { id } = await this.enqueue(job, options.tag === undefined ? {} : { tag: options.tag });
     return this.result(id, options);
   }
 

@@ -33,6 +33,7 @@ import {
   type TriggerJobsQuery,
   type TriggerPatch,
   type TriggerStore,
+  type InsertOptions,
 } from '@drover/core';
 
 /** What an operator does with jobs; the store and the HTTP API both provide it. */
@@ -124,7 +125,9 @@ export class HttpJobApi implements JobApi, EventApi {
     return request<T>(this.baseUrl, this.options, method, path, body);
   }
 
-  async insert(job: NewJob): Promise<InsertResult> {
+  async insert(job: NewJob, options: InsertOptions = {}): Promise<InsertResult> {
+    // Refused rather than dropped: a tagged job started on the default version would be a silent surprise.
+    if (options.workflowTag !== undefined && options.workflowTag !== null) throw new ValidationError('tag', 'the HTTP API does not carry workflow version tags yet; enqueue through PostgreSQL');
     return (await this.#request<InsertResult>('POST', '/jobs', job)).json;
   }
 

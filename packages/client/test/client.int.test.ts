@@ -66,3 +66,32 @@ describe('client', () => {
     await expect(c.call({ funcname: 'c.nobody' }, { timeoutMs: 100 })).rejects.toThrow(CallTimeoutError);
   });
 });
+
+describe('client workflow version tags', () => {
+  const tagOf = async (id: string): Promise<string | null> =>
+    (await ns.pool.query<{ tag: string }>('SELECT tag FROM workflow_job_tags WHERE job_id = $1', [id])).rows[0]?.tag ?? null;
+
+  it('writes the tag of enqueue and call with the job, also inside the caller transaction (and not when it rolls back)', async () => {
+    const plainJob = await client().enqueue({ funcname: 'c.flow', arg: {} }, { tag: 'beta' });
+    expect(await tagOf(plainJob.id)).toBe('beta');
+    const untagged = await client().enqueue({ funcname: 'c.flow', arg: {} });
+    expect(await tagOf(untagged.id)).toBeNull();
+    const called = await client().call({ funcname: 'c.flow', arg: { call: true } }, { tag: 'rc', timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(called).toBeInstanceOf(CallTimeoutError);
+    expect(await tagOf((called as CallTimeoutError).jobId)).toBe('rc');
+
+    const db = await appPool().connect();
+    try {
+      await db.query('BEGIN');
+      const kept = await client().enqueue({ funcname: 'c.flow', arg: {} }, { tx: db, tag: 'kept' });
+      await db.query('COMMIT');
+      await db.query('BEGIN');
+      const lost = await client().enqueue({ funcname: 'c.flow', arg: {} }, { tx: db, tag: 'lost' });
+      await db.query('ROLLBACK');
+      expect(await tagOf(kept.id)).toBe('kept');
+      expect(await tagOf(lost.id)).toBeNull();
+    } finally {
+      db.release();
+    }
+  });
+});

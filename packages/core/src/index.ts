@@ -136,6 +136,7 @@ export type {
   FoundJobId,
   Grab,
   InsertResult,
+  InsertOptions,
   JobCount,
   JobStore,
   LeadOptions,
@@ -171,6 +172,7 @@ export type {
   WorkflowUnitRef,
   WorkflowWakeup,
 } from './workflow-run-ports.js';
+export { validateWorkflowTag } from './workflow-run-ports.js';
 export {
   validateAncestors,
   validateLockKey,

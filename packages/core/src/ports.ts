@@ -152,10 +152,20 @@ export interface ClaimOptions {
  * (packages/store/test, on PostgreSQL and on PGlite).
  */
 
+/** How one job is inserted, besides the job itself. */
+export interface InsertOptions {
+  /**
+   * For a workflow job: the version tag it asks for (JobCenter's vtag). It runs the newest version
+   * carrying the tag, else the newest default version. Written with the job, in its transaction;
+   * a duplicate (uniqkey, idempotency key) keeps the tag of the job it returns.
+   */
+  workflowTag?: string | null;
+}
+
 /** A producer's part: enqueue jobs. */
 export interface ProducerStore {
   /** Inserts one job; a duplicate (its uniqkey live, or its idempotency key known) returns the existing job's id instead. */
-  insert(job: NewJob): Promise<InsertResult>;
+  insert(job: NewJob, options?: InsertOptions): Promise<InsertResult>;
   /** Inserts a batch atomically, duplicates resolved as in {@link ProducerStore.insert}; one result per job, in order. */
   insertMany(jobs: readonly NewJob[]): Promise<InsertResult[]>;
 }
@@ -417,7 +427,7 @@ export interface CallerStore {
    * Inserts one job (validated as {@link ProducerStore.insert} does) as the API client `who`'s own,
    * and with `awaited` marks it awaited, in one transaction.
    */
-  insertFor(who: string, job: NewJob, options?: { awaited?: boolean }): Promise<InsertResult>;
+  insertFor(who: string, job: NewJob, options?: { awaited?: boolean; workflowTag?: string | null }): Promise<InsertResult>;
   /** Inserts a batch atomically (validated as {@link ProducerStore.insertMany} does) as the API client `who`'s own. */
   insertManyFor(who: string, jobs: readonly NewJob[]): Promise<InsertResult[]>;
   /** Which of `ids` the API client `who` created (through insertFor or insertManyFor). */

@@ -4,6 +4,7 @@
  * step of it runs in one transaction ({@link WorkflowStepTx}) with every effect of the step, so a
  * step commits whole or not at all, and two engines never step one run at once.
  */
+import { ValidationError } from './errors.js';
 import type { Json } from './job.js';
 import type { WorkflowEventStore, WorkflowLockStore } from './workflow-ports.js';
 
@@ -153,11 +154,24 @@ export interface WorkflowRunStore {
   /** A stored workflow's program by unit id, or null. */
   workflowProgram(unitId: string): Promise<WorkflowProgram | null>;
   /**
-   * Starts a claimed workflow job: in one transaction fenced by its grab token, creates its run,
-   * takes the job off lease expiry (grabbed_until 'infinity') and calls `fn` with the new run.
-   * Null when the token no longer holds the job (nothing was written).
+   * Starts a claimed workflow job: in one transaction fenced by its grab token, picks the version
+   * of workflow `name` it runs (the newest carrying the tag the job asked for, else the newest
+   * default version, one without tags), creates its run on that unit, takes the job off lease
+   * expiry (grabbed_until 'infinity') and calls `fn` with the new run. When no version fits,
+   * calls `noVersion` instead (on the same transaction, no run created) with the tag asked for,
+   * for the caller to fail the job. Null when the token no longer holds the job (nothing written).
    */
-  startWorkflowRun<T>(start: { readonly jobId: string; readonly grabToken: string; readonly unitId: string }, fn: (tx: WorkflowStepTx, run: WorkflowRun) => Promise<T>): Promise<T | null>;
+  startWorkflowRun<T>(
+    start: { readonly jobId: string; readonly grabToken: string; readonly name: string },
+    fn: (tx: WorkflowStepTx, run: WorkflowRun) => Promise<T>,
+    noVersion: (tx: WorkflowStepTx, tag: string | null) => Promise<T>,
+  ): Promise<T | null>;
+  /** Stores a named JSON Schema (replacing one of that name); the caller checks that it compiles. */
+  saveJsonSchema(name: string, schema: Json): Promise<void>;
+  /** The stored named JSON Schemas, by name. */
+  jsonSchemas(): Promise<{ name: string; schema: Json }[]>;
+  /** Deletes the requested version tags of jobs that no longer exist, live or finished; returns how many. */
+  trimJobTags(): Promise<number>;
   /**
    * Locks one run that has wake-ups queued or whose wake time has come (skipping runs another
    * engine holds), takes its wake-ups, and calls `fn` in the same transaction. Resolves
@@ -175,4 +189,21 @@ export interface WorkflowRunStore {
    * hint only: notifications are lost across reconnects, so engines also sweep.
    */
   listenWorkflows(onWake: (what: 'wake' | 'units') => void): Promise<{ close(): Promise<void> }>;
+}
+
+/** The longest version tag: as long as a funcname, plenty for `beta` or `2026-12-rollout`. */
+const MAX_TAG_LENGTH = 200;
+
+/**
+ * Checks a workflow version tag (a job's requested one): null or undefined for none, else a
+ * string of 1 to 200 characters. Throws ValidationError naming `field`.
+ */
+export function validateWorkflowTag(tag: unknown, field = 'workflowTag'): string | null {
+  if (tag === undefined || tag === null) return null;
+  if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
+    throw new ValidationError(field, `must be a string of 1 to ${MAX_TAG_LENGTH} characters`);
+  }
+  // Stored as text: refuse what PostgreSQL would (NUL) by name rather than as a database error.
+  if (tag.includes('\u0000')) throw new ValidationError(field, 'must not contain NUL');
+  return tag;
 }

@@ -9,6 +9,8 @@ import {
   DEFAULT_RETRY_POLICY,
   ValidationError,
   validateNewJob,
+  validateWorkflowTag,
+  type InsertOptions,
   validateNewJobs,
   type Batcher,
   type ClaimOptions,
@@ -65,7 +67,8 @@ import { checkArray, checkDuration, checkLease } from './internal/checks.js';
 import type { StoreContext } from './internal/context.js';
 import * as dispatching from './internal/dispatch.js';
 import type { SqlExecutor } from './internal/executor.js';
-import { createInsertBatcher, insertAll, type CoalescedInsert } from './internal/inserts.js';
+import { createInsertBatcher, insertAll, insertTagged, type CoalescedInsert } from './internal/inserts.js';
+import * as schemas from './internal/json-schemas.js';
 import * as maintenance from './internal/maintenance.js';
 import { DEFAULT_IDEMPOTENCY_KEY_RETENTION_MS, DEFAULT_RESTART_GRACE_MS, DEFAULT_RESTART_LOOKBACK_MS, DEFAULT_RETENTION, type Retention, type SqlJobStoreOptions } from './internal/options.js';
 import * as outcomes from './internal/outcomes.js';
@@ -134,8 +137,11 @@ export class SqlJobStore implements JobStore {
     });
   }
 
-  async insert(job: NewJob): Promise<InsertResult> {
+  async insert(job: NewJob, options: InsertOptions = {}): Promise<InsertResult> {
     const valid = validateNewJob(job, '', this.#ctx.maxRetriesDefault());
+    const tag = validateWorkflowTag(options.workflowTag);
+    // A tagged job needs its own transaction (job and tag together): it skips the coalescing.
+    if (tag !== null) return insertTagged(this.#ctx, this.#ctx.db, valid, tag);
     if (this.#inserter) {
       const outcome = await this.#inserter.add(valid);
       if ('err' in outcome) throw outcome.err;
@@ -329,7 +335,7 @@ export class SqlJobStore implements JobStore {
     throw new Error('this store cannot listen for notifications; poll instead');
   }
 
-  async insertFor(who: string, job: NewJob, options?: { awaited?: boolean }): Promise<InsertResult> {
+  async insertFor(who: string, job: NewJob, options?: { awaited?: boolean; workflowTag?: string | null }): Promise<InsertResult> {
     return (await callers.insertFor(this.#ctx, who, job, options))[0]!;
   }
 
@@ -382,8 +388,24 @@ export class SqlJobStore implements JobStore {
     return workflows.program(this.#ctx, unitId);
   }
 
-  async startWorkflowRun<T>(start: { readonly jobId: string; readonly grabToken: string; readonly unitId: string }, fn: (tx: WorkflowStepTx, run: WorkflowRun) => Promise<T>): Promise<T | null> {
-    return workflows.startRun(this.#ctx, start, fn);
+  async startWorkflowRun<T>(
+    start: { readonly jobId: string; readonly grabToken: string; readonly name: string },
+    fn: (tx: WorkflowStepTx, run: WorkflowRun) => Promise<T>,
+    noVersion: (tx: WorkflowStepTx, tag: string | null) => Promise<T>,
+  ): Promise<T | null> {
+    return workflows.startRun(this.#ctx, start, fn, noVersion);
+  }
+
+  async saveJsonSchema(name: string, schema: Json): Promise<void> {
+    return schemas.saveJsonSchema(this.#ctx, name, schema);
+  }
+
+  async jsonSchemas(): Promise<{ name: string; schema: Json }[]> {
+    return schemas.jsonSchemas(this.#ctx);
+  }
+
+  async trimJobTags(): Promise<number> {
+    return schemas.trimJobTags(this.#ctx);
   }
 
   async stepWorkflowRun<T>(fn: (tx: WorkflowStepTx, run: WorkflowRun, wakeups: readonly WorkflowWakeup[]) => Promise<T>): Promise<{ stepped: true; value: T } | { stepped: false }> {

@@ -14,6 +14,9 @@ const ns = useTestNamespace();
 const LEASE = { leaseMs: 60_000 };
 const program: Json = [{ call: 'x' }];
 
+/** The starts here always find a version: reaching this is a failure of the test. */
+const noVersion = (): Promise<never> => Promise.reject(new Error('no version of the workflow fits'));
+
 async function wakeups(): Promise<{ run_id: string; kind: string; child_id: string | null; payload: Json }[]> {
   const { rows } = await ns.pool.query<{ run_id: string; kind: string; child_id: string | null; payload: Json }>(
     'SELECT run_id::text, kind, child_id::text, payload FROM workflow_wakeups ORDER BY id',
@@ -24,16 +27,15 @@ async function wakeups(): Promise<{ run_id: string; kind: string; child_id: stri
 /** Inserts, claims and starts a workflow job; inside the start, creates `children` child jobs. */
 async function startedWorkflow(name: string, children: number): Promise<{ id: string; childIds: string[] }> {
   await ns.store.saveWorkflowUnit({ name, kind: 'workflow', source: 'src', unit: {}, compiled: program });
-  const unit = (await ns.store.workflowUnits()).find((u) => u.name === name)!;
   const { id } = await ns.store.insert({ funcname: name, arg: { value: 1 } });
   const [claimed] = await ns.store.claim([id], LEASE);
-  const childIds = await ns.store.startWorkflowRun({ jobId: id, grabToken: claimed!.grabToken, unitId: unit.id }, async (tx, run) => {
+  const childIds = await ns.store.startWorkflowRun({ jobId: id, grabToken: claimed!.grabToken, name }, async (tx, run) => {
     expect(run).toMatchObject({ jobId: id, depth: 0, parentJobId: null, state: null, arg: { value: 1 } });
     const made: string[] = [];
     for (let i = 0; i < children; i++) made.push(await tx.insertChild(id, { funcname: 'wf.child', arg: { i } }));
     await tx.saveRun(id, { state: { pc: 1 }, waiting: { kind: 'children', jobIds: made }, wakeAt: null, steps: 1 });
     return made;
-  });
+  }, noVersion);
   return { id, childIds: childIds! };
 }
 
@@ -50,25 +52,25 @@ describe('workflow store', () => {
   it('starts a run only with the current grab token, and takes the job off lease expiry', async () => {
     const clock = new ManualClock();
     const store = ns.createStore({ clock });
-    const unit = await store.saveWorkflowUnit({ name: 'fenced.flow', kind: 'workflow', source: 's', unit: {}, compiled: program });
+    await store.saveWorkflowUnit({ name: 'fenced.flow', kind: 'workflow', source: 's', unit: {}, compiled: program });
     const { id } = await store.insert({ funcname: 'fenced.flow' });
     const [claimed] = await store.claim([id], { leaseMs: 1_000 });
-    expect(await store.startWorkflowRun({ jobId: id, grabToken: String(BigInt(claimed!.grabToken) + 1000n), unitId: unit.id }, async () => 'ran')).toBeNull();
-    expect(await store.startWorkflowRun({ jobId: id, grabToken: claimed!.grabToken, unitId: unit.id }, async () => 'ran')).toBe('ran');
+    expect(await store.startWorkflowRun({ jobId: id, grabToken: String(BigInt(claimed!.grabToken) + 1000n), name: 'fenced.flow' }, async () => 'ran', noVersion)).toBeNull();
+    expect(await store.startWorkflowRun({ jobId: id, grabToken: claimed!.grabToken, name: 'fenced.flow' }, async () => 'ran', noVersion)).toBe('ran');
     clock.advance(86_400_000);
     expect(await store.expireLeases()).toEqual([]);
     expect(await store.getJob(id)).toMatchObject({ state: 'running', grabbedUntil: null });
   });
 
   it('rolls a start back whole when its step throws: no run, no child', async () => {
-    const unit = await ns.store.saveWorkflowUnit({ name: 'rollback.flow', kind: 'workflow', source: 's', unit: {}, compiled: program });
+    await ns.store.saveWorkflowUnit({ name: 'rollback.flow', kind: 'workflow', source: 's', unit: {}, compiled: program });
     const { id } = await ns.store.insert({ funcname: 'rollback.flow' });
     const [claimed] = await ns.store.claim([id], LEASE);
     let child = '';
-    await expect(ns.store.startWorkflowRun({ jobId: id, grabToken: claimed!.grabToken, unitId: unit.id }, async (tx) => {
+    await expect(ns.store.startWorkflowRun({ jobId: id, grabToken: claimed!.grabToken, name: 'rollback.flow' }, async (tx) => {
       child = await tx.insertChild(id, { funcname: 'wf.child', arg: {} });
       throw new Error('the step died');
-    })).rejects.toThrow('the step died');
+    }, noVersion)).rejects.toThrow('the step died');
     expect(await ns.store.getJob(child)).toBeNull();
     expect((await ns.pool.query('SELECT 1 FROM workflow_runs WHERE job_id = $1', [id])).rows).toHaveLength(0);
   });

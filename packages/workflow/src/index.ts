@@ -17,6 +17,7 @@ export * from './ports.js';
 export { createEvaluator, type EvaluatorOptions } from './expr/evaluator.js';
 export { createSandbox, type Sandbox, type SandboxOptions, type SandboxResult } from './expr/sandbox.js';
 export { createTypeChecker } from './expr/types.js';
+export { checkJsonSchema, createReloadableTypeChecker, storedTypeChecker, type ReloadableTypeChecker } from './expr/stored-types.js';
 export { parseDuration } from './expr/duration.js';
 export { compileWorkflow, compileAction, type CompileOptions, type ActionSignature } from './machine/compile.js';
 export { JclCompileError } from './machine/compile-error.js';

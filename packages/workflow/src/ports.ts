@@ -1,6 +1,7 @@
 // The seams between the workflow package's parts, fixed first so that each can be built and
 // tested on its own: the expression language (Evaluator), the step machine (advance) and the
 // host it runs in (Host: PostgreSQL in the engine, memory in unit tests).
+import type { WorkflowEventRecord as WorkflowEvent, WorkflowLockAnswer as LockAnswer } from '@drover/core';
 import type { Assignment, Expr, Json, Pos } from './ast.js';
 
 /** A JSON object, as the variable scopes hold them. */
@@ -76,21 +77,11 @@ export interface ChildOutcome {
   readonly error?: Json;
 }
 
-/** An event as subscribers receive it (JobCenter's `{ name, event_id, when, data }`). */
-export interface WorkflowEvent {
-  readonly name: string;
-  readonly eventId: string;
-  readonly when: string;
-  readonly data: JsonObject;
-}
-
-export type LockAnswer =
-  | { readonly kind: 'acquired' }
-  /** Held by another job; the host has recorded that this job waits for it. */
-  | { readonly kind: 'waiting'; readonly holder: string }
-  /** Waiting would close a cycle in the lock-wait graph. */
-  | { readonly kind: 'deadlock'; readonly cycle: readonly string[] }
-  | { readonly kind: 'busy'; readonly holder: string };
+/**
+ * An event as subscribers receive it (JobCenter's `{ name, event_id, when, data }`), and what
+ * asking for a lock answers: one definition each, the store's port in @drover/core.
+ */
+export type { WorkflowEventRecord as WorkflowEvent, WorkflowLockAnswer as LockAnswer } from '@drover/core';
 
 /**
  * What the step machine asks of the world while it advances a workflow. The engine implements it
@@ -115,7 +106,8 @@ export interface Host {
   unsubscribe(name: string): Promise<void>;
   /** Takes a lock, or records the wait (`wait`: false answers `busy` instead of waiting). */
   lock(type: string, value: string, options: { readonly inherit: boolean; readonly wait: boolean }): Promise<LockAnswer>;
-  unlock(type: string, value: string): Promise<void>;
+  /** Releases a lock the job has; false when it had not (JobCenter: "tried to unlock not held lock"). */
+  unlock(type: string, value: string): Promise<boolean>;
 }
 
 /** Why the engine is advancing a workflow now. */

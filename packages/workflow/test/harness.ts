@@ -19,8 +19,8 @@ export interface EngineHarness {
   broker(name: string): Promise<Broker>;
   /** Stores a list program as a workflow unit. */
   saveWorkflow(name: string, ops: ListOp[]): Promise<void>;
-  /** Stores loaded JCL units (loadJcl's output), in order. */
-  saveUnits(units: readonly LoadedUnit[]): Promise<void>;
+  /** Stores loaded JCL units (loadJcl's output), in order, with the version tags given. */
+  saveUnits(units: readonly LoadedUnit[], tags?: readonly string[]): Promise<void>;
   startRelay(store?: PgJobStore): Promise<Relay>;
   startWorker(options: Omit<WorkerOptions, 'store' | 'broker'>): Promise<Worker>;
   startEngine(machine: Machine, options?: Partial<WorkflowEngineOptions>): Promise<WorkflowEngine>;
@@ -59,10 +59,10 @@ export function useEngineHarness(): EngineHarness {
       brokers.push(made);
       return made;
     },
-    saveUnits: async (units) => {
+    saveUnits: async (units, tags = []) => {
       for (const unit of units) {
         funcnames.add(unit.name);
-        await ns.store.saveWorkflowUnit({ name: unit.name, kind: unit.kind, source: unit.source, unit: unit.unit, compiled: unit.compiled });
+        await ns.store.saveWorkflowUnit({ name: unit.name, kind: unit.kind, tags, source: unit.source, unit: unit.unit, compiled: unit.compiled });
       }
     },
     saveWorkflow: async (name, ops) => {

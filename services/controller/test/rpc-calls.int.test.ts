@@ -148,6 +148,7 @@ describe('create_job and job_done', () => {
       [{ wfname: 'calc.add', inargs: {}, timeout: '-1' }, /^timeout: /],
       [{ wfname: 'calc.add', inargs: {}, timeout: '1e3' }, /^timeout: /],
       [{ wfname: 'calc.add', inargs: {}, vtag: 3 }, /^vtag: /],
+      [{ wfname: 'calc.add', inargs: {}, vtag: 'x'.repeat(201) }, /^vtag: /],
       [{ wfname: 'calc.add', inargs: {}, clenv: 'x' }, /^clenv: /],
       [{ wfname: 'calc.add', inargs: { text: 'nul\u0000byte' } }, /^inargs\.text: /],
     ];
@@ -162,6 +163,14 @@ describe('create_job and job_done', () => {
     expect(await jobCount()).toBe(before);
   });
 
+  it('records a vtag with the job it creates, for the workflow engine to pick the version by', async () => {
+    const conn = await session('caller');
+    const tagged = ((await conn.call('create_job', { wfname: 'calc.add', inargs: { a: 1, b: 2 }, vtag: 'beta' })).result as [number])[0];
+    const untagged = ((await conn.call('create_job', { wfname: 'calc.add', inargs: { a: 1, b: 2 }, vtag: '' })).result as [number])[0];
+    const { rows } = await ns.pool.query<{ job_id: string; tag: string }>('SELECT job_id::text, tag FROM workflow_job_tags WHERE job_id = ANY($1::bigint[])', [[tagged, untagged]]);
+    expect(rows).toEqual([{ job_id: String(tagged), tag: 'beta' }]);
+  });
+
   it('names the field of any malformed create_job, and writes nothing (property)', async () => {
     const conn = await session('caller');
     const before = await jobCount();
@@ -173,6 +182,10 @@ describe('create_job and job_done', () => {
         field: fc.constant('timeout'),
         // No infinities: JSON sends them as null, which is "no timeout", a valid value.
         params: fc.record({ wfname: fc.constant('calc.add'), inargs: fc.constant({}), timeout: fc.oneof(fc.string().filter((t) => !/^\d+(\.\d+)?$/.test(t)), fc.boolean(), fc.array(fc.integer()), fc.double({ max: -0.001, noNaN: true, noDefaultInfinity: true }), fc.double({ min: 3e6, noNaN: true, noDefaultInfinity: true })) }),
+      }),
+      fc.record({
+        field: fc.constant('vtag'),
+        params: fc.record({ wfname: fc.constant('calc.add'), inargs: fc.constant({}), vtag: fc.oneof(fc.integer(), fc.boolean(), fc.object(), fc.string({ minLength: 201, maxLength: 240 })) }),
       }),
     );
     await fc.assert(

@@ -4,10 +4,10 @@
  * job is, mark live jobs awaited, read
  * finished outcomes in one batch, and find job ids by argument containment.
  */
-import { ValidationError, toJsonText, validateNewJob, validateNewJobs, type FindJobIdsOptions, type FinishedOutcome, type FoundJobId, type InsertResult, type Json, type NewJob } from '@drover/core';
+import { ValidationError, toJsonText, validateNewJob, validateNewJobs, validateWorkflowTag, type FindJobIdsOptions, type FinishedOutcome, type FoundJobId, type InsertResult, type Json, type NewJob } from '@drover/core';
 import { checkArray, checkId, checkLimit } from './checks.js';
 import type { StoreContext } from './context.js';
-import { insertAll } from './inserts.js';
+import { insertAll, recordTag } from './inserts.js';
 import { SQL } from './statements.js';
 
 /** The largest page of findJobIds: a bounded read of the history table, as findJobs'. */
@@ -23,8 +23,14 @@ function checkIds(ids: readonly string[], field: string): string[] {
  * `awaited` every one is marked awaited. Nothing can claim, let alone finish, a job before its mark
  * commits with it, so its finishing is always announced.
  */
-export async function insertFor(ctx: StoreContext, who: string, jobs: NewJob | readonly NewJob[], options: { awaited?: boolean } = {}): Promise<InsertResult[]> {
+export async function insertFor(
+  ctx: StoreContext,
+  who: string,
+  jobs: NewJob | readonly NewJob[],
+  options: { awaited?: boolean; workflowTag?: string | null } = {},
+): Promise<InsertResult[]> {
   const owner = checkWho(who);
+  const tag = validateWorkflowTag(options.workflowTag);
   // One job's problems are named as insert() names them, a batch's as insertMany() does (jobs[i]…).
   const valid = isJobArray(jobs) ? validateNewJobs(jobs, ctx.maxRetriesDefault()) : [validateNewJob(jobs, '', ctx.maxRetriesDefault())];
   if (valid.length === 0) return [];
@@ -32,6 +38,7 @@ export async function insertFor(ctx: StoreContext, who: string, jobs: NewJob | r
     const results = await insertAll(ctx, tx, valid);
     const created = results.filter((r) => r.inserted).map((r) => r.id);
     if (created.length > 0) await tx.query(SQL.insertOwners, [created, owner]);
+    await recordTag(tx, results, tag);
     // A duplicate (same uniqkey or idempotency key) answers the live job's id: it is awaited as well.
     if (options.awaited) await tx.query(SQL.markAwaited, [results.map((r) => r.id)]);
     return results;

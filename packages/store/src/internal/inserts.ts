@@ -37,6 +37,25 @@ export function insertAll(ctx: StoreContext, db: SqlExecutor, jobs: ValidJob[]):
 }
 
 /**
+ * Inserts one validated job asking for workflow version `tag`, with its tag, in one transaction
+ * on `db` (so no engine can start the job before its tag is there). A duplicate keeps the tag of
+ * the job it returns: the tag belongs to the job that was inserted with it.
+ */
+export async function insertTagged(ctx: StoreContext, db: SqlExecutor, job: ValidJob, tag: string): Promise<InsertResult> {
+  return db.transaction(async (tx) => {
+    const [result] = await insertAll(ctx, tx, [job]);
+    await recordTag(tx, [result!], tag);
+    return result!;
+  });
+}
+
+/** Writes `tag` for the jobs among `results` that were inserted (not the duplicates), on the insert's transaction. */
+export async function recordTag(tx: SqlExecutor, results: readonly InsertResult[], tag: string | null): Promise<void> {
+  if (tag === null) return;
+  for (const r of results) if (r.inserted) await tx.query(SQL.insertJobTag, [r.id, tag]);
+}
+
+/**
  * Inserts the jobs of concurrent insert() calls in one statement. If it fails for a reason other
  * than the database being away (a trigger refusing one job, say), each job is tried alone, so
  * that only the calls whose job is at fault fail.

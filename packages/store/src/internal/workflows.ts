@@ -158,16 +158,25 @@ export async function program(ctx: StoreContext, unitId: string): Promise<Workfl
   return row ? { unitId: row.unit_id, name: row.name, version: row.version, compiled: row.compiled } : null;
 }
 
-/** Starts a claimed workflow job's run and runs `fn` in the same transaction; null when fenced out. */
+/**
+ * Starts a claimed workflow job's run on the version its tag picks, and runs `fn` in the same
+ * transaction; runs `noVersion` there instead when no version fits; null when fenced out.
+ */
 export async function startRun<T>(
   ctx: StoreContext,
-  start: { readonly jobId: string; readonly grabToken: string; readonly unitId: string },
+  start: { readonly jobId: string; readonly grabToken: string; readonly name: string },
   fn: (tx: WorkflowStepTx, run: WorkflowRun) => Promise<T>,
+  noVersion: (tx: WorkflowStepTx, tag: string | null) => Promise<T>,
 ): Promise<T | null> {
   checkId(start.jobId, 'jobId');
-  checkId(start.unitId, 'unitId');
+  const name = validateFuncname(start.name, 'name');
   return ctx.db.transaction(async (db) => {
-    const [row] = await db.query<RunRow>(SQL.startWorkflowRun, [start.jobId, start.grabToken, start.unitId, ctx.now()]);
+    // The version is picked in the start's transaction, so a load committing meanwhile is either
+    // seen whole or not at all; the run names its unit from now on.
+    const [version] = await db.query<{ tag: string | null; unit_id: string | null }>(SQL.resolveWorkflowVersion, [start.jobId, start.grabToken, name]);
+    if (!version) return null;
+    if (version.unit_id === null) return noVersion(stepTx(ctx, db), version.tag);
+    const [row] = await db.query<RunRow>(SQL.startWorkflowRun, [start.jobId, start.grabToken, version.unit_id, ctx.now()]);
     if (!row) return null;
     return fn(stepTx(ctx, db), toRun(row));
   });

@@ -9,9 +9,10 @@
  */
 import { systemClock, silentLogger, Waker, type Broker, type Clock, type Logger, type WorkerStore, type WorkflowRunStore, type WorkflowUnitRef } from '@drover/core';
 import type { Machine } from '../ports.js';
+import type { ReloadableTypeChecker } from '../expr/stored-types.js';
 import type { HostExtension } from './host.js';
 import { Starter } from './starter.js';
-import { runStep, type StepOutcome } from './step.js';
+import { failWithoutVersion, runStep, type StepOutcome } from './step.js';
 
 /** The sweep: how late a run is stepped when its NOTIFY was lost (the relay's sweep is as long). */
 const DEFAULT_SWEEP_MS = 1_000;
@@ -48,6 +49,13 @@ export interface WorkflowEngineOptions {
   readonly errorBackoffMs?: number;
   /** Events and locks, plugged into each step's Host. */
   readonly extendHost?: HostExtension;
+  /**
+   * The type checker the machine (and its evaluator) were built with, when it should know the
+   * store's named JSON Schemas: reloaded from `store.jsonSchemas()` before the first workflow is
+   * started and whenever units or schemas are saved (the `units` NOTIFY, or the refresh). Without
+   * it, the machine checks against whatever schemas it was built with.
+   */
+  readonly types?: ReloadableTypeChecker;
 }
 
 /** What an engine has done since it started. */
@@ -102,7 +110,12 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
   const wakeAll = (): void => wakers.forEach((w) => w.wake());
 
   const start = async (job: { id: string; grabToken: string; funcname: string }, unit: WorkflowUnitRef): Promise<void> => {
-    const outcome = await store.startWorkflowRun({ jobId: job.id, grabToken: job.grabToken, unitId: unit.id }, (tx, run) => runStep(deps, tx, run, []));
+    // The unit named by the queue is the newest version; the store picks the one the job's tag asks for.
+    const outcome = await store.startWorkflowRun(
+      { jobId: job.id, grabToken: job.grabToken, name: unit.name },
+      (tx, run) => runStep(deps, tx, run, []),
+      (tx, tag) => failWithoutVersion(tx, job, unit.name, tag),
+    );
     if (outcome === null) return;
     stats.started++;
     count(outcome);
@@ -155,14 +168,34 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     }
   };
 
+  /** The schemas last loaded into `options.types`, as JSON: a refresh that finds them unchanged compiles nothing. */
+  let loadedSchemas: string | null = null;
+  const reloadTypes = async (): Promise<void> => {
+    if (!options.types) return;
+    const schemas = await store.jsonSchemas();
+    const text = JSON.stringify(schemas);
+    if (text === loadedSchemas) return;
+    try {
+      options.types.reload(schemas);
+    } catch (err) {
+      // The checker keeps the schemas it had; the refresh tries again (and logs) until fixed.
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'a stored JSON schema does not compile; keeping the schemas loaded before');
+      return;
+    }
+    loadedSchemas = text;
+  };
+
   const refreshLoop = async (): Promise<void> => {
     let lastTrim = Date.now();
     while (running) {
       try {
+        // Types first: a workflow whose queue is consumed must find the schemas its in: names.
+        await reloadTypes();
         await starter.refresh();
         if (Date.now() - lastTrim >= TRIM_EVERY_MS) {
           lastTrim = Date.now();
           await store.trimWorkflowWakeups();
+          await store.trimJobTags();
         }
       } catch (err) {
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'reading the stored workflows failed; trying again');

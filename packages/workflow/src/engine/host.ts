@@ -32,9 +32,7 @@ export function createStepHost(tx: WorkflowStepTx, run: WorkflowRun, clock: Cloc
       await runtime.unsubscribe(run.jobId, name);
     },
     lock: async (type, value, options) => runtime.lock(run.jobId, type, value, { ...options, parentJobIds: await tx.ancestors(run.jobId) }),
-    unlock: async (type, value) => {
-      await runtime.unlock(run.jobId, type, value);
-    },
+    unlock: (type, value) => runtime.unlock(run.jobId, type, value),
   };
   return extend ? extend(base, tx, run) : base;
 }

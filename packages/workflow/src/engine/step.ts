@@ -19,6 +19,19 @@ export interface StepDeps {
 }
 
 /**
+ * Fails a claimed workflow job for which no stored version fits the tag it asked for (or, without
+ * one, for which every version is tagged): a `fatal` workflow error naming the tag, no run created.
+ */
+export async function failWithoutVersion(tx: WorkflowStepTx, job: { readonly id: string; readonly grabToken: string }, name: string, tag: string | null): Promise<StepOutcome> {
+  const msg = tag === null
+    ? `workflow ${name} has no default version (every stored version carries tags); ask for one of its tags`
+    : `workflow ${name} has no version tagged "${tag}" and no default version (one without tags)`;
+  await tx.logStep(job.id, 'start', { error: msg });
+  await tx.finishRun(job.id, job.grabToken, { kind: 'failed', error: JSON.stringify({ class: 'fatal', msg }) });
+  return 'failed';
+}
+
+/**
  * Advances `run` through its wake-ups (or through `start` for a new run) on `tx`. A machine that
  * throws something other than a WorkflowError or a database error has a bug; the workflow then
  * fails with a `fatal` error rather than being retried for ever.

@@ -122,7 +122,9 @@ export function lockResolved(ctx: ExecContext, instr: InstrOf<'lock'>, granted: 
 /** `unlock`: releases the lock in the host and forgets it, so the end does not release it again. */
 export async function unlock(ctx: ExecContext, instr: InstrOf<'unlock'>): Promise<Step> {
   const value = lockValue(await ctx.evaluator.evaluate(instr.value, scopesOf(ctx)), instr.lockType);
-  await ctx.host.unlock(instr.lockType, value);
+  if (!(await ctx.host.unlock(instr.lockType, value))) {
+    throw new WorkflowError('normal', `tried to unlock not held lock ${instr.lockType} ${value}`, instr.pos);
+  }
   ctx.state.held = ctx.state.held.filter((l) => l.type !== instr.lockType || l.value !== value);
   return { kind: 'next', pc: instr.next };
 }

@@ -109,11 +109,12 @@ export class MemoryHost implements Host {
     return Promise.resolve({ kind: 'waiting', holder });
   }
 
-  unlock(type: string, value: string): Promise<void> {
+  unlock(type: string, value: string): Promise<boolean> {
     this.world.log.push(`${this.jobId} unlock ${type} ${value}`);
     const key = `${type}\u0000${value}`;
-    if (this.world.locks.get(key) === this.jobId) this.world.locks.delete(key);
-    return Promise.resolve();
+    if (this.world.locks.get(key) !== this.jobId) return Promise.resolve(false);
+    this.world.locks.delete(key);
+    return Promise.resolve(true);
   }
 }
 

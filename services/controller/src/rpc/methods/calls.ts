@@ -20,8 +20,8 @@ import {
   type FinishedState,
   type Json,
   type Logger,
+  validateWorkflowTag,
 } from '@drover/core';
-import type { Params } from '@drover/jsonrpc';
 import type { CompletionWatcher } from '../completions.js';
 import type { SessionMethod } from '../session.js';
 import { MAX_TIMEOUT_S, canWait, outargsOf, sendJobDoneLater, wireJobId } from './job-done.js';
@@ -55,11 +55,6 @@ export function parseWireJobId(raw: unknown, field = 'job_id'): string {
 }
 
 /** Absent and null are none (JobCenter's client sends unused keys as null); otherwise a string. */
-function optionalString(params: Params, field: string): void {
-  const value = params[field];
-  if (value !== undefined && value !== null && typeof value !== 'string') throw new ValidationError(field, 'must be a string or null');
-}
-
 /** Seconds, a number or its decimal string (see perl-numbers.ts); 0, null or absent means no timeout. */
 function parseTimeout(raw: unknown): number {
   if (raw === undefined || raw === null) return 0;
@@ -81,12 +76,15 @@ export function callMethods(options: CallMethodsOptions): Record<string, Session
     if (!isObject(inargs)) throw new ValidationError('inargs', 'must be an object');
     // Checked here so that a problem is named as the caller sent it (inargs…), not as the store calls it (arg…).
     toJsonText(inargs, 'inargs');
-    optionalString(params, 'vtag');
+    // An empty vtag is no tag (a client that always sends the field); anything else names a tag.
+    const vtag = params.vtag === '' ? null : validateWorkflowTag(params.vtag, 'vtag');
     if (params.clenv !== undefined && params.clenv !== null && !isObject(params.clenv)) throw new ValidationError('clenv', 'must be an object or null');
     const timeoutS = parseTimeout(params.timeout);
     if (!authorizes(session.client, 'call', scopeName(target))) return [null, `this client may not call ${target.funcname} (no call scope matches it)`];
     if (!canWait(session.peer)) return [null, 'this connection already waits for as many jobs as it may; wait for some to finish'];
-    const { id } = await store.insertFor(session.who, { funcname: target.funcname, arg: inargs }, { awaited: true });
+    // vtag picks the workflow's version (the newest carrying it, else the newest default); the
+    // engine reads it when the job starts. On an action it means nothing, as in JobCenter.
+    const { id } = await store.insertFor(session.who, { funcname: target.funcname, arg: inargs }, { awaited: true, ...(vtag ? { workflowTag: vtag } : {}) });
     sendJobDoneLater({ watcher, peer: session.peer, call, jobId: id, timeoutS, logger: log });
     log.debug({ jobId: id, funcname: target.funcname, who: session.who }, 'create_job');
     return [wireJobId(id), null];
