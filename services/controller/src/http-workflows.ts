@@ -15,8 +15,8 @@
  * `file:line:column`, and nothing is saved.
  */
 import type { FastifyInstance } from 'fastify';
-import { ValidationError, authorizes, validateFuncname, type StoredWorkflowUnit, type WorkflowUnitStore } from '@drover/core';
-import { createTypeChecker, loadUnits, type JclSource } from '@drover/workflow';
+import { ValidationError, authorizes, validateFuncname, type StoredWorkflowUnit, type WorkflowRunStore, type WorkflowUnitStore } from '@drover/core';
+import { loadUnits, storedTypeChecker, type JclSource } from '@drover/workflow';
 import { isObject } from './http-checks.js';
 import { HttpRefusal } from './http-errors.js';
 import { clientOf } from './http-guard.js';
@@ -46,13 +46,12 @@ export function parseLoadBody(body: unknown): JclSource[] {
 const listed = ({ id, name, kind, version, loadedAt }: StoredWorkflowUnit) => ({ id, name, kind, version, loadedAt });
 
 /** Adds the workflow routes. */
-export function workflowRoutes(app: FastifyInstance, store: WorkflowUnitStore): void {
-  // Schemas for named types are not configured yet: only the basic types are known to a load.
-  const types = createTypeChecker({});
-
+export function workflowRoutes(app: FastifyInstance, store: WorkflowUnitStore & Pick<WorkflowRunStore, 'jsonSchemas'>): void {
   app.post('/workflows', async (request, reply) => {
     if (!authorizes(clientOf(request), 'admin')) throw new HttpRefusal(403, 'only a client with the admin scope may load workflows');
-    const units = await loadUnits(store, parseLoadBody(request.body), types);
+    const files = parseLoadBody(request.body);
+    // Named types are the stored JSON Schemas as they are now, as the engine will check them.
+    const units = await loadUnits(store, files, await storedTypeChecker(store));
     return reply.code(201).send({ units });
   });
 

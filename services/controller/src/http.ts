@@ -57,7 +57,7 @@ import type { TrustProxy } from './trusted-proxies.js';
  * answers (two index lookups on the live table and one on the triggers' due index; `counts` would
  * scan).
  */
-export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'> & EventStore & TriggerStore & WorkflowUnitStore & Pick<WorkflowRunStore, 'workflowSteps'>;
+export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'> & EventStore & TriggerStore & WorkflowUnitStore & Pick<WorkflowRunStore, 'workflowSteps' | 'jsonSchemas'>;
 
 export interface HttpOptions {
   store: ApiStore;

@@ -111,9 +111,14 @@ describe('workflow routes', () => {
     const [unit] = await ns.store.saveWorkflowUnits([{ name: 'shop.logged', kind: 'workflow', source: 's', unit: {}, compiled: [] }]);
     const { id } = await ns.store.insert({ funcname: 'shop.logged' });
     const [claimed] = await ns.store.claim([id], { leaseMs: 60_000 });
-    await ns.store.startWorkflowRun({ jobId: id, grabToken: claimed!.grabToken, unitId: unit!.id }, async (tx) => {
-      await tx.logStep(id, 'call', { name: 'shop.charge' });
-    });
+    expect(unit).toMatchObject({ name: 'shop.logged', version: 1 });
+    await ns.store.startWorkflowRun(
+      { jobId: id, grabToken: claimed!.grabToken, name: 'shop.logged' },
+      async (tx) => {
+        await tx.logStep(id, 'call', { name: 'shop.charge' });
+      },
+      () => Promise.reject(new Error('no version of shop.logged fits')),
+    );
     const answer = await send('GET', `/jobs/${id}`);
     expect(answer.status).toBe(200);
     expect(answer.json.steps).toMatchObject([{ kind: 'call', detail: { name: 'shop.charge' } }]);

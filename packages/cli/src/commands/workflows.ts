@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ValidationError, formatTable, parseJsonText, parseWholeNumber, type NewJob } from '@drover/core';
 import { CallTimeoutError, HttpWorkflowApi, JobFailedError, awaitJobResult, type WorkflowApi } from '@drover/client';
-import { createTypeChecker, loadUnits } from '@drover/workflow';
+import { loadUnits, storedTypeChecker } from '@drover/workflow';
 import type { Config } from '../config.js';
 import { asOption } from '../option-errors.js';
 import { printJson } from '../output.js';
@@ -23,10 +23,9 @@ async function withWorkflows<T>(config: Config, fn: (api: WorkflowApi) => Promis
   try {
     await rt.requireSchema();
     const store = rt.store;
-    // Schemas for named types are not configured yet: a load knows the basic types only, as POST /workflows does.
-    const types = createTypeChecker({});
     return await fn({
-      load: (files) => loadUnits(store, files, types),
+      // Named types are the stored JSON Schemas, as POST /workflows and the engine read them.
+      load: async (files) => loadUnits(store, files, await storedTypeChecker(store)),
       list: async () => (await store.listWorkflowUnits()).map(({ id, name, kind, version, loadedAt }) => ({ id, name, kind, version, loadedAt })),
       show: (name) => store.workflowUnit(name),
     });

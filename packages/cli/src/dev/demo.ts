@@ -8,8 +8,8 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Json, NewJob, ProducerStore, Trigger, TriggerStore, WorkflowUnitStore } from '@drover/core';
-import { createTypeChecker, loadUnits } from '@drover/workflow';
+import type { Json, NewJob, ProducerStore, Trigger, TriggerStore, WorkflowRunStore, WorkflowUnitStore } from '@drover/core';
+import { loadUnits, storedTypeChecker } from '@drover/workflow';
 import type { FunctionOptions, Handler } from '@drover/worker';
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -114,11 +114,11 @@ const DEMO_WF = new URL('../../src/dev/demo.wf', import.meta.url);
  * (a restart loads nothing new: each load would be a new version). Before the engine starts, so
  * its first look at the stored workflows finds demo.flow.
  */
-export async function loadDemoWorkflow(store: Pick<WorkflowUnitStore, 'workflowUnit' | 'listWorkflowUnits' | 'saveWorkflowUnits'>): Promise<{ loaded: boolean }> {
+export async function loadDemoWorkflow(store: Pick<WorkflowUnitStore, 'workflowUnit' | 'listWorkflowUnits' | 'saveWorkflowUnits'> & Pick<WorkflowRunStore, 'jsonSchemas'>): Promise<{ loaded: boolean }> {
   const text = readFileSync(DEMO_WF, 'utf8');
   const current = await store.workflowUnit(DEMO_WORKFLOW);
   if (current?.source === text) return { loaded: false };
-  await loadUnits(store, [{ fileName: 'demo.wf', text }], createTypeChecker({}));
+  await loadUnits(store, [{ fileName: 'demo.wf', text }], await storedTypeChecker(store));
   return { loaded: true };
 }
 
