@@ -34,9 +34,12 @@ async function jobsJson(env: Record<string, string>): Promise<JobJson[]> {
   return JSON.parse(out.stdout) as JobJson[];
 }
 
-/** The demo's enqueued jobs: those of its trigger (demo.tick, one every 5 s while dev runs) left out. */
+/**
+ * The demo's enqueued jobs: those of its trigger (demo.tick, one every 5 s while dev runs) and the
+ * demo workflow's children (demo.sum, the calls it makes) left out.
+ */
 async function demoJobsJson(env: Record<string, string>): Promise<JobJson[]> {
-  return (await jobsJson(env)).filter((j) => j.funcname !== 'demo.tick');
+  return (await jobsJson(env)).filter((j) => j.funcname !== 'demo.tick' && j.funcname !== 'demo.sum');
 }
 
 interface TriggerJson {
@@ -61,15 +64,23 @@ describe('drover dev', () => {
     const summary = await waitFor(() => {
       const out = dev.output();
       const start = out.indexOf('{\n  "event": "demo-finished"');
-      return start >= 0 && out.trimEnd().endsWith('}') ? (JSON.parse(out.slice(start)) as { call: unknown; duplicateOf: string; jobs: { label: string; id: string }[]; trigger: unknown }) : null;
+      return start >= 0 && out.trimEnd().endsWith('}') ? (JSON.parse(out.slice(start)) as { call: unknown; duplicateOf: string; jobs: { label: string; id: string; funcname: string }[]; trigger: unknown }) : null;
     }, { what: 'the demo summary', timeoutMs: 90_000, intervalMs: 200 });
     expect(summary.call).toEqual({ result: 5 });
     expect(summary.trigger).toMatchObject({ spec: '@every 5s', funcname: 'demo.tick' });
 
     const jobs = await demoJobsJson(env);
     const byLabel = new Map(summary.jobs.map((d) => [d.label, jobs.find((j) => j.id === d.id)!]));
-    expect(jobs).toHaveLength(9);
+    expect(jobs).toHaveLength(10);
     expect(jobs.every((j) => j.state === 'completed')).toBe(true);
+    // The demo workflow (demo.wf, loaded at start) ran its two calls of demo.sum: (2 + 3) doubled.
+    const flow = summary.jobs.find((d) => d.label.startsWith('workflow demo.flow'))!;
+    expect(summary.jobs.find((d) => d.id === flow.id)).toMatchObject({ funcname: 'demo.flow', state: 'completed', result: { total: 10 } });
+    expect((await jobsJson(env)).filter((j) => j.funcname === 'demo.sum').map((j) => [j.state, j.result])).toEqual([['completed', { sum: 10 }], ['completed', { sum: 5 }]]);
+    const units = JSON.parse((await processes.run(['workflows', 'list', '--json'], env)).stdout) as { name: string; version: number }[];
+    expect(units.map((u) => [u.name, u.version])).toEqual([['demo.flow', 1], ['demo.sum', 1]]);
+    const shownFlow = JSON.parse((await processes.run(['show', flow.id, '--json'], env)).stdout) as { steps?: unknown[] };
+    expect(shownFlow.steps?.length).toBeGreaterThan(0);
     expect(byLabel.get('succeeds')).toMatchObject({ result: 'Hello, Drover!', attempts: 1, failures: 0 });
     expect(byLabel.get('fails twice, then succeeds')).toMatchObject({ result: 'third time lucky', attempts: 3, failures: 2 });
     const delayed = byLabel.get('delayed 3 s')!;
@@ -112,10 +123,12 @@ describe('drover dev', () => {
 
     const second = processes.start(['dev'], env);
     await waitFor(() => second.output().includes('Demo summary:'), { what: 'the demo to finish after the restart', timeoutMs: 90_000, intervalMs: 200 });
-    expect(second.output()).toMatch(/going on with the 9 demo jobs of the last run/);
+    expect(second.output()).toMatch(/going on with the 10 demo jobs of the last run/);
+    // The demo workflow is loaded once: the restart keeps the stored version.
+    expect(second.output()).toContain('Demo workflow: kept from the last run demo.flow');
     expect(second.output()).toMatch(/interrupted job\(s\) taken back/);
     const jobs = await demoJobsJson(env);
-    expect(jobs).toHaveLength(9);
+    expect(jobs).toHaveLength(10);
     expect(jobs.filter((j) => j.state !== 'completed')).toEqual([]);
     // A job interrupted by the kill counts one failed attempt, and finished on the next.
     expect(jobs.some((j) => j.funcname === 'demo.slow' && j.failures === 1)).toBe(true);

@@ -23,6 +23,7 @@ import {
 } from './commands/triggers.js';
 import { runServices, runWorker } from './commands/services.js';
 import { workersCommand } from './commands/workers.js';
+import { callCommand, listWorkflowsCommand, loadWorkflowsCommand, showWorkflowCommand, type CallFlags } from './commands/workflows.js';
 
 function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Command {
   const config = (): Config => configFromEnv(env);
@@ -115,6 +116,18 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
     .action(async (id: string, o: { json?: boolean }) => setExit(await enableTriggerCommand(config(), id, true, Boolean(o.json))));
   triggers.command('disable').description('disable a trigger: it no longer fires on time').argument('<id>').option('--json', 'machine output')
     .action(async (id: string, o: { json?: boolean }) => setExit(await enableTriggerCommand(config(), id, false, Boolean(o.json))));
+  const workflows = cmd.command('workflows').description("manage workflow units: JobCenter's workflow language (docs/workflows.md)");
+  workflows.command('load').description('compile files of workflows, actions, procedures and interfaces, and save every unit as its next version: all or none')
+    .argument('<file...>').option('--json', 'machine output')
+    .action(async (files: string[], o: { json?: boolean }) => setExit(await loadWorkflowsCommand(config(), files, Boolean(o.json))));
+  workflows.command('list').description('list the units: the newest version of each name').option('--json', 'machine output')
+    .action((o: { json?: boolean }) => listWorkflowsCommand(config(), Boolean(o.json)));
+  workflows.command('show').description('show the newest version of a unit: its signature and source').argument('<name>').option('--json', 'machine output')
+    .action(async (name: string, o: { json?: boolean }) => setExit(await showWorkflowCommand(config(), name, Boolean(o.json))));
+  cmd.command('call').description('enqueue a job of a function (a workflow or any function) and wait for its outcome')
+    .argument('<name>').argument('[arg]', 'the argument, as JSON').option('--timeout-ms <ms>', 'stop waiting after this long (default 30000); the job goes on')
+    .option('--json', 'machine output')
+    .action(async (name: string, arg: string | undefined, o: CallFlags) => setExit(await callCommand(config(), name, arg, o)));
   return cmd;
 }
 

@@ -2,7 +2,7 @@
  * Output for people and for machines: a plain table or key/value listing by default, JSON with
  * --json. Dates print as ISO 8601 in both.
  */
-import { JOB_STATES, formatTable, type Job, type JobCount, type JobWithFailures } from '@drover/core';
+import { JOB_STATES, formatTable, type Job, type JobCount, type JobWithFailures, type Json } from '@drover/core';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -18,7 +18,7 @@ export function jobsTable(jobs: Job[]): string {
   );
 }
 
-export function jobDetails(job: JobWithFailures): string {
+export function jobDetails(job: JobWithFailures & { steps?: readonly { step: number; at: Date; kind: string; detail: Json }[] }): string {
   const fields: [string, string][] = [
     ['id', job.id],
     ['funcname', job.funcname],
@@ -40,6 +40,11 @@ export function jobDetails(job: JobWithFailures): string {
   if (job.failureLog.length > 0) {
     lines.push('', 'failure log:');
     for (const f of job.failureLog) lines.push(`  attempt ${f.attempt} at ${iso(f.failedAt)}: ${f.error.split('\n')[0]}`);
+  }
+  // A workflow job's step log; other jobs have none, and their view is unchanged.
+  if (job.steps && job.steps.length > 0) {
+    lines.push('', 'workflow steps:');
+    for (const s of job.steps) lines.push(`  ${String(s.step).padStart(3)}  ${iso(s.at)}  ${s.kind}  ${JSON.stringify(s.detail)}`);
   }
   return lines.join('\n');
 }

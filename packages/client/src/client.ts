@@ -95,6 +95,25 @@ const CALL_POLL_MIN_MS = 5;
 const CALL_POLL_MAX_MS = 250;
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
+/**
+ * Waits for a job's result through anything that reads jobs (a store, or the HTTP API's
+ * `HttpJobApi`): resolves with the result once it completes; rejects with JobFailedError when it
+ * fails for good or is cancelled, and with CallTimeoutError after `timeoutMs` (default 30 s).
+ * Polls quick at first for quick jobs, then every 250 ms.
+ */
+export async function awaitJobResult(reader: Pick<AdminStore, 'getJob'>, id: string, options: { timeoutMs?: number } = {}): Promise<Json> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = CALL_POLL_MIN_MS; ; delay = Math.min(delay * 2, CALL_POLL_MAX_MS)) {
+    const current = await reader.getJob(id);
+    if (current?.state === 'completed') return current.result;
+    if (current && (current.state === 'failed' || current.state === 'cancelled')) throw new JobFailedError(current);
+    if (!current) throw new DroverError(`job ${id} is gone: finished and already trimmed`);
+    if (Date.now() + delay > deadline) throw new CallTimeoutError(id, timeoutMs);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
 /** The client's facade over a store (or a database URL): enqueue, call, reads and admin. */
 export class Client implements TriggerApi {
   readonly store: ClientStore;
@@ -151,16 +170,7 @@ export class Client implements TriggerApi {
 
   /** Waits for an enqueued job's result, as `call` does (polling: quick at first, then every 250 ms). */
   async result(id: string, options: { timeoutMs?: number } = {}): Promise<Json> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-    const deadline = Date.now() + timeoutMs;
-    for (let delay = CALL_POLL_MIN_MS; ; delay = Math.min(delay * 2, CALL_POLL_MAX_MS)) {
-      const current = await this.store.getJob(id);
-      if (current?.state === 'completed') return current.result;
-      if (current && (current.state === 'failed' || current.state === 'cancelled')) throw new JobFailedError(current);
-      if (!current) throw new DroverError(`job ${id} is gone: finished and already trimmed`);
-      if (Date.now() + delay > deadline) throw new CallTimeoutError(id, timeoutMs);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
+    return awaitJobResult(this.store, id, options);
   }
 
   getJob(id: string): Promise<JobWithFailures | null> {

@@ -81,7 +81,7 @@ function reviveJob<T extends Job>(raw: T): T {
 }
 
 /** One request to the API, its answer parsed and its refusals turned into errors. */
-async function request<T>(baseUrl: string, options: HttpApiOptions, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+export async function request<T>(baseUrl: string, options: HttpApiOptions, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
   let response: Response;
   // Every request that changes something is JSON, even with nothing to say: the API refuses any
   // other type there, so that no HTML form can post to it.
@@ -132,8 +132,12 @@ export class HttpJobApi implements JobApi, EventApi {
   }
 
   async getJob(id: string): Promise<JobWithFailures | null> {
-    const { status, json } = await this.#request<JobWithFailures>('GET', `/jobs/${encodeURIComponent(id)}`);
-    return status === 404 ? null : reviveJob(json);
+    const { status, json } = await this.#request<JobWithFailures & { steps?: { at: string | Date }[] }>('GET', `/jobs/${encodeURIComponent(id)}`);
+    if (status === 404) return null;
+    const job = reviveJob(json);
+    // A workflow job's step log (see JobView): its times come as ISO strings.
+    if (Array.isArray(json.steps)) job.steps = json.steps.map((s) => ({ ...s, at: new Date(s.at) }));
+    return job;
   }
 
   async findJobs(query: FindJobsQuery = {}): Promise<Job[]> {

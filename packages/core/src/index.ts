@@ -166,6 +166,8 @@ export type {
   WorkflowRunUpdate,
   WorkflowStepTx,
   WorkflowRunStore,
+  WorkflowUnitStore,
+  StoredWorkflowUnit,
   WorkflowUnitKind,
   WorkflowUnitRef,
   WorkflowWakeup,

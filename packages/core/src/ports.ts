@@ -9,7 +9,7 @@ import type { ClaimedJob, Job, JobState, JobWithFailures, Json, NewJob } from '.
 import type { DroverEvent } from './event.js';
 import type { NewTrigger, Trigger, TriggerPatch } from './trigger.js';
 import type { WorkflowEventStore, WorkflowLockStore } from './workflow-ports.js';
-import type { WorkflowRunStore } from './workflow-run-ports.js';
+import type { WorkflowRunStore, WorkflowUnitStore } from './workflow-run-ports.js';
 
 /** What an insert did for one job. */
 export interface InsertResult {
@@ -455,7 +455,7 @@ export interface WorkflowStore {
  * components take only the roles they use (a worker a {@link WorkerStore}, the relay a
  * `RelayStore & Election & WakeSource`), and only a composition root holds a `JobStore`.
  */
-export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore, WorkflowStore, WorkflowRunStore {
+export interface JobStore extends ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore, WorkflowStore, WorkflowRunStore, WorkflowUnitStore {
   /** Closes what the store owns (its pool, its embedded database); the store is unusable afterwards. */
   close(): Promise<void>;
 }

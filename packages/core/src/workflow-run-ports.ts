@@ -21,6 +21,12 @@ export interface NewWorkflowUnit {
   readonly unit: Json;
   /** The step machine's program: required for a workflow, null for other kinds. */
   readonly compiled: Json | null;
+  /**
+   * What other units compile against: the unit's in and out after `interface NAME:` is resolved
+   * (the loader's `LoadedUnit.signature`). Kept so a later load checks its calls without the
+   * stored unit's interface at hand; null or absent for a unit saved without one.
+   */
+  readonly signature?: Json | null;
 }
 
 /** A stored unit's identity: each load of a name is a new version. */
@@ -29,6 +35,32 @@ export interface WorkflowUnitRef {
   readonly name: string;
   readonly kind: WorkflowUnitKind;
   readonly version: number;
+}
+
+/** The newest stored version of a name, as loading and the operators' views read it. */
+export interface StoredWorkflowUnit extends WorkflowUnitRef {
+  /** The signature saved with it; null for a unit saved without one (before migration 0014). */
+  readonly signature: Json | null;
+  readonly source: string;
+  /** When this version was saved. */
+  readonly loadedAt: Date;
+}
+
+/**
+ * Loading code: what `drover workflows load|list|show` and `POST /workflows` do with the stored
+ * units. Apart from {@link WorkflowRunStore}, which steps runs: a caller that loads units never
+ * steps a run, and the reverse.
+ */
+export interface WorkflowUnitStore {
+  /**
+   * Stores the units in order, each as the next version of its name, in one transaction: all of
+   * them or, when one is refused (bad input names the field), none.
+   */
+  saveWorkflowUnits(units: readonly NewWorkflowUnit[]): Promise<WorkflowUnitRef[]>;
+  /** The newest version of every stored name, of every kind, by name; `source` included. */
+  listWorkflowUnits(): Promise<StoredWorkflowUnit[]>;
+  /** The newest version of one name, or null. */
+  workflowUnit(name: string): Promise<StoredWorkflowUnit | null>;
 }
 
 /** A stored workflow's program, as a run names it. */

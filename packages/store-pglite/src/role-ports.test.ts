@@ -7,11 +7,11 @@
  * the store suite in packages/store/test, run on both adapters.
  */
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AdminStore, CallerStore, Election, JobStore, ProducerStore, RelayStore, SchedulerStore, TriggerStore, EventStore, WakeSource, WorkerStore, WorkflowRunStore, WorkflowStore } from '@drover/core';
+import type { AdminStore, CallerStore, Election, JobStore, ProducerStore, RelayStore, SchedulerStore, TriggerStore, EventStore, WakeSource, WorkerStore, WorkflowRunStore, WorkflowStore, WorkflowUnitStore } from '@drover/core';
 import type { PgJobStore } from '@drover/store';
 import type { PgliteJobStore } from './pglite-store.js';
 
-type Roles = [ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore, WorkflowStore, WorkflowRunStore];
+type Roles = [ProducerStore, WorkerStore, RelayStore, SchedulerStore, AdminStore, Election, WakeSource, CallerStore, TriggerStore, EventStore, WorkflowStore, WorkflowRunStore, WorkflowUnitStore];
 
 /** The keys of each member of a union, united (`keyof` of a union would keep only the shared ones). */
 type KeysOfEach<U> = U extends unknown ? keyof U : never;
@@ -32,6 +32,7 @@ describe('role ports', () => {
     expectTypeOf<PgJobStore>().toExtend<EventStore>();
     expectTypeOf<PgJobStore>().toExtend<WorkflowStore>();
     expectTypeOf<PgJobStore>().toExtend<WorkflowRunStore>();
+    expectTypeOf<PgJobStore>().toExtend<WorkflowUnitStore>();
     expectTypeOf<PgJobStore>().toExtend<JobStore>();
   });
 
@@ -48,6 +49,7 @@ describe('role ports', () => {
     expectTypeOf<PgliteJobStore>().toExtend<EventStore>();
     expectTypeOf<PgliteJobStore>().toExtend<WorkflowStore>();
     expectTypeOf<PgliteJobStore>().toExtend<WorkflowRunStore>();
+    expectTypeOf<PgliteJobStore>().toExtend<WorkflowUnitStore>();
     expectTypeOf<PgliteJobStore>().toExtend<JobStore>();
   });
 

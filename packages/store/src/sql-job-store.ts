@@ -55,6 +55,7 @@ import {
   type TriggerPatch,
   type ValidJob,
   type NewWorkflowUnit,
+  type StoredWorkflowUnit,
   type WorkflowProgram,
   type WorkflowRun,
   type WorkflowStepTx,
@@ -365,6 +366,18 @@ export class SqlJobStore implements JobStore {
 
   async saveWorkflowUnit(unit: NewWorkflowUnit): Promise<WorkflowUnitRef> {
     return workflows.saveUnit(this.#ctx, unit);
+  }
+
+  async saveWorkflowUnits(units: readonly NewWorkflowUnit[]): Promise<WorkflowUnitRef[]> {
+    return workflows.saveUnits(this.#ctx, units);
+  }
+
+  async listWorkflowUnits(): Promise<StoredWorkflowUnit[]> {
+    return workflows.listUnits(this.#ctx);
+  }
+
+  async workflowUnit(name: string): Promise<StoredWorkflowUnit | null> {
+    return workflows.unitByName(this.#ctx, name);
   }
 
   async workflowUnits(): Promise<WorkflowUnitRef[]> {

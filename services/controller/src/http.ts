@@ -34,6 +34,8 @@ import {
   type NewJob,
   type SchedulerStore,
   type TriggerStore,
+  type WorkflowRunStore,
+  type WorkflowUnitStore,
 } from '@drover/core';
 import type { Authenticate } from './auth/authenticate.js';
 import { createAuthenticator } from './auth/authenticate.js';
@@ -45,6 +47,7 @@ import { isObject, checkEmptyBody, requireCall } from './http-checks.js';
 import { HttpRefusal, clientErrorHandler, createErrorHandler, errorBody, frameworkErrors, notFound } from './http-errors.js';
 import { clientOf, installGuard } from './http-guard.js';
 import { triggerRoutes } from './http-triggers.js';
+import { workflowRoutes } from './http-workflows.js';
 import { mayActOnJob } from './job-access.js';
 import type { TrustProxy } from './trusted-proxies.js';
 
@@ -54,7 +57,7 @@ import type { TrustProxy } from './trusted-proxies.js';
  * answers (two index lookups on the live table and one on the triggers' due index; `counts` would
  * scan).
  */
-export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'> & EventStore & TriggerStore;
+export type ApiStore = Pick<CallerStore, 'insertFor' | 'insertManyFor' | 'ownedBy'> & AdminStore & Pick<SchedulerStore, 'nextDue'> & EventStore & TriggerStore & WorkflowUnitStore & Pick<WorkflowRunStore, 'workflowSteps' | 'jsonSchemas'>;
 
 export interface HttpOptions {
   store: ApiStore;
@@ -190,7 +193,10 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
     const id = parseJobId(request.params.id);
     const job = await store.getJob(id);
     const visible = job && (await mayActOnJob(store, clientOf(request), job));
-    return visible ? job : reply.code(404).send(errorBody(`no job ${id}`));
+    if (!visible) return reply.code(404).send(errorBody(`no job ${id}`));
+    // A workflow job's step log rides along; every other job answers exactly as before.
+    const steps = await store.workflowSteps(id);
+    return steps.length === 0 ? job : { ...job, steps };
   });
 
   app.get('/jobs', async (request) => {
@@ -272,6 +278,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
   eventRoutes(app, store);
   webhookRoutes(app, { store, throttle: options.webhookThrottle ?? new FailureThrottle(), ...(options.webhookBodyLimit === undefined ? {} : { bodyLimit: options.webhookBodyLimit }) });
   triggerRoutes(app, store);
+  workflowRoutes(app, store);
 
   return app;
 }

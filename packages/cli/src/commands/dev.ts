@@ -20,7 +20,7 @@ import { MemoryFlowControl } from '@drover/flow-control';
 import { createWorker } from '@drover/worker';
 import { httpListenOptions, type Config } from '../config.js';
 import { rpcListenOptions } from '../rpc-config.js';
-import { demoFunctions, demoJobs, demoTrigger, type CallOutcome } from '../dev/demo.js';
+import { demoFunctions, demoJobs, demoTrigger, loadDemoWorkflow, type CallOutcome } from '../dev/demo.js';
 import { lockDataDir, writeInstance } from '../dev/instance.js';
 import { ensureLocalClient } from '../dev/local-client.js';
 import { LiveView } from '../dev/live-view.js';
@@ -90,6 +90,10 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
   // Embedded mode has one worker: rate limits and concurrency caps in memory hold for the whole of it.
   const worker = createWorker({ store, broker, logger, functions: demoFunctions, flowControl: new MemoryFlowControl(), shutdownGraceMs: config.DROVER_SHUTDOWN_GRACE_MS, ...presence });
   const engine = await workflowEngineFor(config, { store, broker, logger });
+  if (options.demo && engine) {
+    const { loaded } = await loadDemoWorkflow(store);
+    say(`Demo workflow: ${loaded ? 'loaded' : 'kept from the last run'} demo.flow and its action demo.sum (npx drover workflows list).`);
+  }
   await scheduler.start();
   await controller.start();
   await worker.start();
@@ -120,7 +124,7 @@ export async function devCommand(config: Config, options: { json: boolean; demo:
       `Demo trigger: ${created ? 'made' : 'kept from the last run'} trigger ${trigger.id} (${trigger.spec} → ${trigger.funcname}); watch ${trigger.funcname} count up below. ` +
         `npx drover triggers list shows it, npx drover triggers disable ${trigger.id} stops it.`,
     );
-    const { state, resumed } = await demoJobs(store, dataDir);
+    const { state, resumed } = await demoJobs(store, dataDir, { workflow: engine !== null });
     say(resumed ? `Demo: going on with the ${state.jobs.length} demo jobs of the last run.` : `Demo: enqueued ${state.jobs.length} jobs; the duplicate uniqkey returned job ${state.duplicateOf}, the first one's id.`);
     const client = createClient({ store });
     const call: Promise<CallOutcome> = client.result(state.callId, { timeoutMs: DEMO_TIMEOUT_MS }).then(

@@ -3,7 +3,7 @@
  * answer, or JSON with --json, and closes its connections.
  */
 import { resolve } from 'node:path';
-import { ValidationError, parseJobFilters, parseJobId, parseJsonText, parseRescheduleWhen, parseWholeNumber, validateNewJob, type NewJob } from '@drover/core';
+import { ValidationError, parseJobFilters, parseJobId, parseJsonText, parseRescheduleWhen, parseWholeNumber, validateNewJob, type NewJob, type WorkflowRunStore } from '@drover/core';
 import { HttpJobApi, type JobApi } from '@drover/client';
 import type { Config } from '../config.js';
 import { readInstance, readLocalToken } from '../dev/instance.js';
@@ -17,7 +17,7 @@ import { createRuntime } from '../runtime.js';
  * lack DDL rights, and a mistyped namespace must not be created): a schema that is missing or
  * older than this code is refused with a message that says to run `drover migrate`.
  */
-async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Promise<T> {
+export async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Promise<T> {
   if (!config.DATABASE_URL) {
     const { url, token } = embeddedApi(config);
     return fn(new HttpJobApi(url, token === undefined ? {} : { token }));
@@ -29,6 +29,11 @@ async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Prom
   } finally {
     await rt.close();
   }
+}
+
+/** The store (not the HTTP API) also reads a workflow job's step log. */
+function hasSteps(api: JobApi): api is JobApi & Pick<WorkflowRunStore, 'workflowSteps'> {
+  return typeof (api as Partial<Pick<WorkflowRunStore, 'workflowSteps'>>).workflowSteps === 'function';
 }
 
 /**
@@ -127,7 +132,14 @@ export async function jobsCommand(config: Config, flags: JobsFlags): Promise<voi
 }
 
 export async function showCommand(config: Config, id: string, json: boolean): Promise<number> {
-  const job = await withApi(config, (api) => api.getJob(jobId(id)));
+  const valid = jobId(id);
+  const job = await withApi(config, async (api) => {
+    const found = await api.getJob(valid);
+    // Over HTTP the API adds a workflow job's steps itself; straight on the store, they are read here.
+    if (!found || !hasSteps(api)) return found;
+    const steps = await api.workflowSteps(valid);
+    return steps.length === 0 ? found : { ...found, steps };
+  });
   if (!job) {
     if (json) printJson(null);
     process.stderr.write(`no job ${id}\n`);

@@ -1,13 +1,15 @@
 /**
  * The demo `drover dev` runs: a few functions and jobs that show what Drover does (a success, a
  * job that fails twice then succeeds, a delayed job, a duplicate uniqkey, a call that waits for its
- * result, and some slow jobs to watch), and a trigger that fires every few seconds. The jobs are
+ * result, some slow jobs to watch, and a workflow that calls an action twice), and a trigger that
+ * fires every few seconds. The jobs are
  * remembered in the data folder, so a restarted instance goes on with the same jobs instead of
  * enqueueing new ones; the trigger is found again by its function, so there is only ever one.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Json, NewJob, ProducerStore, Trigger, TriggerStore } from '@drover/core';
+import type { Json, NewJob, ProducerStore, Trigger, TriggerStore, WorkflowRunStore, WorkflowUnitStore } from '@drover/core';
+import { loadUnits, storedTypeChecker } from '@drover/workflow';
 import type { FunctionOptions, Handler } from '@drover/worker';
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -29,6 +31,11 @@ export const demoFunctions: Record<string, Handler | FunctionOptions> = {
     // A demo-sized delay: the default backoff would wait 2, then 4 minutes.
     retryDelayMs: 1000,
     maxRetries: 5,
+  },
+  // The action the demo workflow (demo.wf) calls: an object out, as an action's `out:` declares.
+  'demo.sum': async (job) => {
+    const { a, b } = job.arg as { a: number; b: number };
+    return { sum: a + b };
   },
   'demo.add': async (job) => {
     const { a, b } = job.arg as { a: number; b: number };
@@ -63,8 +70,11 @@ export interface DemoState {
 
 const DELAY_MS = 3000;
 
-/** The demo's jobs: enqueued now, or read back from a previous run of this data folder. */
-export async function demoJobs(store: Pick<ProducerStore, 'insertMany'>, dataDir: string): Promise<{ state: DemoState; resumed: boolean }> {
+/**
+ * The demo's jobs: enqueued now, or read back from a previous run of this data folder. `workflow`:
+ * whether to start the demo workflow (not when no engine runs here, DROVER_WORKFLOWS=false).
+ */
+export async function demoJobs(store: Pick<ProducerStore, 'insertMany'>, dataDir: string, options: { workflow: boolean } = { workflow: true }): Promise<{ state: DemoState; resumed: boolean }> {
   const file = join(dataDir, 'demo.json');
   if (existsSync(file)) return { state: JSON.parse(readFileSync(file, 'utf8')) as DemoState, resumed: true };
   const plan: { label: string; job: NewJob }[] = [
@@ -75,6 +85,7 @@ export async function demoJobs(store: Pick<ProducerStore, 'insertMany'>, dataDir
     { label: 'duplicate of the unique one', job: { funcname: 'demo.greet', arg: { name: 'twice?' }, uniqkey: 'demo-once' } },
     { label: 'call: 2 + 3, waited for', job: { funcname: 'demo.add', arg: { a: 2, b: 3 } } },
     ...[1, 2, 3, 4].map((n) => ({ label: `slow ${n}`, job: { funcname: 'demo.slow', arg: { ms: 1500 } } })),
+    ...(options.workflow ? [{ label: DEMO_WORKFLOW_LABEL, job: { funcname: DEMO_WORKFLOW, arg: { a: 2, b: 3 } } }] : []),
   ];
   const results = await store.insertMany(plan.map((p) => p.job));
   const state: DemoState = {
@@ -86,6 +97,29 @@ export async function demoJobs(store: Pick<ProducerStore, 'insertMany'>, dataDir
   writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
   renameSync(`${file}.tmp`, file);
   return { state, resumed: false };
+}
+
+/** The demo's workflow (demo.wf), started once with the demo's jobs; its calls of demo.sum are its children. */
+export const DEMO_WORKFLOW = 'demo.flow';
+const DEMO_WORKFLOW_LABEL = 'workflow demo.flow: (2 + 3) doubled';
+
+/**
+ * `demo.wf` sits in src/dev/ of the package: this path reaches it from src/dev/ (run from source)
+ * and from dist/dev/ (built) alike, as the store's sql/ is reached.
+ */
+const DEMO_WF = new URL('../../src/dev/demo.wf', import.meta.url);
+
+/**
+ * Loads the demo workflow and its action, unless this namespace already holds this very source
+ * (a restart loads nothing new: each load would be a new version). Before the engine starts, so
+ * its first look at the stored workflows finds demo.flow.
+ */
+export async function loadDemoWorkflow(store: Pick<WorkflowUnitStore, 'workflowUnit' | 'listWorkflowUnits' | 'saveWorkflowUnits'> & Pick<WorkflowRunStore, 'jsonSchemas'>): Promise<{ loaded: boolean }> {
+  const text = readFileSync(DEMO_WF, 'utf8');
+  const current = await store.workflowUnit(DEMO_WORKFLOW);
+  if (current?.source === text) return { loaded: false };
+  await loadUnits(store, [{ fileName: 'demo.wf', text }], await storedTypeChecker(store));
+  return { loaded: true };
 }
 
 /** The call's result, as `drover dev` reports it. */

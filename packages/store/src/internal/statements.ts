@@ -97,6 +97,8 @@ export const SQL = {
   triggerJobs: get('trigger-jobs'),
   saveWorkflowUnit: get('save-workflow-unit'),
   workflowUnits: get('workflow-units'),
+  listWorkflowUnits: get('list-workflow-units'),
+  workflowUnit: get('workflow-unit'),
   workflowProgram: get('workflow-program'),
   startWorkflowRun: get('start-workflow-run'),
   resolveWorkflowVersion: get('resolve-workflow-version'),

@@ -12,6 +12,7 @@ import {
   validateNewJob,
   type Json,
   type NewWorkflowUnit,
+  type StoredWorkflowUnit,
   type WorkflowEnd,
   type WorkflowProgram,
   type WorkflowRun,
@@ -60,24 +61,90 @@ function toRun(row: RunRow): WorkflowRun {
 
 /** Stores a unit as its name's next version; bad input names the field and stores nothing. */
 export async function saveUnit(ctx: StoreContext, unit: NewWorkflowUnit): Promise<WorkflowUnitRef> {
-  const name = validateFuncname(unit?.name, 'name');
-  if (!UNIT_KINDS.includes(unit.kind)) throw new ValidationError('kind', `must be one of ${UNIT_KINDS.join(', ')}`);
-  const tags = unit.tags ?? [];
-  if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 200)) {
-    throw new ValidationError('tags', 'must be a list of non-empty strings of at most 200 characters');
+  return insertUnit(ctx, ctx.db, checkUnit(unit, ''));
+}
+
+/**
+ * Stores units in order in one transaction: all or none. Every unit is checked before the first
+ * INSERT, so bad input (named as `units[i].field`) writes nothing and costs no round trip.
+ */
+export async function saveUnits(ctx: StoreContext, units: readonly NewWorkflowUnit[]): Promise<WorkflowUnitRef[]> {
+  if (!Array.isArray(units)) throw new ValidationError('units', 'must be a list of units');
+  const checked = (units as readonly NewWorkflowUnit[]).map((unit, i) => checkUnit(unit, `units[${i}].`));
+  return ctx.db.transaction(async (tx) => {
+    const refs: WorkflowUnitRef[] = [];
+    for (const params of checked) refs.push(await insertUnit(ctx, tx, params));
+    return refs;
+  });
+}
+
+type UnitParams = [string, WorkflowUnitKind, string[], string, string, string | null, string | null];
+
+/** The INSERT's parameters (but now), or a ValidationError naming the field, with `prefix` before it. */
+function checkUnit(unit: NewWorkflowUnit, prefix: string): UnitParams {
+  const field = (name: string): string => `${prefix}${name}`;
+  const rename = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof ValidationError && prefix !== '') throw new ValidationError(field(err.field), err.message.replace(`${err.field}: `, ''), { cause: err });
+      throw err;
+    }
+  };
+  if (typeof unit !== 'object' || unit === null) throw new ValidationError(prefix === '' ? 'unit' : prefix.slice(0, -1), 'must be a unit object');
+  const name = rename(() => validateFuncname(unit.name, 'name'));
+  if (!UNIT_KINDS.includes(unit.kind)) throw new ValidationError(field('kind'), `must be one of ${UNIT_KINDS.join(', ')}`);
+  const tags: unknown = unit.tags ?? [];
+  if (!Array.isArray(tags) || tags.some((t: unknown) => typeof t !== 'string' || t.length === 0 || t.length > 200)) {
+    throw new ValidationError(field('tags'), 'must be a list of non-empty strings of at most 200 characters');
   }
-  if (typeof unit.source !== 'string') throw new ValidationError('source', 'must be a string');
-  const unitJson = toJsonText(unit.unit, 'unit');
+  if (typeof unit.source !== 'string') throw new ValidationError(field('source'), 'must be a string');
+  const unitJson = rename(() => toJsonText(unit.unit, 'unit'));
   if ((unit.kind === 'workflow') !== (unit.compiled !== null && unit.compiled !== undefined)) {
-    throw new ValidationError('compiled', 'must be given for a workflow, and only for a workflow');
+    throw new ValidationError(field('compiled'), 'must be given for a workflow, and only for a workflow');
   }
-  const compiled = unit.compiled === null ? null : toJsonText(unit.compiled, 'compiled');
+  const compiled = unit.compiled === null ? null : rename(() => toJsonText(unit.compiled, 'compiled'));
+  const signature = unit.signature === undefined || unit.signature === null ? null : rename(() => toJsonText(unit.signature, 'signature'));
   // The source is stored as text: refuse what PostgreSQL would (NUL, lone surrogates) by name.
-  toJsonText(unit.source, 'source');
-  const [row] = await ctx.db.query<{ id: string; name: string; kind: WorkflowUnitKind; version: number }>(SQL.saveWorkflowUnit, [
-    name, unit.kind, tags, unit.source, unitJson, compiled, ctx.now(),
-  ]);
+  rename(() => toJsonText(unit.source, 'source'));
+  return [name, unit.kind, [...(tags as string[])], unit.source, unitJson, compiled, signature];
+}
+
+async function insertUnit(ctx: StoreContext, db: SqlExecutor, params: UnitParams): Promise<WorkflowUnitRef> {
+  const [name, kind, tags, source, unitJson, compiled, signature] = params;
+  const [row] = await db.query<WorkflowUnitRef>(SQL.saveWorkflowUnit, [name, kind, tags, source, unitJson, compiled, ctx.now(), signature]);
   return row!;
+}
+
+interface StoredUnitRow {
+  id: string;
+  name: string;
+  kind: WorkflowUnitKind;
+  version: number;
+  signature: Json | null;
+  source: string;
+  loaded_at: Date;
+}
+
+const toStored = (row: StoredUnitRow): StoredWorkflowUnit => ({
+  id: row.id,
+  name: row.name,
+  kind: row.kind,
+  version: row.version,
+  signature: row.signature ?? null,
+  source: row.source,
+  loadedAt: row.loaded_at,
+});
+
+/** The newest version of every stored name. */
+export async function listUnits(ctx: StoreContext): Promise<StoredWorkflowUnit[]> {
+  return (await ctx.db.query<StoredUnitRow>(SQL.listWorkflowUnits, [])).map(toStored);
+}
+
+/** The newest version of one name, or null; a malformed name is refused by name. */
+export async function unitByName(ctx: StoreContext, name: string): Promise<StoredWorkflowUnit | null> {
+  const [row] = await ctx.db.query<StoredUnitRow>(SQL.workflowUnit, [validateFuncname(name, 'name')]);
+  return row ? toStored(row) : null;
 }
 
 /** The newest version of each stored workflow. */

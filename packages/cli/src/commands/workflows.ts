@@ -1,0 +1,142 @@
+/**
+ * `drover workflows load|list|show` (the namespace's workflow units, docs/workflows.md) and
+ * `drover call` (enqueue a job and wait for its outcome). With DATABASE_URL, straight in
+ * PostgreSQL; without it, through the HTTP API of the embedded instance on DROVER_DATA_DIR, with
+ * the local token, as the other commands do.
+ */
+import { readFileSync } from 'node:fs';
+import { ValidationError, formatTable, parseJsonText, parseWholeNumber, type NewJob } from '@drover/core';
+import { CallTimeoutError, HttpWorkflowApi, JobFailedError, awaitJobResult, type WorkflowApi } from '@drover/client';
+import { loadUnits, storedTypeChecker } from '@drover/workflow';
+import type { Config } from '../config.js';
+import { asOption } from '../option-errors.js';
+import { printJson } from '../output.js';
+import { createRuntime } from '../runtime.js';
+import { embeddedApi, withApi } from './jobs.js';
+
+async function withWorkflows<T>(config: Config, fn: (api: WorkflowApi) => Promise<T>): Promise<T> {
+  if (!config.DATABASE_URL) {
+    const { url, token } = embeddedApi(config);
+    return fn(new HttpWorkflowApi(url, token === undefined ? {} : { token }));
+  }
+  const rt = createRuntime(config, 'cli', 'workflows');
+  try {
+    await rt.requireSchema();
+    const store = rt.store;
+    return await fn({
+      // Named types are the stored JSON Schemas, as POST /workflows and the engine read them.
+      load: async (files) => loadUnits(store, files, await storedTypeChecker(store)),
+      list: async () => (await store.listWorkflowUnits()).map(({ id, name, kind, version, loadedAt }) => ({ id, name, kind, version, loadedAt })),
+      show: (name) => store.workflowUnit(name),
+    });
+  } finally {
+    await rt.close();
+  }
+}
+
+/** A field named `file:line:column`: a file that does not parse or compile. */
+const LOCATED = /:\d+:\d+$/;
+
+/**
+ * Reads, compiles and saves the files, all or none. A file that does not parse or compile is
+ * printed as a compiler prints it (`file:line:col: message`) and exits 2, with nothing saved.
+ */
+export async function loadWorkflowsCommand(config: Config, files: string[], json: boolean): Promise<number> {
+  const sources = files.map((file) => {
+    try {
+      return { fileName: file, text: readFileSync(file, 'utf8') };
+    } catch (err) {
+      throw new ValidationError(file, `cannot read it: ${(err as Error).message}`, { cause: err });
+    }
+  });
+  try {
+    const units = await withWorkflows(config, (api) => api.load(sources));
+    if (json) printJson(units);
+    else for (const u of units) process.stdout.write(`${u.name}  ${u.kind}  version ${u.version}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ValidationError) || !LOCATED.test(err.field)) throw err;
+    if (json) printJson({ error: { at: err.field, message: err.message.replace(`${err.field}: `, '') } });
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+}
+
+export async function listWorkflowsCommand(config: Config, json: boolean): Promise<void> {
+  const units = await withWorkflows(config, (api) => api.list());
+  if (json) return printJson(units);
+  const table = units.length === 0 ? 'no workflow units' : formatTable(['name', 'kind', 'version', 'loaded_at'], units.map((u) => [u.name, u.kind, String(u.version), u.loadedAt.toISOString()]));
+  process.stdout.write(`${table}\n`);
+}
+
+export async function showWorkflowCommand(config: Config, name: string, json: boolean): Promise<number> {
+  const unit = await withWorkflows(config, (api) => api.show(name));
+  if (!unit) {
+    if (json) printJson(null);
+    process.stderr.write(`no workflow unit ${name}\n`);
+    return 1;
+  }
+  if (json) {
+    printJson(unit);
+    return 0;
+  }
+  const lines = [
+    `name       ${unit.name}`,
+    `kind       ${unit.kind}`,
+    `version    ${unit.version}`,
+    `loaded_at  ${unit.loadedAt.toISOString()}`,
+    `signature  ${unit.signature === null ? '- (loaded before signatures were kept)' : JSON.stringify(unit.signature)}`,
+    '',
+    unit.source.trimEnd(),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+export interface CallFlags {
+  timeoutMs?: string;
+  json?: boolean;
+}
+
+/** The fields of a call named as typed on the command line. */
+const CALL_OPTIONS: Readonly<Record<string, string>> = { funcname: '<name>', arg: '<arg>', timeoutMs: '--timeout-ms' };
+
+/** The job and wait a `drover call` asks for, checked before any connection. */
+export function callFromArgs(name: string, argText: string | undefined, flags: CallFlags): { job: NewJob; timeoutMs?: number } {
+  try {
+    const job: NewJob = { funcname: name, ...(argText === undefined ? {} : { arg: parseJsonText(argText, 'arg') }) };
+    const timeoutMs = flags.timeoutMs === undefined ? undefined : parseWholeNumber(flags.timeoutMs, 'timeoutMs', 1, 2_147_483_647);
+    return { job, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+  } catch (err) {
+    throw asOption(err, CALL_OPTIONS);
+  }
+}
+
+/**
+ * Enqueues a job of NAME (a workflow or any function) and waits for its outcome: prints the
+ * result and exits 0, or prints the error (a failure, a cancel, or the wait running out) and exits 1.
+ */
+export async function callCommand(config: Config, name: string, argText: string | undefined, flags: CallFlags): Promise<number> {
+  const { job, timeoutMs } = callFromArgs(name, argText, flags);
+  try {
+    const outcome = await withApi(config, async (api) => {
+      const { id } = await api.insert(job);
+      try {
+        return { id, result: await awaitJobResult(api, id, timeoutMs === undefined ? {} : { timeoutMs }) };
+      } catch (err) {
+        if (err instanceof JobFailedError || err instanceof CallTimeoutError) return { id, error: err };
+        throw err;
+      }
+    });
+    if ('result' in outcome) {
+      if (flags.json) printJson({ jobId: outcome.id, result: outcome.result });
+      else process.stdout.write(`${JSON.stringify(outcome.result)}\n`);
+      return 0;
+    }
+    if (flags.json) printJson({ jobId: outcome.id, error: outcome.error.message });
+    process.stderr.write(`${outcome.error.message}\n`);
+    return 1;
+  } catch (err) {
+    throw asOption(err, CALL_OPTIONS);
+  }
+}
