@@ -9,7 +9,7 @@
  * (`flock -x /tmp/drover-svc.lock`), and every service is restored on exit, pass, fail or Ctrl-C.
  *
  * Options: --faults a,b (default: all), --times N (default 20), --rate jobs/s (default 100),
- * --workers N (default 3, plus the partitionable one), --short (2 of each), --json, --keep.
+ * --workers N (default 3, plus the partitionable one), --short (1 of each), --json, --keep.
  * A killed worker is one with a job in flight when there is one.
  */
 import { writeFileSync } from 'node:fs';
@@ -44,7 +44,7 @@ function positive(name: string, text: string | undefined, fallback: number): num
 const faults = (values.faults?.split(',') ?? [...FAULT_KINDS]) as FaultKind[];
 for (const f of faults) if (!FAULT_KINDS.includes(f)) throw new Error(`--faults: unknown fault ${f}; one of ${FAULT_KINDS.join(', ')}`);
 /** The CI-sized run does each fault 3 times: under ~3 minutes here for the whole matrix. */
-const times = positive('times', values.times, values.short ? 2 : 20);
+const times = positive('times', values.times, values.short ? 1 : 20);
 const rate = positive('rate', values.rate, 100);
 const workerCount = positive('workers', values.workers, 3);
 /** A fault's recovery is awaited this long before it counts as not recovered. */

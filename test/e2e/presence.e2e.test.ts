@@ -40,7 +40,7 @@ describe('drover workers', () => {
     const listed = await cliWorkers();
     expect(listed.map((w) => w.pid).sort()).toEqual([...pids].sort());
     for (const w of listed) {
-      expect(w).toMatchObject({ kind: 'shim', client: null, functions: ['e2e.double', 'e2e.event', 'e2e.sleep', 'e2e.throws'], running: 0 });
+      expect(w).toMatchObject({ kind: 'shim', client: null, functions: ['e2e.double', 'e2e.event', 'e2e.inc', 'e2e.sleep', 'e2e.throws'], running: 0 });
       expect(w.slots).toBeGreaterThan(0);
     }
     const table = await drover.processes.run(['workers'], env());

@@ -20,7 +20,7 @@ const ENV = {
 };
 const COUNT = 200;
 /** Kills: enough to land on every kind of moment (mid-start, mid-step, idle); each restart costs a few seconds from source. */
-const KILLS = 6;
+const KILLS = 4;
 const SOURCE = `
 action e2e.inc:
 in:

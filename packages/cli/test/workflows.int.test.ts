@@ -179,7 +179,8 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])('drover workflows, %
     const badTimeout = fc.oneof(fc.constantFrom('0', '-5', '1.5', 'soon', '', '99999999999'), fc.string({ maxLength: 8 }).filter((s) => !/^\s*\d+\s*$/.test(s) || Number(s) < 1));
     const badName = fc.string({ maxLength: 30 }).filter((s) => !/^[A-Za-z0-9_.:-]{1,200}$/.test(s) && !s.startsWith('-'));
     const cases = fc.oneof(
-      badJson.map((arg) => ({ argv: ['call', 'f.x', arg], field: '<arg>' })),
+      // `--` ends the options: a text starting with '-' is an option to commander, as to any CLI.
+      badJson.map((arg) => ({ argv: ['call', 'f.x', '--', arg], field: '<arg>' })),
       badTimeout.map((t) => ({ argv: ['call', 'f.x', '--timeout-ms', t], field: '--timeout-ms' })),
       badName.map((name) => ({ argv: ['call', name], field: '<name>' })),
     );

@@ -1,14 +1,11 @@
 /**
  * The controller's JSON-RPC server: the listeners (TCP, TLS, WebSocket on the HTTP server), one
  * {@link RpcSession} per connection, and the methods authenticated sessions may call. Methods are
- * injected: this layer offers `hello` and `ping` itself, and answers `check_if_lock_exists` with
- * an error until the workflows work brings locks.
+ * injected: this layer offers `hello` and `ping` itself.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { silentLogger, type Logger } from '@drover/core';
 import {
-  RpcError,
-  RpcErrorCode,
   attachWebSocket,
   listenTcp,
   listenTls,
@@ -102,7 +99,7 @@ export class RpcServer<TClient> {
     const methods = options.methods ?? {};
     const reserved = Object.keys(methods).find((name) => RESERVED.has(name));
     if (reserved) throw new Error(`rpc.methods: ${reserved} is served by the session layer and cannot be replaced`);
-    this.#methods = new Map<string, SessionMethod<TClient>>([['check_if_lock_exists', locksNotYet]]);
+    this.#methods = new Map<string, SessionMethod<TClient>>();
     for (const [name, method] of Object.entries(methods)) this.#methods.set(name, method);
     this.#timings = {
       helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
@@ -199,7 +196,3 @@ export class RpcServer<TClient> {
   }
 }
 
-/** Locks belong to the workflow engine; until it lands, asking for one is an error that says so. */
-const locksNotYet: SessionMethod<unknown> = () => {
-  throw new RpcError(RpcErrorCode.MethodNotFound, 'check_if_lock_exists: locks come with workflows, which this server does not have yet');
-};
