@@ -4,51 +4,20 @@
  * in the database (DATABASE_URL). A matching `@event` trigger makes its job; bad input exits 2
  * naming the argument or option as typed, and nothing is written.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { silentLogger } from '@drover/core';
-import { createHttpApi } from '@drover/controller';
-import { useTestNamespace } from '@drover/testing';
-import { main } from '../src/main.js';
-import { writeInstance, writeLocalToken } from '../src/dev/instance.js';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { runDrover, useEmbeddedCli } from './cli-harness.js';
 
-const ns = useTestNamespace();
-let app: FastifyInstance;
-let dataDir = '';
-
-beforeAll(async () => {
-  const token = (await ns.store.clients.add({ who: 'ev-cli-admin', admin: true })).token;
-  app = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  dataDir = mkdtempSync(join(tmpdir(), 'drover-events-cli-'));
-  writeInstance({ pid: process.pid, url, namespace: ns.namespace, dataDir, startedAt: new Date().toISOString() });
-  writeLocalToken(dataDir, token);
-});
-afterAll(async () => {
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const cli = useEmbeddedCli('ev-cli-admin');
+const { ns } = cli;
 beforeEach(async () => {
   await ns.pool.query('DELETE FROM triggers');
   await ns.pool.query('DELETE FROM jobs');
 });
 
-async function drover(argv: string[], env: Record<string, string> = { DROVER_DATA_DIR: dataDir }): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(argv, { LOG_LEVEL: 'silent', ...env });
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+/** `drover <argv>`, through the embedded instance unless told otherwise. */
+function drover(argv: string[], env: Record<string, string> = { DROVER_DATA_DIR: cli.dataDir() }): ReturnType<typeof runDrover> {
+  return runDrover(argv, { LOG_LEVEL: 'silent', ...env });
 }
 
 async function jobCount(): Promise<number> {

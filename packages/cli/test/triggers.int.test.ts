@@ -5,55 +5,12 @@
  * token, as `drover dev` leaves them). Bad input exits 2 naming the argument or option, and
  * nothing is written (also generated with fast-check).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { silentLogger } from '@drover/core';
-import { createHttpApi } from '@drover/controller';
-import { useTestNamespace } from '@drover/testing';
-import { main } from '../src/main.js';
-import { writeInstance, writeLocalToken } from '../src/dev/instance.js';
+import { describe, expect, it } from 'vitest';
+import { runDrover, useEmbeddedCli } from './cli-harness.js';
 
-const ns = useTestNamespace();
-let app: FastifyInstance;
-let dataDir = '';
-
-beforeAll(async () => {
-  const { token } = await ns.store.clients.add({ who: 'cli-trig-admin', admin: true });
-  app = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  dataDir = mkdtempSync(join(tmpdir(), 'drover-cli-triggers-'));
-  writeInstance({ pid: process.pid, url, namespace: ns.namespace, dataDir, startedAt: new Date().toISOString() });
-  writeLocalToken(dataDir, token);
-});
-afterAll(async () => {
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-/** The two ways the CLI reaches the triggers. */
-const MODES = {
-  postgres: (): Record<string, string> => ({ DATABASE_URL: ns.databaseUrl, DROVER_NAMESPACE: ns.namespace, LOG_LEVEL: 'silent' }),
-  embedded: (): Record<string, string> => ({ DROVER_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }),
-} as const;
-
-/** Runs `drover <argv>` in-process; returns its exit status and what it wrote. */
-async function drover(argv: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(argv, env);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const { ns, modes: MODES } = useEmbeddedCli('cli-trig-admin');
+const drover = runDrover;
 
 /** Every trigger and every job: a refused command must change neither. */
 async function everything(): Promise<string> {
