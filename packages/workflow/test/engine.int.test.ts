@@ -85,21 +85,8 @@ describe('workflow engine', () => {
     const store = ns.createStore({ clock });
     await h.saveWorkflow('wf.sleepy', [{ sleep: 60_000 }]);
     const engine = await h.startEngine(createListMachine(), { store, clock });
-    const { id } = await store.insert({ funcname: 'wf.sleepy', arg: { value: 'rested' } });
-    await (await h.broker('publisher')).publish([{ funcname: 'wf.sleepy', jobId: id, priority: 0 }]);
-    await waitFor(async () => (await ns.pool.query('SELECT 1 FROM workflow_runs WHERE job_id = $1 AND wake_at IS NOT NULL', [id])).rows.length === 1, { what: 'the run to sleep' });
-    const { rows } = await ns.pool.query<{ wake_at: Date }>('SELECT wake_at FROM workflow_runs WHERE job_id = $1', [id]);
-    expect(rows[0]!.wake_at.toISOString()).toBe('2030-01-01T00:01:00.000Z');
-    clock.advance(59_999);
-    // Several sweeps later (each a look for due runs), the workflow still sleeps.
-    const steps = engine.stats.steps;
-    const sweeps = engine.stats.passes;
-    await waitFor(() => engine.stats.passes >= sweeps + 3, { what: 'three more sweeps' });
-    expect(engine.stats.steps).toBe(steps);
-    expect((await store.getJob(id))?.state).toBe('running');
-    clock.advance(1);
-    engine.wake();
-    const job = await waitFor(h.finished(id), { what: 'the workflow to wake and finish' });
+    const id = await h.startOn(store, 'wf.sleepy', { value: 'rested' });
+    const job = await h.wakesExactlyAt(engine, store, clock, id, Date.UTC(2030, 0, 1, 0, 1));
     expect(job).toMatchObject({ state: 'completed', result: { value: 'rested' } });
     expect((await h.stepLog(id)).map((s) => s.kind)).toEqual(['start', 'timer']);
   });

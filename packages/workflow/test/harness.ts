@@ -3,12 +3,12 @@
  * relay that dispatches every job (workflow jobs and their children) through RabbitMQ, workers
  * and engines stopped after each test, and the broker's queues deleted after the file.
  */
-import { afterAll, afterEach, inject } from 'vitest';
-import type { Broker, Json, JobWithFailures } from '@drover/core';
+import { afterAll, afterEach, expect, inject } from 'vitest';
+import type { Broker, Json, JobWithFailures, ManualClock } from '@drover/core';
 import { createAmqpBroker, deleteBrokerNamespace } from '@drover/broker';
 import { Relay } from '@drover/controller';
 import { createWorker, type Worker, type WorkerOptions } from '@drover/worker';
-import { useTestNamespace, type TestNamespace } from '@drover/testing';
+import { useTestNamespace, waitFor, type TestNamespace } from '@drover/testing';
 import type { PgJobStore } from '@drover/store';
 import { createWorkflowEngine, type LoadedUnit, type Machine, type WorkflowEngine, type WorkflowEngineOptions } from '../src/index.js';
 import type { ListOp } from './list-machine.js';
@@ -28,6 +28,14 @@ export interface EngineHarness {
   finished(id: string): () => Promise<JobWithFailures | null>;
   /** The ids of a job's children, live or finished. */
   children(parentId: string): Promise<string[]>;
+  /** Starts a workflow job on `store` (one with an injected clock), published as the relay would. */
+  startOn(store: PgJobStore, funcname: string, arg: Json): Promise<string>;
+  /**
+   * Checks that the waiting run of `id` wakes exactly at `wakeAt` (ms) on `clock`: its wake time is
+   * that, the clock 1 ms short of it wakes nothing over three of the engine's sweeps, and the clock
+   * at it finishes the workflow, which is returned.
+   */
+  wakesExactlyAt(engine: WorkflowEngine, store: PgJobStore, clock: ManualClock, id: string, wakeAt: number): Promise<JobWithFailures>;
   /** A job's step log. */
   stepLog(jobId: string): Promise<{ step: number; kind: string; detail: Json }[]>;
 }
@@ -98,6 +106,27 @@ export function useEngineHarness(): EngineHarness {
         [parentId],
       );
       return rows.map((r) => r.id);
+    },
+    startOn: async (store, funcname, arg) => {
+      const { id } = await store.insert({ funcname, arg });
+      await (await h.broker('publisher')).publish([{ funcname, jobId: id, priority: 0 }]);
+      return id;
+    },
+    wakesExactlyAt: async (engine, store, clock, id, wakeAt) => {
+      await waitFor(async () => (await ns.pool.query('SELECT 1 FROM workflow_runs WHERE job_id = $1 AND wake_at IS NOT NULL', [id])).rows.length === 1, { what: 'the run to wait' });
+      const { rows } = await ns.pool.query<{ wake_at: Date }>('SELECT wake_at FROM workflow_runs WHERE job_id = $1', [id]);
+      expect(rows[0]!.wake_at.getTime()).toBe(wakeAt);
+      clock.advance(wakeAt - 1 - clock.now().getTime());
+      engine.wake();
+      // Several sweeps later (each a look for due runs), the workflow still waits.
+      const steps = engine.stats.steps;
+      const sweeps = engine.stats.passes;
+      await waitFor(() => engine.stats.passes >= sweeps + 3, { what: 'three more sweeps' });
+      expect(engine.stats.steps).toBe(steps);
+      expect((await store.getJob(id))?.state).toBe('running');
+      clock.advance(1);
+      engine.wake();
+      return waitFor(h.finished(id), { what: 'the workflow to wake and finish' });
     },
     stepLog: async (jobId) => (await ns.store.workflowSteps(jobId)).map(({ step, kind, detail }) => ({ step, kind, detail })),
   };

@@ -8,7 +8,7 @@
  * one until the workflow waits), and sleeps and event and lock timeouts follow the injected clock.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, type JobWithFailures, type Json } from '@drover/core';
+import { ManualClock, type JobWithFailures } from '@drover/core';
 import { waitFor } from '@drover/testing';
 import type { PgJobStore } from '@drover/store';
 import { createEvaluator, createMachine, createSandbox, createTypeChecker, loadJcl } from '../src/index.js';
@@ -45,13 +45,6 @@ async function runExists(id: string): Promise<boolean> {
 /** The last failure's error as the engine records it: `{ class, msg }`. */
 function errorOf(job: JobWithFailures): { class?: string; msg?: string } {
   return JSON.parse(job.failureLog.at(-1)?.error ?? '{}') as { class?: string; msg?: string };
-}
-
-/** Starts a workflow job on a store whose clock is injected, published as the relay would. */
-async function startOn(store: PgJobStore, funcname: string, arg: Json): Promise<string> {
-  const { id } = await store.insert({ funcname, arg });
-  await (await h.broker('publisher')).publish([{ funcname, jobId: id, priority: 0 }]);
-  return id;
 }
 
 /** The test's handle on {@link startGatedWorker}'s worker. */
@@ -313,20 +306,8 @@ describe('JCL timers on the injected clock', () => {
     const store = ns.createStore({ clock });
     const engine = await h.startEngine(machine(), { store, clock });
     await before?.(store);
-    const id = await startOn(store, funcname, {});
-    await waitFor(async () => (await ns.pool.query('SELECT 1 FROM workflow_runs WHERE job_id = $1 AND wake_at IS NOT NULL', [id])).rows.length === 1, { what: 'the run to wait' });
-    const { rows } = await ns.pool.query<{ wake_at: Date }>('SELECT wake_at FROM workflow_runs WHERE job_id = $1', [id]);
-    expect(rows[0]!.wake_at.getTime()).toBe(start + afterMs);
-    clock.advance(afterMs - 1);
-    engine.wake();
-    const steps = engine.stats.steps;
-    const sweeps = engine.stats.passes;
-    await waitFor(() => engine.stats.passes >= sweeps + 3, { what: 'three more sweeps' });
-    expect(engine.stats.steps).toBe(steps);
-    expect((await store.getJob(id))?.state).toBe('running');
-    clock.advance(1);
-    engine.wake();
-    return waitFor(h.finished(id), { what: `${funcname} to wake and finish` });
+    const id = await h.startOn(store, funcname, {});
+    return h.wakesExactlyAt(engine, store, clock, id, start + afterMs);
   }
 
   it('times a wait_for_event out at 60 s on the clock, not at 59.999 s', async () => {
@@ -358,7 +339,7 @@ describe('JCL timers on the injected clock', () => {
     );
     let holder = '';
     const job = await wakesOnTime('lw_waiter', 90_000, async (store) => {
-      holder = await startOn(store, 'lw_holder', {});
+      holder = await h.startOn(store, 'lw_holder', {});
       await waitFor(async () => (await waitingFor('event', [holder])).length === 1, { what: 'the holder to take the lock and wait' });
     });
     expect(job.state).toBe('failed');
