@@ -4,41 +4,10 @@
  * without admin is refused with -32001 and nothing is written; bad parameters are -32001 errors
  * naming them, and write nothing.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAmqpBroker, deleteBrokerNamespace, type AmqpBroker } from '@drover/broker';
-import { useTestNamespace } from '@drover/testing';
-import { createController, type Controller } from '../src/index.js';
-import { connectTcpClient, type TestConnection } from './rpc-client.js';
+import { describe, expect, it } from 'vitest';
+import { useRpcController } from './rpc-controller-harness.js';
 
-const ns = useTestNamespace();
-let broker: AmqpBroker;
-let controller: Controller;
-const tokens: Record<string, string> = {};
-const connections: TestConnection[] = [];
-
-beforeAll(async () => {
-  broker = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `rpc-events-${ns.namespace}` });
-  tokens.admin = (await ns.store.clients.add({ who: 're-admin', admin: true })).token;
-  tokens.caller = (await ns.store.clients.add({ who: 're-caller', call: ['*'] })).token;
-  // No relay sweep during the test: the jobs stay where the raise put them.
-  controller = createController({ store: ns.store, clients: ns.store.clients, broker, http: false, relay: { sweepMs: 600_000 }, rpc: { tcp: { port: 0 } } });
-  await controller.start();
-});
-
-afterAll(async () => {
-  for (const c of connections) c.close();
-  await controller.stop();
-  await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames: [] });
-  await broker.close();
-});
-
-async function connect(who: string): Promise<TestConnection> {
-  const conn = await connectTcpClient(controller.rpcAddresses!.tcp!.port, { answerPings: true });
-  connections.push(conn);
-  expect((await conn.next()).method).toBe('greetings');
-  expect((await conn.call('hello', { who, method: 'password', token: tokens[who.slice(3)] })).result).toEqual([true, expect.stringContaining('welcome')]);
-  return conn;
-}
+const { ns, connect } = useRpcController({ 're-admin': { admin: true }, 're-caller': { call: ['*'] } });
 
 async function jobCount(): Promise<number> {
   const { rows } = await ns.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM (SELECT id FROM jobs WHERE funcname LIKE 're.%' UNION ALL SELECT id FROM finished_jobs WHERE funcname LIKE 're.%') j");

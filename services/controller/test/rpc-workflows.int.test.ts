@@ -6,43 +6,12 @@
  * wakes exactly the waiting workflows whose subscription mask it matches.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAmqpBroker, deleteBrokerNamespace, type AmqpBroker } from '@drover/broker';
-import { useTestNamespace } from '@drover/testing';
-import { createController, type Controller } from '../src/index.js';
-import { connectTcpClient, type TestConnection } from './rpc-client.js';
+import { describe, expect, it } from 'vitest';
+import { useRpcController } from './rpc-controller-harness.js';
 
-const ns = useTestNamespace();
-let broker: AmqpBroker;
-let controller: Controller;
-let token = '';
-let adminToken = '';
-const connections: TestConnection[] = [];
-
-beforeAll(async () => {
-  broker = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `rpc-locks-${ns.namespace}` });
-  // A caller with no scope beyond calling functions: the question needs no more.
-  token = (await ns.store.clients.add({ who: 'rl-caller', call: ['x.*'] })).token;
-  adminToken = (await ns.store.clients.add({ who: 'rl-admin', admin: true })).token;
-  controller = createController({ store: ns.store, clients: ns.store.clients, broker, http: false, relay: { sweepMs: 600_000 }, rpc: { tcp: { port: 0 } } });
-  await controller.start();
-});
-
-afterAll(async () => {
-  for (const c of connections) c.close();
-  await controller.stop();
-  await deleteBrokerNamespace({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, funcnames: [] });
-  await broker.close();
-});
-
-async function connect(who = 'rl-caller'): Promise<TestConnection> {
-  const conn = await connectTcpClient(controller.rpcAddresses!.tcp!.port, { answerPings: true });
-  connections.push(conn);
-  expect((await conn.next()).method).toBe('greetings');
-  const secret = who === 'rl-admin' ? adminToken : token;
-  expect((await conn.call('hello', { who, method: 'password', token: secret })).result).toEqual([true, expect.stringContaining('welcome')]);
-  return conn;
-}
+// A caller with no scope beyond calling functions: the question needs no more.
+const { ns, connect: connectAs } = useRpcController({ 'rl-caller': { call: ['x.*'] }, 'rl-admin': { admin: true } });
+const connect = (who = 'rl-caller') => connectAs(who);
 
 describe('check_if_lock_exists', () => {
   it('answers true while a workflow holds the lock, false before and after', async () => {
