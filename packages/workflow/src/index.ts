@@ -24,7 +24,7 @@ export { JclCompileError } from './machine/compile-error.js';
 export { createMachine, type MachineDeps } from './machine/machine.js';
 export { parseJcl } from './parse/parse-jcl.js';
 export { JclSyntaxError } from './parse/syntax-error.js';
-export { loadJcl, signatureOf, type JclSource, type LoadedUnit } from './load.js';
+export { loadJcl, type JclSource, type LoadedUnit } from './load.js';
 export { loadUnits, storedCatalog } from './load-units.js';
 export { createWorkflowEngine, type WorkflowEngine, type WorkflowEngineOptions, type WorkflowEngineStats } from './engine/engine.js';
 export type { HostExtension } from './engine/host.js';

@@ -1,9 +1,11 @@
 // Loading JCL sources: parse every file, learn every unit's signature, then compile. The CLI's
 // `drover workflows load`, `drover dev` and the tests all load through here, so a file is checked
 // the same way wherever it comes from.
-import type { IoSpec, Json, Unit } from './ast.js';
-import { compileWorkflow } from './machine/compile.js';
+import type { Json, Unit } from './ast.js';
+import { compileAction, compileWorkflow } from './machine/compile.js';
+import { checkParams } from './machine/compile-checks.js';
 import { JclCompileError } from './machine/compile-error.js';
+import type { ParamSpec } from './machine/program.js';
 import { parseJcl } from './parse/parse-jcl.js';
 import type { Catalog, CatalogEntry, TypeChecker } from './ports.js';
 
@@ -47,7 +49,7 @@ export function loadJcl(sources: readonly JclSource[], options: { readonly store
       if (known) return known;
       const unit = byName.get(name);
       if (!unit) return options.stored.lookup(name);
-      const entry = signatureOf(unit, catalog);
+      const entry = signatureOf(unit, catalog, options.types);
       entries.set(name, entry);
       return entry;
     },
@@ -62,13 +64,20 @@ export function loadJcl(sources: readonly JclSource[], options: { readonly store
   }));
 }
 
-/** A unit's signature; `interface NAME:` inside a unit takes that interface's in and out. */
-export function signatureOf(unit: Unit, catalog: Catalog): CatalogEntry {
-  const param = (spec: IoSpec, input: boolean) => ({ name: spec.name, type: spec.type, optional: input ? spec.default !== undefined : spec.optional });
+/**
+ * A unit's signature, its declarations checked as compiling it checks them (types known, no name
+ * twice, defaults of their type; an action's `config:` literal); `interface NAME:` inside a unit
+ * takes that interface's in and out.
+ */
+function signatureOf(unit: Unit, catalog: Catalog, types: TypeChecker): CatalogEntry {
   if (unit.implements && unit.in.length === 0 && unit.out.length === 0) {
     const base = catalog.lookup(unit.implements);
     if (!base) throw new JclCompileError(unit.name, unit.pos, `unknown interface ${unit.implements}`);
     return { name: unit.name, kind: unit.kind, in: base.in, out: base.out };
   }
-  return { name: unit.name, kind: unit.kind, in: unit.in.map((s) => param(s, true)), out: unit.out.map((s) => param(s, false)) };
+  const declared = unit.kind === 'workflow'
+    ? { in: checkParams(unit.name, unit.in, types, 'input'), out: checkParams(unit.name, unit.out, types, 'output') }
+    : compileAction(unit, { types });
+  const param = ({ name, type, optional }: ParamSpec) => ({ name, type, optional });
+  return { name: unit.name, kind: unit.kind, in: declared.in.map(param), out: declared.out.map(param) };
 }
