@@ -117,15 +117,19 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
   triggers.command('disable').description('disable a trigger: it no longer fires on time').argument('<id>').option('--json', 'machine output')
     .action(async (id: string, o: { json?: boolean }) => setExit(await enableTriggerCommand(config(), id, false, Boolean(o.json))));
   const workflows = cmd.command('workflows').description("manage workflow units: JobCenter's workflow language (docs/workflows.md)");
-  workflows.command('load').description('compile files of workflows, actions, procedures and interfaces, and save every unit as its next version: all or none')
-    .argument('<file...>').option('--json', 'machine output')
-    .action(async (files: string[], o: { json?: boolean }) => setExit(await loadWorkflowsCommand(config(), files, Boolean(o.json))));
-  workflows.command('list').description('list the units: the newest version of each name').option('--json', 'machine output')
-    .action((o: { json?: boolean }) => listWorkflowsCommand(config(), Boolean(o.json)));
-  workflows.command('show').description('show the newest version of a unit: its signature and source').argument('<name>').option('--json', 'machine output')
-    .action(async (name: string, o: { json?: boolean }) => setExit(await showWorkflowCommand(config(), name, Boolean(o.json))));
+  workflows.command('load').description('compile files of workflows, actions, procedures and interfaces (and save NAME.schema.json files as named JSON Schemas), and save every unit as its next version: all or none')
+    .argument('<file...>').option('--tag <tag>', 'save the units as versions carrying this tag: only jobs asking for it run them')
+    .option('--json', 'machine output')
+    .action(async (files: string[], o: { tag?: string; json?: boolean }) => setExit(await loadWorkflowsCommand(config(), files, o)));
+  workflows.command('list').description('list the units: per name, the newest default version (with --tag: the newest carrying the tag, else the default)')
+    .option('--tag <tag>', 'the versions a job asking for this tag runs').option('--json', 'machine output')
+    .action((o: { tag?: string; json?: boolean }) => listWorkflowsCommand(config(), o));
+  workflows.command('show').description('show a unit as list picks it: its signature and source').argument('<name>')
+    .option('--tag <tag>', 'the version a job asking for this tag runs').option('--json', 'machine output')
+    .action(async (name: string, o: { tag?: string; json?: boolean }) => setExit(await showWorkflowCommand(config(), name, o)));
   cmd.command('call').description('enqueue a job of a function (a workflow or any function) and wait for its outcome')
     .argument('<name>').argument('[arg]', 'the argument, as JSON').option('--timeout-ms <ms>', 'stop waiting after this long (default 30000); the job goes on')
+    .option('--tag <tag>', 'a workflow: run the newest version carrying this tag, else the newest default')
     .option('--json', 'machine output')
     .action(async (name: string, arg: string | undefined, o: CallFlags) => setExit(await callCommand(config(), name, arg, o)));
   return cmd;

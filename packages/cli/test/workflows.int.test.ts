@@ -52,7 +52,7 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])('drover workflows, %
     const again = await drover(['workflows', 'load', w, '--json'], env());
     expect(again.code).toBe(0);
     // The second load compiles its call against the action stored by the first.
-    expect(JSON.parse(again.stdout)).toMatchObject([{ name: `${p}flow`, kind: 'workflow', version: 2 }]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ units: [{ name: `${p}flow`, kind: 'workflow', version: 2 }], schemas: [] });
   });
 
   it('lists the newest version of each unit, and shows one with its signature and source', async () => {
@@ -60,7 +60,7 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])('drover workflows, %
     const mine = (JSON.parse(listed.stdout) as { name: string; version: number; kind: string; loadedAt: string }[]).filter((u) => u.name.startsWith(p));
     expect(mine.map((u) => [u.name, u.kind, u.version])).toEqual([[`${p}flow`, 'workflow', 2], [`${p}inc`, 'action', 1]]);
     expect(Number.isNaN(Date.parse(mine[0]!.loadedAt))).toBe(false);
-    expect((await drover(['workflows', 'list'], env())).stdout).toMatch(new RegExp(`${p}flow\\s+workflow\\s+2\\s+\\d{4}-`));
+    expect((await drover(['workflows', 'list'], env())).stdout).toMatch(new RegExp(`${p}flow\\s+workflow\\s+2\\s+-\\s+2\\s+\\d{4}-`));
 
     const shown = await drover(['workflows', 'show', `${p}inc`], env());
     expect(shown.code).toBe(0);
@@ -70,6 +70,43 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])('drover workflows, %
     const json = JSON.parse((await drover(['workflows', 'show', `${p}flow`, '--json'], env())).stdout) as { version: number; signature: unknown; source: string };
     expect(json).toMatchObject({ version: 2, signature: { name: `${p}flow`, kind: 'workflow', out: [{ name: 'value', type: 'number', optional: false }] }, source: workflow(`${p}flow`, `${p}inc`) });
     expect(await drover(['workflows', 'show', `${p}none`], env())).toMatchObject({ code: 1, stderr: `no workflow unit ${p}none\n` });
+  });
+
+  it('loads NAME.schema.json files as named schemas and --tag versions; lists, shows and calls by tag', async () => {
+    const schemaName = `${mode}_amount`;
+    const schema = file(`${schemaName}.schema.json`, JSON.stringify({ type: 'number', minimum: 0 }));
+    const typed = (version: number) => `workflow ${p}typed:\nin:\n\tvalue ${schemaName}\nout:\n\tversion number\nwfomap:\n\tversion = ${version}\ndo:\n\teval:\n\t\tseen = true\n`;
+    const v1 = file(`${mode}-typed1.wf`, typed(1));
+    const loaded = await drover(['workflows', 'load', schema, v1], env());
+    expect(loaded).toMatchObject({ code: 0, stdout: `${schemaName}  json schema\n${p}typed  workflow  version 1\n` });
+    expect(await ns.store.jsonSchemas()).toContainEqual({ name: schemaName, schema: { type: 'number', minimum: 0 } });
+    const beta = await drover(['workflows', 'load', file(`${mode}-typed2.wf`, typed(2)), '--tag', 'beta', '--json'], env());
+    expect(JSON.parse(beta.stdout)).toMatchObject({ units: [{ name: `${p}typed`, version: 2 }] });
+
+    const listed = async (...tag: string[]) => (JSON.parse((await drover(['workflows', 'list', ...tag, '--json'], env())).stdout) as { name: string; version: number; tags: string[] }[])
+      .filter((u) => u.name === `${p}typed`).map((u) => [u.version, u.tags]);
+    expect(await listed()).toEqual([[1, []]]);
+    expect(await listed('--tag', 'beta')).toEqual([[2, ['beta']]]);
+    const shown = await drover(['workflows', 'show', `${p}typed`], env());
+    expect(shown.stdout).toContain('version    1 (newest: 2)');
+    expect((await drover(['workflows', 'show', `${p}typed`, '--tag', 'beta'], env())).stdout).toContain('tags       beta');
+
+    // No engine runs here: the job a tagged call enqueues carries the tag, which picks its version when an engine starts it.
+    const called = await drover(['call', `${p}typed`, '{"value":1}', '--tag', 'beta', '--timeout-ms', '50', '--json'], env());
+    expect(called.code).toBe(1);
+    const { jobId } = JSON.parse(called.stdout) as { jobId: string };
+    expect((await ns.pool.query<{ tag: string }>('SELECT tag FROM workflow_job_tags WHERE job_id = $1', [jobId])).rows).toEqual([{ tag: 'beta' }]);
+
+    // A schema file that is not JSON, or not a schema, is refused by its file, and nothing is saved.
+    const before = await units();
+    const notJson = await drover(['workflows', 'load', file(`${mode}_broken.schema.json`, '{'), v1], env());
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain(`${mode}_broken.schema.json`);
+    const notSchema = await drover(['workflows', 'load', file(`${mode}_bad.schema.json`, '{"type":"nope"}'), v1], env());
+    expect(notSchema.code).toBe(2);
+    expect(notSchema.stderr).toContain(`${mode}_bad.schema.json`);
+    expect(await units()).toBe(before);
+    expect((await ns.store.jsonSchemas()).map((s) => s.name)).not.toContain(`${mode}_bad`);
   });
 
   it('refuses a syntax error as file:line:col, exit 2, and saves none of the load', async () => {
@@ -151,6 +188,7 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])('drover workflows, %
       badJson.map((arg) => ({ argv: ['call', 'f.x', '--', arg], field: '<arg>' })),
       badTimeout.map((t) => ({ argv: ['call', 'f.x', '--timeout-ms', t], field: '--timeout-ms' })),
       badName.map((name) => ({ argv: ['call', name], field: '<name>' })),
+      fc.constantFrom('', 'x'.repeat(201)).map((tag) => ({ argv: ['call', 'f.x', '--tag', tag], field: '--tag' })),
     );
     await fc.assert(
       fc.asyncProperty(cases, async ({ argv, field }) => {

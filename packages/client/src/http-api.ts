@@ -126,9 +126,9 @@ export class HttpJobApi implements JobApi, EventApi {
   }
 
   async insert(job: NewJob, options: InsertOptions = {}): Promise<InsertResult> {
-    // Refused rather than dropped: a tagged job started on the default version would be a silent surprise.
-    if (options.workflowTag !== undefined && options.workflowTag !== null) throw new ValidationError('tag', 'the HTTP API does not carry workflow version tags yet; enqueue through PostgreSQL');
-    return (await this.#request<InsertResult>('POST', '/jobs', job)).json;
+    // The tag rides in the job's body (POST /jobs's `tag`), beside the job's own fields.
+    const body = options.workflowTag === undefined || options.workflowTag === null ? job : { ...job, tag: options.workflowTag };
+    return (await this.#request<InsertResult>('POST', '/jobs', body)).json;
   }
 
   async getJob(id: string): Promise<JobWithFailures | null> {

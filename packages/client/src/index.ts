@@ -16,6 +16,6 @@
  * ```
  */
 export { ApiAccessError, HttpClientAdmin, HttpJobApi, HttpTriggerApi, HttpWorkerList, type ClientAdmin, type EventApi, type HttpApiOptions, type JobApi, type TriggerApi, type TriggerWithUrl } from './http-api.js';
-export { HttpWorkflowApi, type JobView, type ListedWorkflowUnit, type WorkflowApi, type WorkflowStepView } from './http-workflows.js';
+export { HttpWorkflowApi, type JobView, type ListedWorkflowUnit, type WorkflowApi, type WorkflowLoad, type WorkflowStepView } from './http-workflows.js';
 export { CallTimeoutError, Client, JobFailedError, awaitJobResult, createClient, type ClientOptions, type ClientStore, type EnqueueOptions } from './client.js';
 export type { EnqueueRetryOptions } from './enqueue-retry.js';

@@ -159,6 +159,7 @@ export type {
   WorkflowStore,
 } from './ports.js';
 export type {
+  NamedJsonSchema,
   NewWorkflowUnit,
   WorkflowEnd,
   WorkflowProgram,

@@ -29,6 +29,12 @@ export interface NewWorkflowUnit {
   readonly signature?: Json | null;
 }
 
+/** A named JSON Schema: a type `in:`/`out:`/`env:` lines may name besides the basic ones. */
+export interface NamedJsonSchema {
+  readonly name: string;
+  readonly schema: Json;
+}
+
 /** A stored unit's identity: each load of a name is a new version. */
 export interface WorkflowUnitRef {
   readonly id: string;
@@ -39,6 +45,10 @@ export interface WorkflowUnitRef {
 
 /** The newest stored version of a name, as loading and the operators' views read it. */
 export interface StoredWorkflowUnit extends WorkflowUnitRef {
+  /** The version tags it was loaded with; empty for a default version. */
+  readonly tags: readonly string[];
+  /** The name's newest version, whatever its tags: above `version` when a newer one is tagged otherwise. */
+  readonly latestVersion: number;
   /** The signature saved with it; null for a unit saved without one (before migration 0014). */
   readonly signature: Json | null;
   readonly source: string;
@@ -53,14 +63,19 @@ export interface StoredWorkflowUnit extends WorkflowUnitRef {
  */
 export interface WorkflowUnitStore {
   /**
-   * Stores the units in order, each as the next version of its name, in one transaction: all of
-   * them or, when one is refused (bad input names the field), none.
+   * Stores the named JSON Schemas (each replacing the schema of its name), then the units in order,
+   * each as the next version of its name, in one transaction: all of them or, when one is refused
+   * (bad input names the field), none. Whether a schema compiles is the caller's check.
    */
-  saveWorkflowUnits(units: readonly NewWorkflowUnit[]): Promise<WorkflowUnitRef[]>;
-  /** The newest version of every stored name, of every kind, by name; `source` included. */
-  listWorkflowUnits(): Promise<StoredWorkflowUnit[]>;
-  /** The newest version of one name, or null. */
-  workflowUnit(name: string): Promise<StoredWorkflowUnit | null>;
+  saveWorkflowUnits(units: readonly NewWorkflowUnit[], schemas?: readonly NamedJsonSchema[]): Promise<WorkflowUnitRef[]>;
+  /**
+   * One version of every stored name, of every kind, by name; `source` included: the one a job
+   * asking for `tag` runs (the newest carrying it, else the newest default, untagged, version) and,
+   * for a name that has neither, its newest version.
+   */
+  listWorkflowUnits(tag?: string | null): Promise<StoredWorkflowUnit[]>;
+  /** One version of one name, picked as listWorkflowUnits picks it, or null. */
+  workflowUnit(name: string, tag?: string | null): Promise<StoredWorkflowUnit | null>;
 }
 
 /** A stored workflow's program, as a run names it. */
@@ -125,9 +140,11 @@ export interface WorkflowStepTx {
   /**
    * Creates a child job of `parentId` (an ordinary job, with the function's defaults: its retries
    * are the store's default max retries, or the worker's per-function override), or an unparented
-   * one for a detached child. Returns its id.
+   * one for a detached child. A child that is a workflow asks for the version tag the job
+   * `tagFrom` asked for, if any (the running workflow: its children run the versions its calls
+   * were compiled against). Returns its id.
    */
-  insertChild(parentId: string | null, job: { readonly funcname: string; readonly arg: Json }): Promise<string>;
+  insertChild(parentId: string | null, job: { readonly funcname: string; readonly arg: Json }, tagFrom?: string): Promise<string>;
   /** Cancels those of the jobs still live (their parents' runs hear of it as 'child' wake-ups). */
   cancelJobs(ids: readonly string[]): Promise<string[]>;
   /** The live children of a workflow job. */

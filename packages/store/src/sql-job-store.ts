@@ -54,6 +54,7 @@ import {
   type TriggerJobsQuery,
   type TriggerPatch,
   type ValidJob,
+  type NamedJsonSchema,
   type NewWorkflowUnit,
   type StoredWorkflowUnit,
   type WorkflowProgram,
@@ -368,16 +369,16 @@ export class SqlJobStore implements JobStore {
     return workflows.saveUnit(this.#ctx, unit);
   }
 
-  async saveWorkflowUnits(units: readonly NewWorkflowUnit[]): Promise<WorkflowUnitRef[]> {
-    return workflows.saveUnits(this.#ctx, units);
+  async saveWorkflowUnits(units: readonly NewWorkflowUnit[], schemas?: readonly NamedJsonSchema[]): Promise<WorkflowUnitRef[]> {
+    return workflows.saveUnits(this.#ctx, units, schemas);
   }
 
-  async listWorkflowUnits(): Promise<StoredWorkflowUnit[]> {
-    return workflows.listUnits(this.#ctx);
+  async listWorkflowUnits(tag?: string | null): Promise<StoredWorkflowUnit[]> {
+    return workflows.listUnits(this.#ctx, tag);
   }
 
-  async workflowUnit(name: string): Promise<StoredWorkflowUnit | null> {
-    return workflows.unitByName(this.#ctx, name);
+  async workflowUnit(name: string, tag?: string | null): Promise<StoredWorkflowUnit | null> {
+    return workflows.unitByName(this.#ctx, name, tag);
   }
 
   async workflowUnits(): Promise<WorkflowUnitRef[]> {

@@ -41,6 +41,23 @@ describe('workflow version tags', () => {
     expect(v1.version).toBe(1);
   });
 
+  it('lists and shows the version a job asking for a tag would run, with its tags and the newest version', async () => {
+    await save('t.list');
+    await save('t.list', ['beta']);
+    const v3 = await save('t.list');
+    await save('t.list', ['canary']);
+    const only = await save('t.list.tagged', ['beta']);
+    const picked = async (tag?: string) => (await ns.store.listWorkflowUnits(tag)).filter((u) => u.name.startsWith('t.list')).map((u) => [u.name, u.version, u.tags, u.latestVersion]);
+    expect(await picked()).toEqual([['t.list', 3, [], 4], ['t.list.tagged', 1, ['beta'], 1]]);
+    expect(await picked('beta')).toEqual([['t.list', 2, ['beta'], 4], ['t.list.tagged', 1, ['beta'], 1]]);
+    expect(await picked('gamma')).toEqual([['t.list', 3, [], 4], ['t.list.tagged', 1, ['beta'], 1]]);
+    expect((await ns.store.workflowUnit('t.list'))?.id).toBe(v3.id);
+    expect((await ns.store.workflowUnit('t.list', 'canary'))?.version).toBe(4);
+    expect((await ns.store.workflowUnit('t.list.tagged', 'zeta'))?.id).toBe(only.id);
+    await expect(ns.store.listWorkflowUnits('')).rejects.toThrow(expect.objectContaining({ field: 'tag' }) as Error);
+    await expect(ns.store.workflowUnit('t.list', 'a\u0000b')).rejects.toThrow(expect.objectContaining({ field: 'tag' }) as Error);
+  });
+
   it('starts a retried workflow job on the version its tag picks again', async () => {
     await save('t.retry');
     const beta = await save('t.retry', ['beta']);

@@ -128,7 +128,7 @@ describe('workflow store', () => {
     const cases = fc.oneof(
       badName.map((name) => ({ input: { ...good, name }, field: 'name' })),
       badKind.map((kind) => ({ input: { ...good, kind } as unknown as NewWorkflowUnit, field: 'kind' })),
-      fc.constantFrom([''], [1], ['x'.repeat(201)]).map((tags) => ({ input: { ...good, tags } as unknown as NewWorkflowUnit, field: 'tags' })),
+      fc.constantFrom([''], [1], ['x'.repeat(201)], ['a', 'b\u0000']).map((tags) => ({ input: { ...good, tags } as unknown as NewWorkflowUnit, field: `tags[${tags.length - 1}]` })),
       fc.constant({ input: { ...good, compiled: null }, field: 'compiled' }),
       fc.constant({ input: { ...good, kind: 'action' as const }, field: 'compiled' }),
       badText.map((source) => ({ input: { ...good, source }, field: 'source' })),

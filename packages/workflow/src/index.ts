@@ -25,6 +25,6 @@ export { createMachine, type MachineDeps } from './machine/machine.js';
 export { parseJcl } from './parse/parse-jcl.js';
 export { JclSyntaxError } from './parse/syntax-error.js';
 export { loadJcl, type JclSource, type LoadedUnit } from './load.js';
-export { loadUnits, storedCatalog } from './load-units.js';
+export { loadUnits, storedCatalog, type LoadedUnits, type SchemaSource, type UnitLoad } from './load-units.js';
 export { createWorkflowEngine, type WorkflowEngine, type WorkflowEngineOptions, type WorkflowEngineStats } from './engine/engine.js';
 export type { HostExtension } from './engine/host.js';

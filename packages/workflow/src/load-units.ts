@@ -1,20 +1,37 @@
 // Loading JCL files into a store: what `drover workflows load` and `POST /workflows` both do, so
 // a file is checked against the same stored units and refused with the same message either way.
-import { ValidationError, type Json, type StoredWorkflowUnit, type WorkflowUnitRef, type WorkflowUnitStore } from '@drover/core';
+import {
+  ValidationError,
+  validateFuncname,
+  validateWorkflowTag,
+  type Json,
+  type NamedJsonSchema,
+  type StoredWorkflowUnit,
+  type WorkflowRunStore,
+  type WorkflowUnitRef,
+  type WorkflowUnitStore,
+} from '@drover/core';
 import type { CatalogEntry, Catalog, TypeChecker } from './ports.js';
+import { checkJsonSchema } from './expr/stored-types.js';
+import { createTypeChecker } from './expr/types.js';
 import { loadJcl, type JclSource } from './load.js';
 import { JclCompileError } from './machine/compile-error.js';
 import { parseJcl } from './parse/parse-jcl.js';
 import { JclSyntaxError } from './parse/syntax-error.js';
 
 /**
- * The stored units as a compile-time catalog: each name's newest version, by its saved signature.
- * A unit saved without one (before signatures were kept) is not offered: a call of it is refused
- * as unknown, and loading that unit again gives it one.
+ * The stored units as a compile-time catalog, `units` as listWorkflowUnits(tag) gives them (per
+ * name, the version a job asking for `tag` runs), by their saved signatures. A version that job
+ * would not run (one carrying only other tags, listed so nothing is hidden) is not offered, nor a
+ * unit saved without a signature (before signatures were kept): a call of either is refused as
+ * unknown, and loading that unit again, untagged or with the tag, gives it one.
  */
-export function storedCatalog(units: readonly StoredWorkflowUnit[]): Catalog {
+export function storedCatalog(units: readonly StoredWorkflowUnit[], tag: string | null = null): Catalog {
   const byName = new Map<string, CatalogEntry>();
-  for (const unit of units) if (isEntry(unit.signature)) byName.set(unit.name, unit.signature);
+  for (const unit of units) {
+    const runs = unit.tags.length === 0 || (tag !== null && unit.tags.includes(tag));
+    if (runs && isEntry(unit.signature)) byName.set(unit.name, unit.signature);
+  }
   return { lookup: (name) => byName.get(name) ?? null };
 }
 
@@ -24,27 +41,75 @@ function isEntry(value: Json | null): value is Json & CatalogEntry {
   return typeof v.name === 'string' && typeof v.kind === 'string' && Array.isArray(v.in) && Array.isArray(v.out);
 }
 
+/** A named JSON Schema to load, from the file `fileName` when it came from one. */
+export interface SchemaSource extends NamedJsonSchema {
+  readonly fileName?: string;
+}
+
+/** What one load saves: units from JCL files, the named schemas they may use, the version tag. */
+export interface UnitLoad {
+  readonly files: readonly JclSource[];
+  readonly schemas?: readonly SchemaSource[];
+  /**
+   * The tag the units are saved with (none: default versions). Their calls are compiled against
+   * the versions a job asking for this tag runs, as its children will run them.
+   */
+  readonly tag?: string | null;
+}
+
+/** What a load saved. */
+export interface LoadedUnits {
+  readonly units: WorkflowUnitRef[];
+  /** The names of the schemas saved. */
+  readonly schemas: string[];
+}
+
 /**
- * Parses and compiles `sources` against the units `store` holds, then saves every unit in order,
- * in one transaction. A file that does not parse or compile saves nothing and is a ValidationError
- * whose field is `file:line:column` (so its message reads as a compiler's, `x.wf:3:5: …`).
+ * Checks the schemas, parses and compiles the files against the units and schemas `store` holds
+ * (and the load's own schemas), then saves the schemas and every unit in order, in one
+ * transaction. Nothing is saved when anything is refused: a file that does not parse or compile
+ * is a ValidationError whose field is `file:line:column` (its message reads as a compiler's,
+ * `x.wf:3:5: …`); a schema that does not compile names its file (or `schemas[i]`).
  */
 export async function loadUnits(
-  store: Pick<WorkflowUnitStore, 'listWorkflowUnits' | 'saveWorkflowUnits'>,
-  sources: readonly JclSource[],
-  types: TypeChecker,
-): Promise<WorkflowUnitRef[]> {
-  const stored = await store.listWorkflowUnits();
-  const versions = new Map(stored.map((u) => [u.name, u.version]));
+  store: Pick<WorkflowUnitStore, 'listWorkflowUnits' | 'saveWorkflowUnits'> & Pick<WorkflowRunStore, 'jsonSchemas'>,
+  load: UnitLoad,
+): Promise<LoadedUnits> {
+  const tag = validateWorkflowTag(load.tag, 'tag');
+  const schemas = load.schemas ?? [];
+  const types = typesWith(await store.jsonSchemas(), schemas);
+  const stored = await store.listWorkflowUnits(tag);
+  const latest = new Map(stored.map((u) => [u.name, u.latestVersion]));
   let loaded;
   try {
-    loaded = loadJcl(sources, { stored: storedCatalog(stored), types, version: (name) => (versions.get(name) ?? 0) + 1 });
+    loaded = loadJcl(load.files, { stored: storedCatalog(stored, tag), types, version: (name) => (latest.get(name) ?? 0) + 1 });
   } catch (err) {
-    throw asLocated(err, sources);
+    throw asLocated(err, load.files);
   }
-  return store.saveWorkflowUnits(
-    loaded.map((u) => ({ name: u.name, kind: u.kind, source: u.source, unit: u.unit, compiled: u.compiled, signature: u.signature as unknown as Json })),
+  const units = await store.saveWorkflowUnits(
+    loaded.map((u) => ({ name: u.name, kind: u.kind, tags: tag === null ? [] : [tag], source: u.source, unit: u.unit, compiled: u.compiled, signature: u.signature as unknown as Json })),
+    schemas.map(({ name, schema }) => ({ name, schema })),
   );
+  return { units, schemas: schemas.map((s) => s.name) };
+}
+
+/**
+ * The type checker of the stored schemas with the load's own in their place: each of the load's
+ * schemas must compile (alone or `$ref`-ing the others), or the load is refused naming it.
+ */
+function typesWith(stored: readonly NamedJsonSchema[], schemas: readonly SchemaSource[]): TypeChecker {
+  schemas.forEach((s, i) => {
+    const field = s.fileName ?? `schemas[${i}]`;
+    // Named as the caller named it: a file's name is where the schema's name came from.
+    validateFuncname(s.name, s.fileName ?? `${field}.name`);
+    try {
+      checkJsonSchema(s.name, s.schema, [...stored.filter((o) => !schemas.some((n) => n.name === o.name)), ...schemas]);
+    } catch (err) {
+      throw new ValidationError(field, `JSON schema ${s.name} does not compile: ${(err as Error).message}`, { cause: err });
+    }
+  });
+  const names = new Set(schemas.map((s) => s.name));
+  return createTypeChecker(Object.fromEntries([...stored.filter((o) => !names.has(o.name)), ...schemas].map((s) => [s.name, s.schema as object])));
 }
 
 /** A parse or compile error as a ValidationError naming `file:line:column`; anything else as is. */

@@ -38,18 +38,40 @@ const actions = {
   greet_nl: (arg: Arg) => ({ greeting: `Hallo ${text(arg.name)}` }),
 };
 
+/**
+ * A split of 100 callflows of childflow (conformance/childflow.wf), child i given `input + i`, each
+ * output appended in the split's order: too long to keep as a file, so written here.
+ */
+const SPLIT_100 = `workflow split100:
+in:
+	input number
+out:
+	outputs array
+wfomap:
+	<outputs>
+do:
+	eval:
+		outputs = array()
+	split:
+${Array.from({ length: 100 }, (_, i) => `\t\tcallflow childflow:\n\t\t\tinput = a.input + ${i}\n\t\tinto:\n\t\t\toutputs ,= o.output\n`).join('')}`;
+
 function cases(): Case[] {
   const listed = (JSON.parse(readFileSync(new URL('cases.json', dir), 'utf8')) as { cases: Case[] }).cases;
   // map over 100 children, each output collected in element order.
   const input = Array.from({ length: 100 }, (_, i) => i * 10);
   const outputs = input.map((v, i) => v + i);
-  return [...listed, { workflow: 'maptest', input: { input }, output: { outputs, total: outputs.reduce((a, b) => a + b, 0) } }];
+  return [
+    ...listed,
+    { workflow: 'maptest', input: { input }, output: { outputs, total: outputs.reduce((a, b) => a + b, 0) } },
+    { workflow: 'split100', input: { input: 1000 }, output: { outputs: Array.from({ length: 100 }, (_, i) => `child ${1000 + i}`) } },
+  ];
 }
 
 describe('JCL conformance on PostgreSQL and RabbitMQ', () => {
   it('runs every case of every statement and operator to its expected output or error', async () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.wf') || f.endsWith('.ac')).sort();
-    const units = loadJcl(files.map((f) => ({ fileName: f, text: readFileSync(new URL(f, dir), 'utf8') })), {
+    const sources = [...files.map((f) => ({ fileName: f, text: readFileSync(new URL(f, dir), 'utf8') })), { fileName: 'split100.wf', text: SPLIT_100 }];
+    const units = loadJcl(sources, {
       stored: { lookup: () => null },
       types: createTypeChecker({}),
     });

@@ -10,7 +10,7 @@ import { Relay } from '@drover/controller';
 import { createWorker, type Worker, type WorkerOptions } from '@drover/worker';
 import { useTestNamespace, waitFor, type TestNamespace } from '@drover/testing';
 import type { PgJobStore } from '@drover/store';
-import { createWorkflowEngine, type LoadedUnit, type Machine, type WorkflowEngine, type WorkflowEngineOptions } from '../src/index.js';
+import { createWorkflowEngine, loadUnits, type LoadedUnit, type LoadedUnits, type Machine, type UnitLoad, type WorkflowEngine, type WorkflowEngineOptions } from '../src/index.js';
 import type { ListOp } from './list-machine.js';
 
 export interface EngineHarness {
@@ -19,6 +19,8 @@ export interface EngineHarness {
   broker(name: string): Promise<Broker>;
   /** Stores a list program as a workflow unit. */
   saveWorkflow(name: string, ops: ListOp[]): Promise<void>;
+  /** Loads JCL files (and schemas, with a tag) as `drover workflows load` does: loadUnits on the namespace's store. */
+  loadFiles(load: UnitLoad): Promise<LoadedUnits>;
   /** Stores loaded JCL units (loadJcl's output), in order, with the version tags given. */
   saveUnits(units: readonly LoadedUnit[], tags?: readonly string[]): Promise<void>;
   startRelay(store?: PgJobStore): Promise<Relay>;
@@ -66,6 +68,11 @@ export function useEngineHarness(): EngineHarness {
       const made = await createAmqpBroker({ url: inject('droverServices').amqpUrl, namespace: ns.namespace, connectionName: `wf-engine-${name}-${n++}` });
       brokers.push(made);
       return made;
+    },
+    loadFiles: async (load) => {
+      const loaded = await loadUnits(ns.store, load);
+      for (const unit of loaded.units) funcnames.add(unit.name);
+      return loaded;
     },
     saveUnits: async (units, tags = []) => {
       for (const unit of units) {

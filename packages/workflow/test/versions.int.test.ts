@@ -94,6 +94,102 @@ describe('workflow version tags', () => {
   });
 });
 
+describe('version tags through loadUnits', () => {
+  /** `inner` answers its version; a tagged version also takes an input `m` the default lacks. */
+  const inner = (version: number, extraInput: string) => `workflow inner:
+in:
+	n number 0
+${extraInput}out:
+	version number
+wfomap:
+	version = ${version}
+do:
+	eval:
+		seen = a.n
+`;
+  /** `outer` calls inner (passing `m` when told to) and answers inner's version; it also detaches an inner with n + 1. */
+  const outer = (passM: boolean) => `workflow outer:
+in:
+	n number 0
+out:
+	inner number
+wfomap:
+	inner = v.inner
+do:
+	call inner:
+		n = a.n${passM ? '\n\t\tm = 1' : ''}
+	into:
+		inner = o.version
+	detachflow inner:
+		n = a.n + 1
+`;
+
+  it('compiles a tagged load against the tagged versions, and a workflow\'s children (detached too) ask for its tag', async () => {
+    await h.loadFiles({ files: [{ fileName: 'inner.wf', text: inner(1, '') }] });
+    const beta = await h.loadFiles({ files: [{ fileName: 'inner.wf', text: inner(2, '\tm number 0\n') }], tag: 'beta' });
+    expect(beta.units.map((u) => [u.name, u.version])).toEqual([['inner', 2]]);
+    // Passing m compiles only against the beta inner: untagged, the default inner does not declare it.
+    await expect(h.loadFiles({ files: [{ fileName: 'outer.wf', text: outer(true) }] })).rejects.toThrow(/outer\.wf:\d+:\d+: outer: .*\bm\b/);
+    await h.loadFiles({ files: [{ fileName: 'outer.wf', text: outer(false) }] });
+    await h.loadFiles({ files: [{ fileName: 'outer.wf', text: outer(true) }], tag: 'beta' });
+    expect((await ns.store.listWorkflowUnits('beta')).filter((u) => u.name === 'outer' || u.name === 'inner').map((u) => [u.name, u.version, u.tags])).toEqual([
+      ['inner', 2, ['beta']],
+      ['outer', 2, ['beta']],
+    ]);
+
+    await h.startRelay();
+    await h.startEngine(machineWith(createTypeChecker({})));
+    const untagged = (await ns.store.insert({ funcname: 'outer', arg: { n: 10 } })).id;
+    const tagged = (await ns.store.insert({ funcname: 'outer', arg: { n: 20 } }, { workflowTag: 'beta' })).id;
+    const result = async (id: string): Promise<Json> => {
+      const job = await waitFor(h.finished(id), { what: `job ${id} to finish` });
+      expect(job.state, error(job)).toBe('completed');
+      return job.result;
+    };
+    expect(await result(untagged)).toEqual({ inner: 1 });
+    expect(await result(tagged)).toEqual({ inner: 2 });
+    // The detached children, parentless, still ran the version their starter's tag picks.
+    const detached = async (n: number): Promise<Json> => {
+      const [job] = await waitFor(async () => {
+        const found = await ns.store.findJobs({ funcname: 'inner', argContains: { n }, states: ['completed', 'failed', 'cancelled'] });
+        return found.length > 0 ? found : null;
+      }, { what: `the detached inner of n ${n} to finish` });
+      return result(job!.id);
+    };
+    expect(await detached(11)).toEqual({ version: 1 });
+    expect(await detached(21)).toEqual({ version: 2 });
+  });
+
+  it('loads schemas with the units that use them, all or none', async () => {
+    const USES = `workflow usesschema:
+in:
+	item item_schema
+out:
+	ok boolean
+wfomap:
+	ok = true
+do:
+	eval:
+		seen = true
+`;
+    const itemSchema = { type: 'object', required: ['id'] };
+    // A schema that does not compile is refused by its file's name, and nothing of the load is saved.
+    await expect(h.loadFiles({ files: [{ fileName: 'uses.wf', text: USES }], schemas: [{ name: 'item_schema', schema: { type: 'no such type' }, fileName: 'item_schema.schema.json' }] }))
+      .rejects.toThrow(expect.objectContaining({ field: 'item_schema.schema.json' }) as Error);
+    expect(await ns.store.workflowUnit('usesschema')).toBeNull();
+    expect((await ns.store.jsonSchemas()).map((s) => s.name)).not.toContain('item_schema');
+    // A bad unit beside a good schema: the schema is not saved either.
+    await expect(h.loadFiles({ files: [{ fileName: 'uses.wf', text: USES.replace('item_schema', 'other_schema') }], schemas: [{ name: 'item_schema', schema: itemSchema }] }))
+      .rejects.toThrow(/unknown type other_schema/);
+    expect((await ns.store.jsonSchemas()).map((s) => s.name)).not.toContain('item_schema');
+
+    const loaded = await h.loadFiles({ files: [{ fileName: 'uses.wf', text: USES }], schemas: [{ name: 'item_schema', schema: itemSchema }] });
+    expect(loaded.schemas).toEqual(['item_schema']);
+    expect(loaded.units.map((u) => u.name)).toEqual(['usesschema']);
+    expect(await ns.store.jsonSchemas()).toContainEqual({ name: 'item_schema', schema: itemSchema });
+  });
+});
+
 describe('named JSON Schemas', () => {
   const ORDER = `workflow orderflow:
 in:

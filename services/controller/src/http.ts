@@ -1,12 +1,13 @@
 /**
  * The controller's HTTP API, for producers and operators that hold no database credentials (and
  * for the CLI against an embedded instance, whose database only its own process can open):
- *   POST /jobs                 one job, or { "jobs": [...] }        GET /jobs/:id      one job with its failure log
+ *   POST /jobs                 one job (`tag`: a workflow version), or { "jobs": [...] }   GET /jobs/:id   one job with its failure log
  *   GET  /jobs?state=&funcname=&arg=&limit=&before=                 GET /stats         counts per function and state
  *   POST /jobs/:id/retry | /cancel | /reschedule { "when": … }      GET /health        ok or not, nothing more
  *   GET  /status               health with the relay's figures      /clients…          the client registry (http-clients.ts)
  *   POST /events               raise an event (http-events.ts)      POST /webhooks/:id a @webhook's URL, no token (http-webhooks.ts)
  *   /triggers…                 triggers: create, list, show, change, delete, launch, their jobs (http-triggers.ts)
+ *   /workflows…                workflow units: load, list, show (http-workflows.ts)
  *   GET  /workers              the live workers (presence)
  * Every request but /health carries a client's token (see http-guard.ts), and each route checks
  * the client's scopes: enqueueing needs `call` on each job's function, and the jobs are the
@@ -25,6 +26,7 @@ import {
   parseJobFilters,
   parseJobId,
   parseRescheduleWhen,
+  validateWorkflowTag,
   type AdminStore,
   type ApiClientStore,
   type Logger,
@@ -115,9 +117,14 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 
 /** `{ "jobs": [...] }` is a batch and holds nothing else; any other object is one job. */
-function parseInsertBody(body: unknown): { one: NewJob } | { many: NewJob[] } {
+function parseInsertBody(body: unknown): { one: NewJob; tag: string | null } | { many: NewJob[] } {
   if (!isObject(body)) throw new ValidationError('body', 'must be a job object or { "jobs": [...] }');
-  if (!Object.hasOwn(body, 'jobs')) return { one: body as unknown as NewJob };
+  if (!Object.hasOwn(body, 'jobs')) {
+    // `tag`, beside the job's fields, asks for a workflow version (JSON-RPC's vtag): the newest
+    // version carrying it, else the newest default. One job at a time, as create_job takes it.
+    const { tag, ...job } = body;
+    return { one: job as unknown as NewJob, tag: validateWorkflowTag(tag, 'tag') };
+  }
   const extra = Object.keys(body).find((k) => k !== 'jobs');
   if (extra !== undefined) throw new ValidationError(extra, 'is not a field of a batch, which is { "jobs": [...] } and nothing else');
   if (!Array.isArray(body.jobs)) throw new ValidationError('jobs', 'must be an array of jobs');
@@ -186,7 +193,7 @@ export function createHttpApi(options: HttpOptions): FastifyInstance {
       if (isObject(job) && typeof job.idempotencyKey === 'string') job.idempotencyKey = `${who}:${job.idempotencyKey}`;
     }
     if ('many' in body) return reply.code(201).send({ jobs: await store.insertManyFor(who, body.many) });
-    return reply.code(201).send(await store.insertFor(who, body.one));
+    return reply.code(201).send(await store.insertFor(who, body.one, body.tag === null ? {} : { workflowTag: body.tag }));
   });
 
   app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => {

@@ -1,6 +1,7 @@
 /**
  * The workflow routes (http-workflows.ts) against a real PostgreSQL store: a load compiled here and
- * saved all or none, the list and one unit, the scopes (admin to load; `call` on a unit's name to
+ * saved all or none, with named schemas and version tags, the list and one unit (per tag), a job
+ * asking for a tag, the scopes (admin to load; `call` on a unit's name to
  * read it, a unit out of reach answered 404), bad input answered 400 naming the field with nothing
  * saved (also generated with fast-check), and a workflow job's steps in `GET /jobs/:id`.
  */
@@ -91,7 +92,11 @@ describe('workflow routes', () => {
     const cases = fc.oneof(
       fc.oneof(fc.constant(null), fc.integer(), fc.array(fc.integer(), { maxLength: 2 })).map((body) => ({ body, field: 'body' })),
       fc.oneof(notString, fc.constant([])).map((files) => ({ body: { files }, field: 'files' })),
-      fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== 'files').map((k) => ({ body: { files: [{ name: 'a', text: '' }], [k]: 1 }, field: k })),
+      fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !['files', 'schemas', 'tag'].includes(k)).map((k) => ({ body: { files: [{ name: 'a', text: '' }], [k]: 1 }, field: k })),
+      fc.oneof(fc.integer(), fc.constant('x'), fc.constant({})).map((schemas) => ({ body: { files: [{ name: 'a', text: '' }], schemas }, field: 'schemas' })),
+      notString.map((x) => ({ body: { schemas: [x] }, field: 'schemas[0]' })),
+      fc.oneof(notString, fc.constant(''), fc.constant('bad name')).map((name) => ({ body: { schemas: [{ name, schema: {} }] }, field: 'schemas[0].name' })),
+      fc.oneof(fc.integer(), fc.constant(''), fc.constant('x'.repeat(201))).map((tag) => ({ body: { files: [{ name: 'a.ac', text: 'action shop.t:\n' }], tag }, field: 'tag' })),
       notString.map((x) => ({ body: { files: [x] }, field: 'files[0]' })),
       fc.oneof(notString, fc.constant('')).map((name) => ({ body: { files: [{ name, text: '' }] }, field: 'files[0].name' })),
       notString.map((text) => ({ body: { files: [{ name: 'a.wf', text }] }, field: 'files[0].text' })),
@@ -105,6 +110,31 @@ describe('workflow routes', () => {
       { numRuns: 150 },
     );
     expect(await units()).toBe(before);
+  });
+
+  it('loads schemas and tagged versions, lists and shows per tag, and enqueues a job asking for a tag', async () => {
+    const TYPED = 'workflow shop.typed:\nin:\n\titem shop_item\nout:\n\tok boolean\nwfomap:\n\tok = true\ndo:\n\teval:\n\t\tseen = true\n';
+    const loaded = await send('POST', '/workflows', { files: [{ name: 'typed.wf', text: TYPED }], schemas: [{ name: 'shop_item', schema: { type: 'object' } }] });
+    expect(loaded).toMatchObject({ status: 201, json: { units: [{ name: 'shop.typed', version: 1 }], schemas: ['shop_item'] } });
+    const tagged = await send('POST', '/workflows', { files: [{ name: 'typed.wf', text: TYPED.replace('ok = true', 'ok = false') }], tag: 'beta' });
+    expect(tagged).toMatchObject({ status: 201, json: { units: [{ name: 'shop.typed', version: 2 }], schemas: [] } });
+
+    const pick = async (query: string) => ((await send('GET', `/workflows${query}`, undefined, caller)).json as unknown as { name: string; version: number; tags: string[]; latestVersion: number }[])
+      .filter((u) => u.name === 'shop.typed').map(({ version, tags, latestVersion }) => ({ version, tags, latestVersion }));
+    expect(await pick('')).toEqual([{ version: 1, tags: [], latestVersion: 2 }]);
+    expect(await pick('?tag=beta')).toEqual([{ version: 2, tags: ['beta'], latestVersion: 2 }]);
+    expect((await send('GET', '/workflows/shop.typed?tag=beta', undefined, caller)).json).toMatchObject({ version: 2, tags: ['beta'], source: TYPED.replace('ok = true', 'ok = false') });
+    expect((await send('GET', '/workflows?tag=')).json.error).toMatchObject({ field: 'tag' });
+
+    const tags = async (id: string) => (await ns.pool.query<{ tag: string }>('SELECT tag FROM workflow_job_tags WHERE job_id = $1', [id])).rows.map((r) => r.tag);
+    const job = await send('POST', '/jobs', { funcname: 'shop.typed', arg: { item: {} }, tag: 'beta' }, caller);
+    expect(job.status).toBe(201);
+    expect(await tags(job.json.id as string)).toEqual(['beta']);
+    const jobs = async () => (await ns.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE funcname = 'shop.typed'")).rows[0]!.n;
+    const before = await jobs();
+    expect((await send('POST', '/jobs', { funcname: 'shop.typed', tag: '' }, caller)).json.error).toMatchObject({ field: 'tag' });
+    expect((await send('POST', '/jobs', { funcname: 'shop.typed', tag: 7 }, caller)).json.error).toMatchObject({ field: 'tag' });
+    expect(await jobs()).toBe(before);
   });
 
   it("shows a workflow job's steps in GET /jobs/:id, and leaves other jobs' answer as it was", async () => {

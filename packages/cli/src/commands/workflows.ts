@@ -5,9 +5,9 @@
  * the local token, as the other commands do.
  */
 import { readFileSync } from 'node:fs';
-import { ValidationError, formatTable, parseJsonText, parseWholeNumber, type NewJob } from '@drover/core';
-import { CallTimeoutError, HttpWorkflowApi, JobFailedError, awaitJobResult, type WorkflowApi } from '@drover/client';
-import { loadUnits, storedTypeChecker } from '@drover/workflow';
+import { ValidationError, formatTable, parseJsonText, parseWholeNumber, validateWorkflowTag, type Json, type NewJob } from '@drover/core';
+import { CallTimeoutError, HttpWorkflowApi, JobFailedError, awaitJobResult, type WorkflowApi, type WorkflowLoad } from '@drover/client';
+import { loadUnits } from '@drover/workflow';
 import type { Config } from '../config.js';
 import { asOption } from '../option-errors.js';
 import { printJson } from '../output.js';
@@ -24,10 +24,9 @@ async function withWorkflows<T>(config: Config, fn: (api: WorkflowApi) => Promis
     await rt.requireSchema();
     const store = rt.store;
     return await fn({
-      // Named types are the stored JSON Schemas, as POST /workflows and the engine read them.
-      load: async (files) => loadUnits(store, files, await storedTypeChecker(store)),
-      list: async () => (await store.listWorkflowUnits()).map(({ id, name, kind, version, loadedAt }) => ({ id, name, kind, version, loadedAt })),
-      show: (name) => store.workflowUnit(name),
+      load: (load) => loadUnits(store, load),
+      list: async (tag) => (await store.listWorkflowUnits(tag)).map(({ id, name, kind, version, tags, latestVersion, loadedAt }) => ({ id, name, kind, version, tags, latestVersion, loadedAt })),
+      show: (name, tag) => store.workflowUnit(name, tag),
     });
   } finally {
     await rt.close();
@@ -37,53 +36,75 @@ async function withWorkflows<T>(config: Config, fn: (api: WorkflowApi) => Promis
 /** A field named `file:line:column`: a file that does not parse or compile. */
 const LOCATED = /:\d+:\d+$/;
 
+/** A file holding a named JSON Schema: `NAME.schema.json`, named NAME (JobCenter's json_schemas). */
+const SCHEMA_FILE = /(?:^|[\\/])([^\\/]+)\.schema\.json$/;
+
+/** The files of a load, read: JCL sources, and `NAME.schema.json` files as schemas named NAME. */
+export function readLoad(files: readonly string[], tag: string | undefined): WorkflowLoad {
+  const sources: { fileName: string; text: string }[] = [];
+  const schemas: { name: string; schema: Json; fileName: string }[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ValidationError(file, `cannot read it: ${(err as Error).message}`, { cause: err });
+    }
+    const schemaName = SCHEMA_FILE.exec(file)?.[1];
+    if (schemaName === undefined) sources.push({ fileName: file, text });
+    else schemas.push({ name: schemaName, schema: parseJsonText(text, file), fileName: file });
+  }
+  return { files: sources, schemas, ...(tag === undefined ? {} : { tag }) };
+}
+
 /**
  * Reads, compiles and saves the files, all or none. A file that does not parse or compile is
  * printed as a compiler prints it (`file:line:col: message`) and exits 2, with nothing saved.
  */
-export async function loadWorkflowsCommand(config: Config, files: string[], json: boolean): Promise<number> {
-  const sources = files.map((file) => {
-    try {
-      return { fileName: file, text: readFileSync(file, 'utf8') };
-    } catch (err) {
-      throw new ValidationError(file, `cannot read it: ${(err as Error).message}`, { cause: err });
-    }
-  });
+export async function loadWorkflowsCommand(config: Config, files: string[], flags: { tag?: string; json?: boolean }): Promise<number> {
+  const load = readLoad(files, flags.tag);
   try {
-    const units = await withWorkflows(config, (api) => api.load(sources));
-    if (json) printJson(units);
-    else for (const u of units) process.stdout.write(`${u.name}  ${u.kind}  version ${u.version}\n`);
+    const loaded = await withWorkflows(config, (api) => api.load(load));
+    if (flags.json) printJson(loaded);
+    else {
+      for (const name of loaded.schemas) process.stdout.write(`${name}  json schema\n`);
+      for (const u of loaded.units) process.stdout.write(`${u.name}  ${u.kind}  version ${u.version}${load.tag === undefined ? '' : `  tag ${load.tag}`}\n`);
+    }
     return 0;
   } catch (err) {
     if (!(err instanceof ValidationError) || !LOCATED.test(err.field)) throw err;
-    if (json) printJson({ error: { at: err.field, message: err.message.replace(`${err.field}: `, '') } });
+    if (flags.json) printJson({ error: { at: err.field, message: err.message.replace(`${err.field}: `, '') } });
     process.stderr.write(`${err.message}\n`);
     return 2;
   }
 }
 
-export async function listWorkflowsCommand(config: Config, json: boolean): Promise<void> {
-  const units = await withWorkflows(config, (api) => api.list());
-  if (json) return printJson(units);
-  const table = units.length === 0 ? 'no workflow units' : formatTable(['name', 'kind', 'version', 'loaded_at'], units.map((u) => [u.name, u.kind, String(u.version), u.loadedAt.toISOString()]));
+const tagsText = (tags: readonly string[]): string => (tags.length === 0 ? '-' : tags.join(','));
+
+export async function listWorkflowsCommand(config: Config, flags: { tag?: string; json?: boolean }): Promise<void> {
+  const units = await withWorkflows(config, (api) => api.list(flags.tag));
+  if (flags.json) return printJson(units);
+  const rows = units.map((u) => [u.name, u.kind, String(u.version), tagsText(u.tags), String(u.latestVersion), u.loadedAt.toISOString()]);
+  const table = units.length === 0 ? 'no workflow units' : formatTable(['name', 'kind', 'version', 'tags', 'newest', 'loaded_at'], rows);
   process.stdout.write(`${table}\n`);
 }
 
-export async function showWorkflowCommand(config: Config, name: string, json: boolean): Promise<number> {
-  const unit = await withWorkflows(config, (api) => api.show(name));
+export async function showWorkflowCommand(config: Config, name: string, flags: { tag?: string; json?: boolean }): Promise<number> {
+  const unit = await withWorkflows(config, (api) => api.show(name, flags.tag));
   if (!unit) {
-    if (json) printJson(null);
+    if (flags.json) printJson(null);
     process.stderr.write(`no workflow unit ${name}\n`);
     return 1;
   }
-  if (json) {
+  if (flags.json) {
     printJson(unit);
     return 0;
   }
   const lines = [
     `name       ${unit.name}`,
     `kind       ${unit.kind}`,
-    `version    ${unit.version}`,
+    `version    ${unit.version}${unit.latestVersion > unit.version ? ` (newest: ${unit.latestVersion})` : ''}`,
+    `tags       ${tagsText(unit.tags)}`,
     `loaded_at  ${unit.loadedAt.toISOString()}`,
     `signature  ${unit.signature === null ? '- (loaded before signatures were kept)' : JSON.stringify(unit.signature)}`,
     '',
@@ -95,18 +116,20 @@ export async function showWorkflowCommand(config: Config, name: string, json: bo
 
 export interface CallFlags {
   timeoutMs?: string;
+  tag?: string;
   json?: boolean;
 }
 
 /** The fields of a call named as typed on the command line. */
-const CALL_OPTIONS: Readonly<Record<string, string>> = { funcname: '<name>', arg: '<arg>', timeoutMs: '--timeout-ms' };
+const CALL_OPTIONS: Readonly<Record<string, string>> = { funcname: '<name>', arg: '<arg>', timeoutMs: '--timeout-ms', tag: '--tag' };
 
 /** The job and wait a `drover call` asks for, checked before any connection. */
-export function callFromArgs(name: string, argText: string | undefined, flags: CallFlags): { job: NewJob; timeoutMs?: number } {
+export function callFromArgs(name: string, argText: string | undefined, flags: CallFlags): { job: NewJob; timeoutMs?: number; tag?: string } {
   try {
     const job: NewJob = { funcname: name, ...(argText === undefined ? {} : { arg: parseJsonText(argText, 'arg') }) };
     const timeoutMs = flags.timeoutMs === undefined ? undefined : parseWholeNumber(flags.timeoutMs, 'timeoutMs', 1, 2_147_483_647);
-    return { job, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+    const tag = validateWorkflowTag(flags.tag, 'tag') ?? undefined;
+    return { job, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(tag === undefined ? {} : { tag }) };
   } catch (err) {
     throw asOption(err, CALL_OPTIONS);
   }
@@ -117,10 +140,10 @@ export function callFromArgs(name: string, argText: string | undefined, flags: C
  * result and exits 0, or prints the error (a failure, a cancel, or the wait running out) and exits 1.
  */
 export async function callCommand(config: Config, name: string, argText: string | undefined, flags: CallFlags): Promise<number> {
-  const { job, timeoutMs } = callFromArgs(name, argText, flags);
+  const { job, timeoutMs, tag } = callFromArgs(name, argText, flags);
   try {
     const outcome = await withApi(config, async (api) => {
-      const { id } = await api.insert(job);
+      const { id } = await api.insert(job, tag === undefined ? {} : { workflowTag: tag });
       try {
         return { id, result: await awaitJobResult(api, id, timeoutMs === undefined ? {} : { timeoutMs }) };
       } catch (err) {

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Json, NewJob, ProducerStore, Trigger, TriggerStore, WorkflowRunStore, WorkflowUnitStore } from '@drover/core';
-import { loadUnits, storedTypeChecker } from '@drover/workflow';
+import { loadUnits } from '@drover/workflow';
 import type { FunctionOptions, Handler } from '@drover/worker';
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -118,7 +118,7 @@ export async function loadDemoWorkflow(store: Pick<WorkflowUnitStore, 'workflowU
   const text = readFileSync(DEMO_WF, 'utf8');
   const current = await store.workflowUnit(DEMO_WORKFLOW);
   if (current?.source === text) return { loaded: false };
-  await loadUnits(store, [{ fileName: 'demo.wf', text }], await storedTypeChecker(store));
+  await loadUnits(store, { files: [{ fileName: 'demo.wf', text }] });
   return { loaded: true };
 }
 

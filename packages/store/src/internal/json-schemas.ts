@@ -5,6 +5,7 @@
  */
 import { ValidationError, toJsonText, validateFuncname, type Json } from '@drover/core';
 import type { StoreContext } from './context.js';
+import type { SqlExecutor } from './executor.js';
 import { SQL } from './statements.js';
 
 /** The basic types' names: a schema of one of these names would shadow the type. */
@@ -12,15 +13,25 @@ const RESERVED = new Set(['number', 'string', 'boolean', 'null', 'array', 'objec
 
 /** Stores a schema under `name`, replacing one of that name; bad input names the field and stores nothing. */
 export async function saveJsonSchema(ctx: StoreContext, name: string, schema: Json): Promise<void> {
+  await saveSchemaOn(ctx, ctx.db, checkSchema(name, schema, ''));
+}
+
+export type SchemaParams = [string, string];
+
+/** The INSERT's parameters (but now), or a ValidationError naming the field, with `prefix` before it. */
+export function checkSchema(name: string, schema: Json, prefix: string): SchemaParams {
   // Schema names are written where types are (`in: order order_schema`): a funcname's alphabet.
-  const valid = validateFuncname(name, 'name');
-  if (RESERVED.has(valid)) throw new ValidationError('name', `must not be a basic type's name (${valid})`);
+  const valid = validateFuncname(name, `${prefix}name`);
+  if (RESERVED.has(valid)) throw new ValidationError(`${prefix}name`, `must not be a basic type's name (${valid})`);
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
     // A JSON Schema is an object (or a boolean, which names no useful type here).
-    throw new ValidationError('schema', 'must be a JSON object');
+    throw new ValidationError(`${prefix}schema`, 'must be a JSON object');
   }
-  const text = toJsonText(schema, 'schema');
-  await ctx.db.query(SQL.saveJsonSchema, [valid, text, ctx.now()]);
+  return [valid, toJsonText(schema, `${prefix}schema`)];
+}
+
+export async function saveSchemaOn(ctx: StoreContext, db: SqlExecutor, [name, text]: SchemaParams): Promise<void> {
+  await db.query(SQL.saveJsonSchema, [name, text, ctx.now()]);
 }
 
 /** Every stored schema, by name. */

@@ -10,7 +10,9 @@ import {
   toJsonText,
   validateFuncname,
   validateNewJob,
+  validateWorkflowTag,
   type Json,
+  type NamedJsonSchema,
   type NewWorkflowUnit,
   type StoredWorkflowUnit,
   type WorkflowEnd,
@@ -25,6 +27,7 @@ import {
 import { checkId } from './checks.js';
 import type { StoreContext } from './context.js';
 import type { SqlExecutor } from './executor.js';
+import { checkSchema, saveSchemaOn } from './json-schemas.js';
 import * as outcomes from './outcomes.js';
 import { SqlWorkflowStore } from '../sql-workflow-store.js';
 import { SQL } from './statements.js';
@@ -65,13 +68,17 @@ export async function saveUnit(ctx: StoreContext, unit: NewWorkflowUnit): Promis
 }
 
 /**
- * Stores units in order in one transaction: all or none. Every unit is checked before the first
- * INSERT, so bad input (named as `units[i].field`) writes nothing and costs no round trip.
+ * Stores the named schemas, then the units in order, in one transaction: all or none. Everything
+ * is checked before the first INSERT, so bad input (named as `units[i].field` or
+ * `schemas[i].field`) writes nothing and costs no round trip.
  */
-export async function saveUnits(ctx: StoreContext, units: readonly NewWorkflowUnit[]): Promise<WorkflowUnitRef[]> {
+export async function saveUnits(ctx: StoreContext, units: readonly NewWorkflowUnit[], schemas: readonly NamedJsonSchema[] = []): Promise<WorkflowUnitRef[]> {
   if (!Array.isArray(units)) throw new ValidationError('units', 'must be a list of units');
+  if (!Array.isArray(schemas)) throw new ValidationError('schemas', 'must be a list of { name, schema }');
   const checked = (units as readonly NewWorkflowUnit[]).map((unit, i) => checkUnit(unit, `units[${i}].`));
+  const checkedSchemas = (schemas as readonly NamedJsonSchema[]).map((s, i) => checkSchema(s?.name, s?.schema, `schemas[${i}].`));
   return ctx.db.transaction(async (tx) => {
+    for (const params of checkedSchemas) await saveSchemaOn(ctx, tx, params);
     const refs: WorkflowUnitRef[] = [];
     for (const params of checked) refs.push(await insertUnit(ctx, tx, params));
     return refs;
@@ -95,9 +102,9 @@ function checkUnit(unit: NewWorkflowUnit, prefix: string): UnitParams {
   const name = rename(() => validateFuncname(unit.name, 'name'));
   if (!UNIT_KINDS.includes(unit.kind)) throw new ValidationError(field('kind'), `must be one of ${UNIT_KINDS.join(', ')}`);
   const tags: unknown = unit.tags ?? [];
-  if (!Array.isArray(tags) || tags.some((t: unknown) => typeof t !== 'string' || t.length === 0 || t.length > 200)) {
-    throw new ValidationError(field('tags'), 'must be a list of non-empty strings of at most 200 characters');
-  }
+  if (!Array.isArray(tags)) throw new ValidationError(field('tags'), 'must be a list of tags');
+  // A tag as a job asks for it (validateWorkflowTag), so every tag loaded can be asked for.
+  tags.forEach((t: unknown, i) => validateWorkflowTag(t, field(`tags[${i}]`)));
   if (typeof unit.source !== 'string') throw new ValidationError(field('source'), 'must be a string');
   const unitJson = rename(() => toJsonText(unit.unit, 'unit'));
   if ((unit.kind === 'workflow') !== (unit.compiled !== null && unit.compiled !== undefined)) {
@@ -121,9 +128,11 @@ interface StoredUnitRow {
   name: string;
   kind: WorkflowUnitKind;
   version: number;
+  tags: string[];
   signature: Json | null;
   source: string;
   loaded_at: Date;
+  latest_version: number;
 }
 
 const toStored = (row: StoredUnitRow): StoredWorkflowUnit => ({
@@ -131,19 +140,21 @@ const toStored = (row: StoredUnitRow): StoredWorkflowUnit => ({
   name: row.name,
   kind: row.kind,
   version: row.version,
+  tags: row.tags,
+  latestVersion: row.latest_version,
   signature: row.signature ?? null,
   source: row.source,
   loadedAt: row.loaded_at,
 });
 
-/** The newest version of every stored name. */
-export async function listUnits(ctx: StoreContext): Promise<StoredWorkflowUnit[]> {
-  return (await ctx.db.query<StoredUnitRow>(SQL.listWorkflowUnits, [])).map(toStored);
+/** One version of every stored name, the one a job asking for `tag` runs; a malformed tag is refused by name. */
+export async function listUnits(ctx: StoreContext, tag?: string | null): Promise<StoredWorkflowUnit[]> {
+  return (await ctx.db.query<StoredUnitRow>(SQL.listWorkflowUnits, [validateWorkflowTag(tag, 'tag')])).map(toStored);
 }
 
-/** The newest version of one name, or null; a malformed name is refused by name. */
-export async function unitByName(ctx: StoreContext, name: string): Promise<StoredWorkflowUnit | null> {
-  const [row] = await ctx.db.query<StoredUnitRow>(SQL.workflowUnit, [validateFuncname(name, 'name')]);
+/** One version of one name, picked as listUnits picks it, or null; a malformed name or tag is refused by name. */
+export async function unitByName(ctx: StoreContext, name: string, tag?: string | null): Promise<StoredWorkflowUnit | null> {
+  const [row] = await ctx.db.query<StoredUnitRow>(SQL.workflowUnit, [validateFuncname(name, 'name'), validateWorkflowTag(tag, 'tag')]);
   return row ? toStored(row) : null;
 }
 
@@ -205,12 +216,13 @@ function stepTx(ctx: StoreContext, db: SqlExecutor): WorkflowStepTx {
     runtime: new SqlWorkflowStore(txCtx),
     ancestors: async (jobId) => (await db.query<{ id: string }>(SQL.jobAncestors, [checkId(jobId)])).map((r) => r.id),
     program: (unitId) => program(txCtx, unitId),
-    insertChild: async (parentId, job) => {
+    insertChild: async (parentId, job, tagFrom) => {
       // The store's own defaults (priority 0, the default max retries): a child is a job like any
       // other, and a worker's per-function maxRetries still overrides its retries.
       const valid = validateNewJob({ funcname: job.funcname, arg: job.arg }, 'child', ctx.maxRetriesDefault());
       const [row] = await db.query<{ id: string }>(SQL.insertChildJob, [
         valid.funcname, valid.argJson, valid.priority, valid.maxRetries, parentId === null ? null : checkId(parentId, 'parentId'), ctx.now(),
+        tagFrom === undefined ? null : checkId(tagFrom, 'tagFrom'),
       ]);
       return row!.id;
     },
