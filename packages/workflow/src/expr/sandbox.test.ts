@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { WorkflowError } from '../ports.js';
-import { createSandbox } from './sandbox.js';
+import { createSandbox, createSandboxOn } from './sandbox.js';
+import { SANDBOX_WORKER_SOURCE } from './sandbox-worker.js';
 
 const sandbox = createSandbox();
 
@@ -40,6 +44,13 @@ describe('sandbox', () => {
     expect((await failure(sandbox.run('process.env.HOME', {}))).message).toMatch(/process.*not defined/);
     expect((await failure(sandbox.run('require("fs").readFileSync("/etc/passwd", "utf8")', {}))).message).toMatch(/require.*not defined/);
     expect((await failure(sandbox.run('fetch("http://127.0.0.1:5432")', {}))).message).toMatch(/fetch.*not defined/);
+  });
+
+  it('cannot see the worker thread it runs in', async () => {
+    const probe = '[typeof parentPort, typeof workerData, typeof require, typeof module, typeof __filename, typeof process, typeof postMessage, typeof onmessage]';
+    expect((await sandbox.run(probe, {})).value).toEqual(Array(8).fill('undefined'));
+    expect((await failure(sandbox.run('require("node:worker_threads").parentPort.postMessage({ kind: "done", output: "[1, {}]" })', {}))).message)
+      .toMatch(/require.*not defined/);
   });
 
   it('cannot import: a static import is a syntax error, a dynamic one never delivers a module', async () => {
@@ -101,6 +112,86 @@ describe('sandbox', () => {
     // Values without a JSON form become null, as JSON.stringify makes them.
     expect((await sandbox.run('[undefined, () => 1, NaN]', {})).value).toEqual([null, null, null]);
   });
+
+  it('ends a loop around a long native call, which the soft deadline misses, by terminating its worker', async () => {
+    const quick = createSandbox({ timeLimitMs: 200 });
+    // QuickJS polls its deadline between bytecodes; each split/join of 100 kB is one native call
+    // (without the watchdog this block ran for over 30 s).
+    const error = await failure(quick.run("let s = 'x'.repeat(100000); for (;;) { s = s.split('').join(''); }", {}));
+    expect(error.errorClass).toBe('fatal');
+    expect(error.message).toContain('time limit of 200 ms exceeded');
+    // The next run goes to a fresh worker.
+    expect((await quick.run('v.n * 2', { v: { n: 21 } })).value).toBe(42);
+  }, 30_000);
+
+  it('runs queued behind a terminated run go to the fresh worker', async () => {
+    const quick = createSandbox({ timeLimitMs: 200 });
+    const runaway = failure(quick.run("let s = 'x'.repeat(100000); for (;;) { s = s.split('').join(''); }", {}));
+    const queued = [1, 2, 3].map((n) => quick.run('n * 10', { n }));
+    expect((await runaway).message).toContain('time limit of 200 ms exceeded');
+    expect((await Promise.all(queued)).map((run) => run.value)).toEqual([10, 20, 30]);
+  }, 30_000);
+
+  it('settles concurrent runs each with its own result', async () => {
+    const many = createSandbox();
+    const runs = Array.from({ length: 12 }, (_, n) => many.run(n % 4 === 3 ? 'throw new Error("no " + n)' : 'v.n = n; n * n', { n, v: {} }));
+    const settled = await Promise.allSettled(runs);
+    settled.forEach((outcome, n) => {
+      if (n % 4 === 3) {
+        expect(outcome.status).toBe('rejected');
+        expect((outcome as PromiseRejectedResult).reason).toMatchObject({ errorClass: 'normal', message: `block failed: Error: no ${n}` });
+      } else {
+        expect(outcome).toEqual({ status: 'fulfilled', value: { value: n * n, globals: { n, v: { n } } } });
+      }
+    });
+  });
+
+  it('fails the run of a crashed worker as a sandbox failure, and the next run gets a fresh worker', async () => {
+    // The real worker, behind one that crashes on cue: by exiting, or by an uncaught error.
+    const crashing = createSandboxOn(
+      "{ const { parentPort } = require('node:worker_threads');" +
+        " parentPort.on('message', (m) => { if (m.code === 'exit') process.exit(7); if (m.code === 'throw') throw new Error('boom'); }); }\n" +
+        SANDBOX_WORKER_SOURCE,
+    );
+    expect((await crashing.run('1 + 1', {})).value).toBe(2);
+    const exited = await failure(crashing.run('exit', {}));
+    expect(exited.errorClass).toBe('fatal');
+    expect(exited.message).toBe('block stopped: sandbox failure (worker exited with code 7)');
+    expect((await crashing.run('2 + 2', {})).value).toBe(4);
+    const thrown = await failure(crashing.run('throw', {}));
+    expect(thrown.errorClass).toBe('fatal');
+    expect(thrown.message).toBe('block stopped: sandbox failure (boom)');
+    expect((await crashing.run('3 + 3', {})).value).toBe(6);
+  });
+
+  it('fails every run, none left pending, when its worker cannot start', async () => {
+    const broken = createSandboxOn('this is not javascript');
+    const errors = await Promise.all([failure(broken.run('1', {})), failure(broken.run('2', {}))]);
+    for (const error of errors) {
+      expect(error.errorClass).toBe('fatal');
+      expect(error.message).toMatch(/^block stopped: sandbox failure \(.*Unexpected identifier/);
+    }
+  });
+
+  it('does not keep the process alive while idle, after a run or a terminated one', async () => {
+    const index = fileURLToPath(new URL('../index.ts', import.meta.url));
+    const script = `import { createSandbox } from ${JSON.stringify(index)};
+      const sandbox = createSandbox({ timeLimitMs: 100 });
+      const ended = await sandbox.run("let s = 'x'.repeat(100000); for (;;) { s = s.split('').join(''); }", {}).catch((e) => e.message);
+      console.log(JSON.stringify([ended, (await sandbox.run('6 * 7', {})).value]));`;
+    // No process.exit: the child ends only if nothing of the sandbox holds its event loop.
+    const child = spawn(process.execPath, ['--conditions=drover-source', '--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill();
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual(['block stopped: time limit of 100 ms exceeded', 42]);
+  }, 60_000);
 
   it('refuses a global name that is not an identifier', async () => {
     await expect(sandbox.run('1', { 'a-b': 1 })).rejects.toThrow(/not an identifier/);

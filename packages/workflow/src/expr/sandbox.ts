@@ -9,20 +9,24 @@
 // a stack limit. Hitting one is a `fatal` WorkflowError: a runaway block would run away again on
 // a retry (JobCenter treats its runaway limits, max_steps and max_depth, as fatal too).
 //
-// Known gap: QuickJS polls the interrupt handler between bytecode instructions (every few
-// thousand), not inside a native built-in. A loop whose body is one long native call
-// (`s.split('').join('')` on a 100 kB string) can overrun the deadline by seconds, and the
-// engine's event loop is blocked meanwhile. A hard bound needs the sandbox in a worker thread
-// that is terminated on a watchdog timer; that is not done here.
-import {
-  newQuickJSWASMModule,
-  RELEASE_SYNC,
-  type QuickJSContext,
-  type QuickJSHandle,
-  type QuickJSWASMModule,
-} from 'quickjs-emscripten';
+// QuickJS polls its deadline between bytecode instructions, not inside a native built-in, so a
+// loop whose body is one long native call (`s.split('').join('')` on a 100 kB string) would
+// overrun it by tens of seconds. The hard bound: QuickJS runs in a worker thread
+// (sandbox-worker.ts), and a watchdog here terminates that thread when a run outlives its time
+// limit by a grace of max(250 ms, a quarter of the limit). The run fails as a soft timeout does;
+// the next run, and any queued behind it, go to a fresh worker. The grace lets the soft deadline,
+// which keeps the worker and its loaded module, end every block that polls; the watchdog is for
+// the blocks that do not.
+//
+// One worker per sandbox, started on first use and reused: starting a thread and loading the
+// WebAssembly module costs far more than a block. Runs are sent one at a time, so a run's
+// watchdog times only that run. The worker is unref'd while idle, so an idle sandbox never keeps
+// the process alive.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { Json } from '../ast.js';
 import { type JsonObject, WorkflowError } from '../ports.js';
+import { SANDBOX_WORKER_SOURCE, type WorkerLimits, type WorkerReply, type WorkerRequest } from './sandbox-worker.js';
 
 /** Limits for one block run. */
 export interface SandboxOptions {
@@ -65,81 +69,152 @@ export interface Sandbox {
 const DEFAULT_TIME_LIMIT_MS = 1000;
 const DEFAULT_MEMORY_LIMIT_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MAX_STACK_BYTES = 256 * 1024;
+/**
+ * The least time past its limit a run gets before its worker is terminated. The soft deadline
+ * ends a polling block within milliseconds of the limit; 250 ms more keeps a loaded machine's
+ * late timers and message delivery from killing a worker that was about to answer.
+ */
+const MIN_GRACE_MS = 250;
 const GLOBAL_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-/** A sandbox for inline blocks; loads its WebAssembly module on first use. */
+/** A sandbox for inline blocks; starts its worker thread and loads QuickJS on first use. */
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
-  const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
-  const memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
-  const maxStackBytes = options.maxStackBytes ?? DEFAULT_MAX_STACK_BYTES;
-  let module: Promise<QuickJSWASMModule> | null = null;
+  return createSandboxOn(SANDBOX_WORKER_SOURCE, options);
+}
+
+interface Job {
+  readonly request: WorkerRequest;
+  resolve(result: SandboxResult): void;
+  reject(error: Error): void;
+}
+
+/**
+ * `createSandbox` with the worker's code given: the tests give one that crashes on cue. Not part
+ * of the package's API.
+ */
+export function createSandboxOn(workerSource: string, options: SandboxOptions = {}): Sandbox {
+  const limits: WorkerLimits = {
+    timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
+    memoryLimitBytes: options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES,
+    maxStackBytes: options.maxStackBytes ?? DEFAULT_MAX_STACK_BYTES,
+  };
+  const hardLimitMs = limits.timeLimitMs + Math.max(MIN_GRACE_MS, limits.timeLimitMs / 4);
+  const queue: Job[] = [];
+  let worker: Worker | null = null;
+  let inFlight: Job | null = null;
+  let watchdog: NodeJS.Timeout | undefined;
+
+  function next(): void {
+    if (inFlight !== null) return;
+    const job = queue.shift();
+    if (job === undefined) {
+      worker?.unref();
+      return;
+    }
+    inFlight = job;
+    try {
+      worker ??= spawn();
+    } catch (error) {
+      // Not even a thread (QuickJS not resolvable, no resources): this run fails, the next tries anew.
+      lose((error as Error).message);
+      return;
+    }
+    worker.ref();
+    worker.postMessage(job.request);
+  }
+
+  function spawn(): Worker {
+    const quickjs = createRequire(import.meta.url).resolve('quickjs-emscripten');
+    // execArgv: [] so that the worker does not start the host's loaders (tsx) it has no use for.
+    const spawned = new Worker(workerSource, { eval: true, execArgv: [], workerData: { quickjs, limits } });
+    // Events of a worker already replaced (terminated by the watchdog) are of no run's concern.
+    spawned.on('message', (reply: WorkerReply) => {
+      if (spawned === worker) answer(reply);
+    });
+    spawned.on('error', (error) => {
+      if (spawned === worker) lose(error.message);
+    });
+    spawned.on('exit', (code) => {
+      if (spawned === worker) lose(`worker exited with code ${code}`);
+    });
+    return spawned;
+  }
+
+  function answer(reply: WorkerReply): void {
+    switch (reply.kind) {
+      case 'started': {
+        const running = worker;
+        watchdog = setTimeout(() => {
+          if (running === worker) drop(timeLimitError(limits.timeLimitMs));
+        }, hardLimitMs);
+        return;
+      }
+      case 'done':
+        finish((job) => {
+          try {
+            job.resolve(parseOutput(reply.output));
+          } catch (error) {
+            job.reject(error as Error);
+          }
+        });
+        return;
+      case 'failed':
+        finish((job) => job.reject(new WorkflowError(reply.errorClass, reply.message)));
+        return;
+      case 'timedOut':
+        finish((job) => job.reject(timeLimitError(limits.timeLimitMs)));
+        return;
+    }
+  }
+
+  function finish(settle: (job: Job) => void): void {
+    clearTimeout(watchdog);
+    const job = inFlight;
+    inFlight = null;
+    if (job !== null) settle(job);
+    next();
+  }
+
+  /** A crashed worker: its run fails as a sandbox failure, the next one gets a fresh worker. */
+  function lose(reason: string): void {
+    drop(new WorkflowError('fatal', `block stopped: sandbox failure (${reason})`));
+  }
+
+  /** Ends the current worker, failing its run with `error`; queued runs go to a fresh worker. */
+  function drop(error: WorkflowError): void {
+    const ended = worker;
+    worker = null;
+    if (ended !== null) {
+      // Unref'd so that a thread still winding down cannot hold the process; how it ends (its exit
+      // code, or an error from a thread already gone) is of no run's concern.
+      ended.unref();
+      ended.terminate().catch(() => undefined);
+    }
+    finish((job) => job.reject(error));
+  }
 
   return {
-    async run(code, globals) {
+    run(code, globals) {
       for (const name of Object.keys(globals)) {
-        if (!GLOBAL_NAME.test(name)) throw new Error(`sandbox global ${JSON.stringify(name)} is not an identifier`);
+        if (!GLOBAL_NAME.test(name)) return Promise.reject(new Error(`sandbox global ${JSON.stringify(name)} is not an identifier`));
       }
-      module ??= newQuickJSWASMModule(RELEASE_SYNC);
-      const wasm = await module;
-      const runtime = wasm.newRuntime();
-      runtime.setMemoryLimit(memoryLimitBytes);
-      runtime.setMaxStackSize(maxStackBytes);
-      const deadline = Date.now() + timeLimitMs;
-      let timedOut = false;
-      runtime.setInterruptHandler(() => (timedOut = Date.now() > deadline));
-      const context = runtime.newContext();
-      // After an interrupt or an out-of-memory error, quickjs-emscripten 0.32 can abort the whole
-      // WebAssembly instance when the runtime is freed (JS_FreeRuntime asserts an empty GC list,
-      // justjake/quickjs-emscripten#257). Such a runtime is left unfreed and the module dropped
-      // with it: the garbage collector takes both, and the next run loads a fresh module.
-      let poisoned = false;
-      try {
-        return runIn(context, code, globals);
-      } catch (error) {
-        if (error instanceof WorkflowError) {
-          poisoned = error.errorClass === 'fatal';
-          if (timedOut) throw new WorkflowError('fatal', `block stopped: time limit of ${timeLimitMs} ms exceeded`);
-          throw error;
-        }
-        poisoned = true;
-        throw new WorkflowError('fatal', `block stopped: sandbox failure (${(error as Error).message})`);
-      } finally {
-        if (poisoned) {
-          module = null;
-        } else {
-          context.dispose();
-          runtime.dispose();
-        }
-      }
+      return new Promise<SandboxResult>((resolve, reject) => {
+        queue.push({ request: { code, input: JSON.stringify(globals), names: Object.keys(globals) }, resolve, reject });
+        next();
+      });
     },
   };
 }
 
-function runIn(context: QuickJSContext, code: string, globals: JsonObject): SandboxResult {
-  const names = Object.keys(globals);
-  const input = context.newString(JSON.stringify(globals));
-  context.setProp(context.global, '__droverInput', input);
-  input.dispose();
-  settle(context, context.evalCode(
-    '(() => { const g = JSON.parse(globalThis.__droverInput); delete globalThis.__droverInput;' +
-      ' for (const k of Object.keys(g)) globalThis[k] = g[k]; })()',
-    'prelude.js',
-  )).dispose();
+function timeLimitError(timeLimitMs: number): WorkflowError {
+  return new WorkflowError('fatal', `block stopped: time limit of ${timeLimitMs} ms exceeded`);
+}
 
-  const value = settle(context, context.evalCode(code, 'block.js'));
-  context.setProp(context.global, '__droverValue', value);
-  value.dispose();
-  // Bare names, not globalThis properties: a block may have rebound a scope (`v = {…}`).
-  const read = (name: string): string => `typeof ${name} === 'undefined' ? null : ${name}`;
-  const output = settle(context, context.evalCode(
-    `JSON.stringify([${read('__droverValue')}, {${names.map((name) => `${name}: ${read(name)}`).join(', ')}}])`,
-    'result.js',
-  ));
-  const text = context.typeof(output) === 'string' ? context.getString(output) : null;
-  output.dispose();
+/** The worker's `[value, globals]` JSON text as a result; a `normal` error if it is not that shape. */
+function parseOutput(output: string | null): SandboxResult {
   let parsed: unknown;
   try {
-    parsed = text === null ? null : JSON.parse(text);
+    parsed = output === null ? null : JSON.parse(output);
   } catch {
     parsed = null;
   }
@@ -147,24 +222,4 @@ function runIn(context: QuickJSContext, code: string, globals: JsonObject): Sand
     throw new WorkflowError('normal', 'block result is not JSON (was the JSON global replaced?)');
   }
   return { value: parsed[0] as Json, globals: parsed[1] as JsonObject };
-}
-
-/** The value of an evaluation, or its error as a WorkflowError (fatal for a limit hit). */
-function settle(context: QuickJSContext, result: ReturnType<QuickJSContext['evalCode']>): QuickJSHandle {
-  if (!result.error) return result.value;
-  const dumped: unknown = context.dump(result.error);
-  result.error.dispose();
-  const { name, message } = describe(dumped);
-  if (name === 'InternalError' && (message === 'out of memory' || message === 'stack overflow' || message === 'interrupted')) {
-    throw new WorkflowError('fatal', `block stopped: ${message}`);
-  }
-  throw new WorkflowError('normal', `block failed: ${name ? `${name}: ` : ''}${message}`);
-}
-
-function describe(dumped: unknown): { name: string; message: string } {
-  if (typeof dumped === 'object' && dumped !== null && 'message' in dumped) {
-    const { name, message } = dumped as { name?: unknown; message?: unknown };
-    return { name: typeof name === 'string' ? name : '', message: String(message) };
-  }
-  return { name: '', message: typeof dumped === 'string' ? dumped : JSON.stringify(dumped) ?? String(dumped) };
 }
