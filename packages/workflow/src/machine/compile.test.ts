@@ -7,7 +7,7 @@ import type { Program } from './program.js';
 import {
   call, caseS, detachflow, evalS, gotoS, ifS, interfaceCall, label, lit, lockS, lockSpec, magic, mapS, param, ref, repeatS, set, split,
   callflow, tryS, unlockS, waitForLock, whileS, workflow,
-} from './test-support/ast-builders.js';
+} from '../test-support/ast-builders.js';
 import { catalogOf, compile, entry } from './test-support/fixtures.js';
 import { testTypes } from './test-support/test-evaluator.js';
 

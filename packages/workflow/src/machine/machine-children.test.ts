@@ -4,7 +4,7 @@ import type { Json, WorkflowUnit } from '../ast.js';
 import type { Advance, JsonObject } from '../ports.js';
 import {
   bin, call, callflow, detachflow, evalS, interfaceCall, lit, lockSpec, magic, mapS, param, raiseError, ref, set, split, tryS, workflow,
-} from './test-support/ast-builders.js';
+} from '../test-support/ast-builders.js';
 import { drive, type DriveOptions, type TestAction } from './test-support/driver.js';
 import { compile, testMachine } from './test-support/fixtures.js';
 import { World } from './test-support/memory-host.js';

@@ -4,7 +4,7 @@ import type { WorkflowUnit } from '../ast.js';
 import type { JsonObject } from '../ports.js';
 import {
   assertS, bin, caseS, evalS, gotoS, ifS, label, lit, magic, not, param, raiseError, ref, repeatS, returnS, set, tryS, whileS, workflow,
-} from './test-support/ast-builders.js';
+} from '../test-support/ast-builders.js';
 import { drive } from './test-support/driver.js';
 import { compile, testMachine } from './test-support/fixtures.js';
 import { World } from './test-support/memory-host.js';

@@ -3,7 +3,7 @@ import type { WorkflowUnit } from '../ast.js';
 import type { Advance } from '../ports.js';
 import {
   evalS, gotoS, label, lit, lockS, lockSpec, magic, raiseError, raiseEvent, ref, set, sleepS, subscribe, tryS, unlockS, unsubscribe, waitForEvent, waitForLock, workflow,
-} from './test-support/ast-builders.js';
+} from '../test-support/ast-builders.js';
 import { drive, StuckError, type DriveOptions } from './test-support/driver.js';
 import { compile, testMachine } from './test-support/fixtures.js';
 import { World } from './test-support/memory-host.js';

@@ -1,6 +1,6 @@
 // Test-only builders for hand-made syntax trees (the parser is written elsewhere, in parallel).
 // Positions count up so that every node has a distinct line for error-message checks.
-import type { Assignment, AssignmentOperator, BinaryOperator, Block, Expr, IoSpec, Json, LockSpec, Pos, Scope, Statement, WorkflowUnit } from '../../ast.js';
+import type { Assignment, AssignmentOperator, BinaryOperator, Block, Expr, IoSpec, Json, LockSpec, Pos, Scope, Statement, WorkflowUnit } from '../ast.js';
 
 let line = 0;
 /** A fresh position (line n, column 1). */
