@@ -3,7 +3,7 @@
 // WorkflowError, and, for assignment lists, fail without changing any scope.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bin, lit, scopes } from '../../test/ast-builders.js';
+import { bin, lit, scopes } from '../test-support/ast-builders.js';
 import type { Assignment, AssignmentOperator, BinaryOperator, Expr, Json, PathPart, Scope, UnaryOperator } from '../ast.js';
 import { type MapKind, type Scopes, WorkflowError } from '../ports.js';
 import { createEvaluator } from './evaluator.js';
@@ -73,7 +73,7 @@ describe('evaluator properties', () => {
     await fc.assert(fc.asyncProperty(num, num, fc.constantFrom<BinaryOperator>('+', '-', '*'), fc.boolean(), async (a, b, op, asText) => {
       const left = asText ? lit(String(a)) : lit(a);
       const expected = (op === '+' ? a + b : op === '-' ? a - b : a * b) + 0; // no -0 in JSON
-      expect(await evaluator.evaluate(bin(op, left, lit(b)), world())).toBe(expected);
+      expect(await evaluator.evaluate(bin(left, op, lit(b)), world())).toBe(expected);
     }));
   });
 
@@ -82,7 +82,7 @@ describe('evaluator properties', () => {
     const text = (v: string | number | boolean | null): string =>
       v === null ? '' : typeof v === 'boolean' ? (v ? '1' : '0') : typeof v === 'number' ? formatNumber(v) : v;
     await fc.assert(fc.asyncProperty(operand, operand, async (a, b) => {
-      expect(await evaluator.evaluate(bin('.', lit(a), lit(b)), world())).toBe(text(a) + text(b));
+      expect(await evaluator.evaluate(bin(lit(a), '.', lit(b)), world())).toBe(text(a) + text(b));
     }));
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bin, block, call, lit, match, ref, scopes, un } from '../../test/ast-builders.js';
+import { bin, block, fn, lit, match, ref, scopes, un } from '../test-support/ast-builders.js';
 import type { Expr, Json } from '../ast.js';
 import { WorkflowError } from '../ports.js';
 import { createEvaluator } from './evaluator.js';
@@ -50,38 +50,38 @@ describe('evaluate: values and variables', () => {
 
 describe('evaluate: operators with Perl semantics', () => {
   const cases: [string, Expr, Json][] = [
-    ['"10" + 1', bin('+', ref('a.n'), lit(1)), 11],
-    ['undef + 1', bin('+', ref('v.nothing'), lit(1)), 1],
-    ['true + 1', bin('+', lit(true), lit(1)), 2],
-    ['" 2.5e1 " * 2', bin('*', lit(' 2.5e1 '), lit(2)), 50],
-    ['7 / 2', bin('/', lit(7), lit(2)), 3.5],
-    ['2 ** 10', bin('**', lit(2), lit(10)), 1024],
-    ['-7 % 3', bin('%', lit(-7), lit(3)), 2],
-    ['7 % -3', bin('%', lit(7), lit(-3)), -2],
-    ['7.9 % 3', bin('%', lit(7.9), lit(3)), 1],
-    ['"a" . 1.5', bin('.', lit('a'), lit(1.5)), 'a1.5'],
-    ['0.1 + 0.2 . ""', bin('.', bin('+', lit(0.1), lit(0.2)), lit('')), '0.3'],
-    ['undef . "x"', bin('.', ref('v.nothing'), lit('x')), 'x'],
-    ['true . false', bin('.', lit(true), lit(false)), '10'],
-    ['"ab" x 3', bin('x', lit('ab'), lit(3)), 'ababab'],
-    ['"ab" x -1', bin('x', lit('ab'), lit(-1)), ''],
-    ['"10" == 10.0', bin('==', lit('10'), lit(10.0)), true],
-    ['"10" eq "10.0"', bin('eq', lit('10'), lit('10.0')), false],
-    ['10 < 9 (numeric)', bin('<', lit(10), lit(9)), false],
-    ['"10" lt "9" (string)', bin('lt', lit('10'), lit('9')), true],
-    ['"b" ge "a"', bin('ge', lit('b'), lit('a')), true],
-    ['"a" ne "b"', bin('ne', lit('a'), lit('b')), true],
-    ['1 != 1', bin('!=', lit(1), lit(1)), false],
-    ['"\u{1F600}" gt "\uFFFF" (code points)', bin('gt', lit('\u{1F600}'), lit('\uFFFF')), true],
-    ['0 || "x"', bin('||', lit(0), lit('x')), 'x'],
-    ['"0.0" || "x"', bin('||', lit('0.0'), lit('x')), '0.0'],
-    ['"a" && "b"', bin('&&', lit('a'), lit('b')), 'b'],
-    ['"" and "b"', bin('and', lit(''), lit('b')), ''],
-    ['undef or 5', bin('or', lit(null), lit(5)), 5],
-    ['0 // 5 (defined-or)', bin('//', lit(0), lit(5)), 0],
-    ['undef // 5', bin('//', ref('v.nothing'), lit(5)), 5],
-    ['1 xor 0', bin('xor', lit(1), lit(0)), true],
-    ['"a" xor "b"', bin('xor', lit('a'), lit('b')), false],
+    ['"10" + 1', bin(ref('a.n'), '+', lit(1)), 11],
+    ['undef + 1', bin(ref('v.nothing'), '+', lit(1)), 1],
+    ['true + 1', bin(lit(true), '+', lit(1)), 2],
+    ['" 2.5e1 " * 2', bin(lit(' 2.5e1 '), '*', lit(2)), 50],
+    ['7 / 2', bin(lit(7), '/', lit(2)), 3.5],
+    ['2 ** 10', bin(lit(2), '**', lit(10)), 1024],
+    ['-7 % 3', bin(lit(-7), '%', lit(3)), 2],
+    ['7 % -3', bin(lit(7), '%', lit(-3)), -2],
+    ['7.9 % 3', bin(lit(7.9), '%', lit(3)), 1],
+    ['"a" . 1.5', bin(lit('a'), '.', lit(1.5)), 'a1.5'],
+    ['0.1 + 0.2 . ""', bin(bin(lit(0.1), '+', lit(0.2)), '.', lit('')), '0.3'],
+    ['undef . "x"', bin(ref('v.nothing'), '.', lit('x')), 'x'],
+    ['true . false', bin(lit(true), '.', lit(false)), '10'],
+    ['"ab" x 3', bin(lit('ab'), 'x', lit(3)), 'ababab'],
+    ['"ab" x -1', bin(lit('ab'), 'x', lit(-1)), ''],
+    ['"10" == 10.0', bin(lit('10'), '==', lit(10.0)), true],
+    ['"10" eq "10.0"', bin(lit('10'), 'eq', lit('10.0')), false],
+    ['10 < 9 (numeric)', bin(lit(10), '<', lit(9)), false],
+    ['"10" lt "9" (string)', bin(lit('10'), 'lt', lit('9')), true],
+    ['"b" ge "a"', bin(lit('b'), 'ge', lit('a')), true],
+    ['"a" ne "b"', bin(lit('a'), 'ne', lit('b')), true],
+    ['1 != 1', bin(lit(1), '!=', lit(1)), false],
+    ['"\u{1F600}" gt "\uFFFF" (code points)', bin(lit('\u{1F600}'), 'gt', lit('\uFFFF')), true],
+    ['0 || "x"', bin(lit(0), '||', lit('x')), 'x'],
+    ['"0.0" || "x"', bin(lit('0.0'), '||', lit('x')), '0.0'],
+    ['"a" && "b"', bin(lit('a'), '&&', lit('b')), 'b'],
+    ['"" and "b"', bin(lit(''), 'and', lit('b')), ''],
+    ['undef or 5', bin(lit(null), 'or', lit(5)), 5],
+    ['0 // 5 (defined-or)', bin(lit(0), '//', lit(5)), 0],
+    ['undef // 5', bin(ref('v.nothing'), '//', lit(5)), 5],
+    ['1 xor 0', bin(lit(1), 'xor', lit(0)), true],
+    ['"a" xor "b"', bin(lit('a'), 'xor', lit('b')), false],
     ['!""', un('!', lit('')), true],
     ['not []', un('not', lit([])), false],
     ['-"3"', un('-', lit('3')), -3],
@@ -92,15 +92,15 @@ describe('evaluate: operators with Perl semantics', () => {
   });
 
   it('short-circuits: the right side of && || // is not evaluated when the left decides', async () => {
-    const boom = call('no_such_function');
-    expect(await ev(bin('||', lit(1), boom))).toBe(1);
-    expect(await ev(bin('&&', lit(0), boom))).toBe(0);
-    expect(await ev(bin('//', lit(''), boom))).toBe('');
-    await failure(bin('||', lit(0), boom));
+    const boom = fn('no_such_function');
+    expect(await ev(bin(lit(1), '||', boom))).toBe(1);
+    expect(await ev(bin(lit(0), '&&', boom))).toBe(0);
+    expect(await ev(bin(lit(''), '//', boom))).toBe('');
+    await failure(bin(lit(0), '||', boom));
   });
 
   it('raises normal errors for division by zero, naming it', async () => {
-    for (const expr of [bin('/', lit(1), lit(0)), bin('/', lit(1), ref('v.nothing')), bin('%', lit(5), lit('0'))]) {
+    for (const expr of [bin(lit(1), '/', lit(0)), bin(lit(1), '/', ref('v.nothing')), bin(lit(5), '%', lit('0'))]) {
       const error = await failure(expr);
       expect(error.errorClass).toBe('normal');
       expect(error.message).toContain('division by zero');
@@ -108,17 +108,17 @@ describe('evaluate: operators with Perl semantics', () => {
   });
 
   it('raises a normal error naming the operand for a non-numeric string in arithmetic', async () => {
-    const error = await failure(bin('+', lit(1), ref('a.name')));
+    const error = await failure(bin(lit(1), '+', ref('a.name')));
     expect(error.errorClass).toBe('normal');
     expect(error.message).toBe('the right operand of + is not a number: "ada"');
-    expect((await failure(bin('<', lit(''), lit(1)))).message).toContain('left operand of <');
-    expect((await failure(bin('*', lit([1]), lit(1)))).message).toContain('is an array, not a number');
+    expect((await failure(bin(lit(''), '<', lit(1)))).message).toContain('left operand of <');
+    expect((await failure(bin(lit([1]), '*', lit(1)))).message).toContain('is an array, not a number');
   });
 
   it('refuses arrays and objects as strings and non-finite results', async () => {
-    expect((await failure(bin('.', lit('x'), ref('v.obj')))).message).toContain('use encode_json');
-    expect((await failure(bin('**', lit(10), lit(400)))).message).toContain('not a finite number');
-    expect((await failure(bin('x', lit('ab'), lit(1e12)))).message).toContain('string too long');
+    expect((await failure(bin(lit('x'), '.', ref('v.obj')))).message).toContain('use encode_json');
+    expect((await failure(bin(lit(10), '**', lit(400)))).message).toContain('not a finite number');
+    expect((await failure(bin(lit('ab'), 'x', lit(1e12)))).message).toContain('string too long');
   });
 });
 
@@ -148,47 +148,47 @@ describe('evaluate: =~ with JavaScript regular expressions', () => {
 
 describe('evaluate: built-in functions', () => {
   const cases: [string, Expr, Json][] = [
-    ['concat', call('concat', lit('a'), lit(1), lit(null), lit(true)), 'a11'],
-    ['defined', call('defined', ref('v.nothing')), false],
-    ['defined 0', call('defined', ref('a.zero')), true],
-    ['ifdef', call('ifdef', ref('a.name')), 'ada'],
-    ['tostring', call('tostring', lit(1e21)), '1e+21'],
-    ['tostring small', call('tostring', lit(0.000012345)), '1.2345e-05'],
-    ['tonumber', call('tonumber', lit(' 42 ')), 42],
-    ['array', call('array', lit(1), ref('a.name')), [1, 'ada']],
-    ['array with list', call('array', lit(0), call('list', ref('a.list')), lit(4)), [0, 1, 2, 3, 4]],
-    ['object', call('object', lit('k'), lit(1), lit(2), lit('two')), { k: 1, '2': 'two' }],
-    ['object with list', call('object', call('list', lit({ b: 2, a: 1 }))), { a: 1, b: 2 }],
-    ['encode_json (canonical)', call('encode_json', lit({ b: [1, 0.5], a: 'x' })), '{"a":"x","b":[1,0.5]}'],
-    ['to_json alias', call('to_json', lit([true, null])), '[true,null]'],
-    ['decode_json', call('decode_json', lit('{"a":[1,2]}')), { a: [1, 2] }],
-    ['fromjson alias', call('fromjson', lit('"s"')), 's'],
-    ['encode_base64', call('encode_base64', lit('héllo')), 'aMOpbGxv'],
-    ['decode_base64', call('b64decode', lit('aMOpbGxv')), 'héllo'],
-    ['md5_hex', call('md5_hex', lit('abc')), '900150983cd24fb0d6963f7d28e17f72'],
-    ['md5_base64 (no padding)', call('md5b64', lit('abc')), 'kAFQmDzST7DWlj99KOF/cg'],
-    ['keys (sorted)', call('keys', lit({ b: 1, a: 2 })), ['a', 'b']],
-    ['values (by sorted key)', call('values', lit({ b: 1, a: 2 })), [2, 1]],
+    ['concat', fn('concat', lit('a'), lit(1), lit(null), lit(true)), 'a11'],
+    ['defined', fn('defined', ref('v.nothing')), false],
+    ['defined 0', fn('defined', ref('a.zero')), true],
+    ['ifdef', fn('ifdef', ref('a.name')), 'ada'],
+    ['tostring', fn('tostring', lit(1e21)), '1e+21'],
+    ['tostring small', fn('tostring', lit(0.000012345)), '1.2345e-05'],
+    ['tonumber', fn('tonumber', lit(' 42 ')), 42],
+    ['array', fn('array', lit(1), ref('a.name')), [1, 'ada']],
+    ['array with list', fn('array', lit(0), fn('list', ref('a.list')), lit(4)), [0, 1, 2, 3, 4]],
+    ['object', fn('object', lit('k'), lit(1), lit(2), lit('two')), { k: 1, '2': 'two' }],
+    ['object with list', fn('object', fn('list', lit({ b: 2, a: 1 }))), { a: 1, b: 2 }],
+    ['encode_json (canonical)', fn('encode_json', lit({ b: [1, 0.5], a: 'x' })), '{"a":"x","b":[1,0.5]}'],
+    ['to_json alias', fn('to_json', lit([true, null])), '[true,null]'],
+    ['decode_json', fn('decode_json', lit('{"a":[1,2]}')), { a: [1, 2] }],
+    ['fromjson alias', fn('fromjson', lit('"s"')), 's'],
+    ['encode_base64', fn('encode_base64', lit('héllo')), 'aMOpbGxv'],
+    ['decode_base64', fn('b64decode', lit('aMOpbGxv')), 'héllo'],
+    ['md5_hex', fn('md5_hex', lit('abc')), '900150983cd24fb0d6963f7d28e17f72'],
+    ['md5_base64 (no padding)', fn('md5b64', lit('abc')), 'kAFQmDzST7DWlj99KOF/cg'],
+    ['keys (sorted)', fn('keys', lit({ b: 1, a: 2 })), ['a', 'b']],
+    ['values (by sorted key)', fn('values', lit({ b: 1, a: 2 })), [2, 1]],
   ];
   it.each(cases)('%s', async (_name, expr, expected) => {
     expect(await ev(expr)).toEqual(expected);
   });
 
   it('names an unknown function', async () => {
-    const error = await failure(call('frobnicate', lit(1)));
+    const error = await failure(fn('frobnicate', lit(1)));
     expect(error.errorClass).toBe('normal');
     expect(error.message).toBe('unknown function frobnicate');
   });
 
   it('checks arguments', async () => {
-    expect((await failure(call('keys', lit([1])))).message).toContain('keys(): not an object');
-    expect((await failure(call('object', lit('k')))).message).toContain('key and value pairs');
-    expect((await failure(call('tostring', lit(1), lit(2)))).message).toContain('takes one argument');
-    expect((await failure(call('decode_json', lit('{nope')))).message).toContain('decode_json: not JSON');
-    expect((await failure(call('decode_base64', lit('//79')))).message).toContain('not UTF-8');
-    expect((await failure(call('list', ref('a.list')))).message).toContain('list() spreads only');
-    expect((await failure(call('array', call('list', lit('s'))))).message).toContain('not an array or object');
-    expect((await failure(call('tonumber', lit('12abc')))).message).toContain('not a number');
+    expect((await failure(fn('keys', lit([1])))).message).toContain('keys(): not an object');
+    expect((await failure(fn('object', lit('k')))).message).toContain('key and value pairs');
+    expect((await failure(fn('tostring', lit(1), lit(2)))).message).toContain('takes one argument');
+    expect((await failure(fn('decode_json', lit('{nope')))).message).toContain('decode_json: not JSON');
+    expect((await failure(fn('decode_base64', lit('//79')))).message).toContain('not UTF-8');
+    expect((await failure(fn('list', ref('a.list')))).message).toContain('list() spreads only');
+    expect((await failure(fn('array', fn('list', lit('s'))))).message).toContain('not an array or object');
+    expect((await failure(fn('tonumber', lit('12abc')))).message).toContain('not a number');
   });
 });
 

@@ -1,43 +1,75 @@
-// Test-only builders for hand-made syntax trees (the parser is written elsewhere, in parallel).
-// Positions count up so that every node has a distinct line for error-message checks.
-import type { Assignment, AssignmentOperator, BinaryOperator, Block, Expr, IoSpec, Json, LockSpec, Pos, Scope, Statement, WorkflowUnit } from '../ast.js';
+// Test-only builders for hand-made syntax trees, shared by the evaluator, compiler and machine tests
+// so that none of them depends on the parser (which has its own tests).
+// Positions count up so that every node has a distinct line: the compiler's and the machine's
+// error messages name the line, and their tests tell nodes apart by it.
+import type {
+  Assignment, AssignmentOperator, BinaryOperator, Block, Expr, IoSpec, Json, LockSpec, PathPart, Pos, Scope, Statement, UnaryOperator, WorkflowUnit,
+} from '../ast.js';
+import type { Scopes } from '../ports.js';
 
 let line = 0;
-/** A fresh position (line n, column 1). */
+/** A fresh position (line n, column 1), or line `l` when a test asserts on it. */
 export function at(l?: number): Pos {
   line += 1;
   return { line: l ?? line, column: 1 };
 }
 
+// Expressions ----------------------------------------------------------------------------------
+
 export const lit = (value: Json): Expr => ({ kind: 'literal', value, pos: at() });
 
-/** `scope.a.b` from `'v.a.b'`. */
-export function ref(dotted: string): Expr {
-  const [scope, ...keys] = dotted.split('.');
-  return { kind: 'variable', scope: scope as Scope, path: keys.map((key) => ({ key })), pos: at() };
+/** `path('a.b[2].c')` → the PathPart list. */
+function path(text: string): PathPart[] {
+  if (text === '') return [];
+  return text.split('.').map((part) => {
+    const m = /^(.+?)\[(-?\d+)\]$/.exec(part);
+    return m ? { key: m[1]!, index: Number(m[2]) } : { key: part };
+  });
 }
 
-export const bin = (left: Expr, op: BinaryOperator, right: Expr): Expr => ({ kind: 'binary', op, left, right, pos: at() });
-export const not = (operand: Expr): Expr => ({ kind: 'unary', op: 'not', operand, pos: at() });
+/** `ref('v.a.b[1]')` → a variable node. */
+export function ref(text: string): Expr {
+  const [scope, ...rest] = text.split('.');
+  return { kind: 'variable', scope: scope as Scope, path: path(rest.join('.')), pos: at() };
+}
 
-/** `lhs op rhs`; `lhs` as `'v.x'`, or `'x'` for the map's default scope. */
+/** `bin(left, op, right)`, in the order the source reads. */
+export const bin = (left: Expr, op: BinaryOperator, right: Expr): Expr => ({ kind: 'binary', op, left, right, pos: at() });
+export const un = (op: UnaryOperator, operand: Expr): Expr => ({ kind: 'unary', op, operand, pos: at() });
+export const not = (operand: Expr): Expr => un('not', operand);
+/** A function call inside an expression, `name(args…)`; `call` is the call statement. */
+export const fn = (name: string, ...args: Expr[]): Expr => ({ kind: 'call', name, args, pos: at() });
+export const match = (subject: Expr, pattern: string, flags = ''): Expr => ({ kind: 'match', subject, pattern, flags, pos: at() });
+export const block = (code: string): Expr => ({ kind: 'block', code, pos: at() });
+
+// Assignments ----------------------------------------------------------------------------------
+
+/** `lhs op value`; `lhs` as `'v.x'`, or `'x'` for the map's default scope; a plain JSON value is a literal. */
 export function set(lhs: string, value: Expr | Json, op: AssignmentOperator = '='): Assignment {
-  const parts = lhs.split('.');
-  const scoped = parts.length > 1 && ['a', 'e', 'v', 't', 'i', 'o'].includes(parts[0] ?? '');
-  const keys = scoped ? parts.slice(1) : parts;
+  const [first, ...rest] = lhs.split('.');
+  const scoped = rest.length > 0 && /^[aeivot]$/.test(first!);
   const expr = isExpr(value) ? value : lit(value);
-  return { kind: 'assign', scope: scoped ? (parts[0] as Scope) : null, path: keys.map((key) => ({ key })), op, value: expr, pos: at() };
+  return { kind: 'assign', scope: scoped ? (first as Scope) : null, path: path(scoped ? rest.join('.') : lhs), op, value: expr, pos: at() };
 }
 
 function isExpr(value: unknown): value is Expr {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && 'kind' in value && 'pos' in value;
 }
 
+/** `<a, b>`, or `<*>` for null. */
 export const magic = (names: string[] | null = null): Assignment => ({ kind: 'magic', names, pos: at() });
+/** An inline block in an assignment list. */
+export const blockAssign = (code: string): Assignment => ({ kind: 'block', code, pos: at() });
+
+/** All six scopes, empty but for `partial`. */
+export function scopes(partial: Partial<Scopes> = {}): Scopes {
+  return { a: {}, e: {}, v: {}, t: {}, i: {}, o: {}, ...partial };
+}
 
 // Statements -----------------------------------------------------------------------------------
 
 export const evalS = (...assignments: Assignment[]): Statement => ({ kind: 'eval', assignments, pos: at() });
+/** The call statement `call name imap omap`; `fn` is a function call inside an expression. */
 export const call = (name: string, imap: Assignment[] = [], omap: Assignment[] = []): Statement => ({ kind: 'call', name, imap, omap, pos: at() });
 export const callflow = (name: string, imap: Assignment[] = [], omap: Assignment[] = []) => ({ kind: 'callflow' as const, name, imap, omap, pos: at() });
 export const mapS = (name: string, using: Expr, imap: Assignment[], collect: Assignment[]) => ({ kind: 'map' as const, name, using, imap, collect, pos: at() });
