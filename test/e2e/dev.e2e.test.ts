@@ -5,8 +5,8 @@
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { useDroverProcesses, waitFor } from '@drover/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useDroverProcesses, waitFor, type DroverProcess } from '@drover/testing';
 
 const processes = useDroverProcesses();
 
@@ -35,11 +35,16 @@ async function jobsJson(env: Record<string, string>): Promise<JobJson[]> {
 }
 
 /**
- * The demo's enqueued jobs: those of its trigger (demo.tick, one every 5 s while dev runs) and the
- * demo workflow's children (demo.sum, the calls it makes) left out.
+ * Whether a job is one the demo enqueued: those of its trigger (demo.tick, one every 5 s while dev
+ * runs) and the demo workflow's children (demo.sum, the calls it makes) are not.
  */
+function isDemoJob(j: JobJson): boolean {
+  return j.funcname !== 'demo.tick' && j.funcname !== 'demo.sum';
+}
+
+/** The demo's enqueued jobs. */
 async function demoJobsJson(env: Record<string, string>): Promise<JobJson[]> {
-  return (await jobsJson(env)).filter((j) => j.funcname !== 'demo.tick' && j.funcname !== 'demo.sum');
+  return (await jobsJson(env)).filter(isDemoJob);
 }
 
 interface TriggerJson {
@@ -69,14 +74,16 @@ describe('drover dev', () => {
     expect(summary.call).toEqual({ result: 5 });
     expect(summary.trigger).toMatchObject({ spec: '@every 5s', funcname: 'demo.tick' });
 
-    const jobs = await demoJobsJson(env);
+    // One listing for the demo's jobs and the workflow's children: each `drover jobs` is a process to start.
+    const listed = await jobsJson(env);
+    const jobs = listed.filter(isDemoJob);
     const byLabel = new Map(summary.jobs.map((d) => [d.label, jobs.find((j) => j.id === d.id)!]));
     expect(jobs).toHaveLength(10);
     expect(jobs.every((j) => j.state === 'completed')).toBe(true);
     // The demo workflow (demo.wf, loaded at start) ran its two calls of demo.sum: (2 + 3) doubled.
     const flow = summary.jobs.find((d) => d.label.startsWith('workflow demo.flow'))!;
     expect(summary.jobs.find((d) => d.id === flow.id)).toMatchObject({ funcname: 'demo.flow', state: 'completed', result: { total: 10 } });
-    expect((await jobsJson(env)).filter((j) => j.funcname === 'demo.sum').map((j) => [j.state, j.result])).toEqual([['completed', { sum: 10 }], ['completed', { sum: 5 }]]);
+    expect(listed.filter((j) => j.funcname === 'demo.sum').map((j) => [j.state, j.result])).toEqual([['completed', { sum: 10 }], ['completed', { sum: 5 }]]);
     const units = JSON.parse((await processes.run(['workflows', 'list', '--json'], env)).stdout) as { name: string; version: number }[];
     expect(units.map((u) => [u.name, u.version])).toEqual([['demo.flow', 1], ['demo.sum', 1]]);
     const shownFlow = JSON.parse((await processes.run(['show', flow.id, '--json'], env)).stdout) as { steps?: unknown[] };
@@ -135,12 +142,25 @@ describe('drover dev', () => {
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });
+});
 
-  it('shows its demo trigger firing, made once whatever the number of restarts', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'drover-dev-'));
-    const env = embeddedEnv(dataDir);
-    const first = processes.start(['dev'], env);
-    const announced = await waitFor(() => /Demo trigger: made trigger (\d+) \(@every 5s → demo\.tick\)/.exec(first.output())?.[1], { what: 'the demo trigger to be announced', timeoutMs: 90_000, intervalMs: 100 });
+/**
+ * The trigger and the API clients are checked against one running instance, then against the same
+ * folder started again: each start costs an embedded database and its migrations, and what a
+ * restart keeps (the trigger, the local token) is one restart's worth of checks.
+ */
+describe('drover dev, one instance started again', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'drover-dev-'));
+  const env = embeddedEnv(dataDir);
+  let first: DroverProcess;
+  let announced = '';
+
+  beforeAll(() => {
+    first = processes.start(['dev'], env);
+  });
+
+  it('shows its demo trigger firing', async () => {
+    announced = await waitFor(() => /Demo trigger: made trigger (\d+) \(@every 5s → demo\.tick\)/.exec(first.output())?.[1], { what: 'the demo trigger to be announced', timeoutMs: 90_000, intervalMs: 100 });
     // After the demo's summary, each fire gets a line.
     const fired = await waitFor(() => new RegExp(`trigger ${announced} \\(@every 5s\\) fired: job (\\d+) \\(demo\\.tick\\)`).exec(first.output())?.[1], { what: 'a fire of the demo trigger after the summary', timeoutMs: 90_000, intervalMs: 100 });
     await waitFor(async () => (await jobsJson(env)).find((j) => j.id === fired)?.state === 'completed', { what: 'the fired job to complete', intervalMs: 200 });
@@ -150,23 +170,9 @@ describe('drover dev', () => {
     // Its jobs are listed with it.
     const shown = JSON.parse((await processes.run(['triggers', 'show', announced, '--json'], env)).stdout) as { jobs: { id: string }[] };
     expect(shown.jobs.map((j) => j.id)).toContain(fired);
-    first.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
-
-    // Started again, dev keeps the trigger it made, and it fires again.
-    const second = processes.start(['dev'], env);
-    await waitFor(() => second.output().includes(`Demo trigger: kept from the last run trigger ${announced} (@every 5s → demo.tick)`), { what: 'the kept trigger to be announced', timeoutMs: 90_000, intervalMs: 100 });
-    const firesBefore = (await triggersJson(env))[0]!.fires;
-    await waitFor(async () => ((await triggersJson(env))[0]?.fires ?? 0) > firesBefore, { what: 'the kept trigger to fire again', timeoutMs: 30_000, intervalMs: 200 });
-    expect((await triggersJson(env)).map((t) => t.id)).toEqual([announced]);
-    second.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
   });
 
   it('manages API clients through the embedded instance, with the local token or a client of its own', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'drover-dev-'));
-    const env = embeddedEnv(dataDir);
-    const dev = processes.start(['dev', '--no-demo'], env);
     await waitFor(() => existsSync(join(dataDir, 'instance.json')), { what: 'drover dev to be up', timeoutMs: 90_000, intervalMs: 100 });
 
     const added = await processes.run(['clients', 'add', 'greeter', '--call', 'demo.greet', '--json'], env);
@@ -191,16 +197,26 @@ describe('drover dev', () => {
     expect((await processes.run(['clients', 'add', 'greeter'], env)).stderr).toMatch(/^drover: <name>: a client named greeter exists already/);
     expect((await processes.run(['clients', 'rm', 'greeter'], env)).code).toBe(0);
     expect((await processes.run(['enqueue', 'demo.greet', '{}'], { ...env, DROVER_TOKEN: fresh })).stderr).toMatch(/401/);
+  });
 
-    // Started again on the same folder, dev keeps the token it wrote.
+  it('keeps its trigger (made once whatever the number of restarts) and its local token when started again', async () => {
     const before = readFileSync(join(dataDir, 'token'), 'utf8');
-    dev.kill('SIGTERM');
-    expect(await dev.exited).toBe(0);
-    const again = processes.start(['dev', '--no-demo'], env);
-    await waitFor(() => existsSync(join(dataDir, 'instance.json')), { what: 'drover dev to be up again', timeoutMs: 90_000, intervalMs: 100 });
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = processes.start(['dev'], env);
+    await waitFor(() => second.output().includes(`Demo trigger: kept from the last run trigger ${announced} (@every 5s → demo.tick)`), { what: 'the kept trigger to be announced', timeoutMs: 90_000, intervalMs: 100 });
+    // The local admin's token is the one the first run wrote: the CLI still gets in with it.
     expect(readFileSync(join(dataDir, 'token'), 'utf8')).toBe(before);
     expect((await processes.run(['stats'], env)).code).toBe(0);
-    again.kill('SIGTERM');
-    expect(await again.exited).toBe(0);
+    const firesBefore = (await triggersJson(env))[0]!.fires;
+    // The fire lines carry the trigger's count: wait for one past the count read above.
+    const firedLine = new RegExp(`trigger ${announced} \\(@every 5s\\) fired: job \\d+ \\(demo\\.tick\\), (\\d+) fire\\(s\\) so far`, 'g');
+    await waitFor(() => [...second.output().matchAll(firedLine)].some((m) => Number(m[1]) > firesBefore), { what: 'the kept trigger to fire again', timeoutMs: 30_000, intervalMs: 100 });
+    const triggers = await triggersJson(env);
+    expect(triggers.map((t) => t.id)).toEqual([announced]);
+    expect(triggers[0]!.fires).toBeGreaterThan(firesBefore);
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
   });
 });
