@@ -9,7 +9,6 @@ import { configFromEnv, type Config } from './config.js';
 import { cancelCommand, enqueueCommand, jobsCommand, type EnqueueFlags, type JobsFlags, migrateCommand, rescheduleCommand, retryCommand, showCommand, statsCommand } from './commands/jobs.js';
 import { benchCommand } from './commands/bench.js';
 import { addClientCommand, listClientsCommand, removeClientCommand, rotateClientCommand, type AddClientFlags } from './commands/clients.js';
-import { devCommand } from './commands/dev.js';
 import { raiseEventCommand, type RaiseFlags } from './commands/events.js';
 import {
   addTriggerCommand,
@@ -21,9 +20,16 @@ import {
   type AddTriggerFlags,
   type ListTriggersFlags,
 } from './commands/triggers.js';
-import { runServices, runWorker } from './commands/services.js';
 import { workersCommand } from './commands/workers.js';
 import { callCommand, listWorkflowsCommand, loadWorkflowsCommand, showWorkflowCommand, type CallFlags } from './commands/workflows.js';
+
+/**
+ * The long-running commands are loaded when run: they bring the embedded database (PGlite), the
+ * worker and the scheduler, which a `drover jobs` or `drover clients add` would otherwise load on
+ * every call (about a fifth of a short command's start-up here).
+ */
+const dev = () => import('./commands/dev.js');
+const services = () => import('./commands/services.js');
 
 function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Command {
   const config = (): Config => configFromEnv(env);
@@ -34,20 +40,20 @@ function program(env: NodeJS.ProcessEnv, setExit: (code: number) => void): Comma
 
   cmd.command('dev').description('run everything in one process with a demo: embedded without DATABASE_URL and AMQP_URL, on the real services with them')
     .option('--json', 'print the demo summary as JSON instead of the live view').option('--no-demo', 'start without the demo')
-    .action((o: { json?: boolean; demo: boolean }) => devCommand(config(), { json: Boolean(o.json), demo: o.demo }));
+    .action(async (o: { json?: boolean; demo: boolean }) => (await dev()).devCommand(config(), { json: Boolean(o.json), demo: o.demo }));
   cmd.command('bench').description('run the benchmark against pg-boss, graphile-worker and BullMQ (same options as npm run bench)')
     .allowUnknownOption().helpOption(false).argument('[options...]')
     .action(async (args: string[]) => setExit(await benchCommand(args)));
   cmd.command('migrate').description('apply migrations to the namespace').option('--json', 'machine output')
     .action((o: { json?: boolean }) => migrateCommand(config(), Boolean(o.json)));
   cmd.command('up').description('run the controller and the scheduler in one process')
-    .action(() => runServices(config(), { controller: true, scheduler: true }));
+    .action(async () => (await services()).runServices(config(), { controller: true, scheduler: true }));
   cmd.command('controller').description('run the controller: relay and HTTP API')
-    .action(() => runServices(config(), { controller: true, scheduler: false }));
+    .action(async () => (await services()).runServices(config(), { controller: true, scheduler: false }));
   cmd.command('scheduler').description('run the scheduler: due jobs, expired leases, trimming')
-    .action(() => runServices(config(), { controller: false, scheduler: true }));
+    .action(async () => (await services()).runServices(config(), { controller: false, scheduler: true }));
   cmd.command('worker').description('run a worker for the handlers a module exports').argument('<module>', 'a module exporting `functions`')
-    .action((module: string) => runWorker(config(), module));
+    .action(async (module: string) => (await services()).runWorker(config(), module));
   cmd.command('enqueue').description('enqueue a job').argument('<funcname>').argument('[arg]', 'the argument, as JSON')
     .option('--uniqkey <key>').option('--run-after <iso8601>').option('--priority <n>').option('--coalesce <value>')
     .option('--max-retries <n>').option('--timeout-ms <ms>').option('--json', 'machine output')
