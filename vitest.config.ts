@@ -10,6 +10,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@drover\/(controller|scheduler)$/, replacement: `${servicesDir}$1/src/index.ts` },
+      // A service's subpath export (`@drover/controller/trusted-proxies`) is its src file of that name.
+      { find: /^@drover\/(controller|scheduler)\/([a-z-]+)$/, replacement: `${servicesDir}$1/src/$2.ts` },
       { find: /^@drover\/([a-z-]+)$/, replacement: `${packagesDir}$1/src/index.ts` },
     ],
   },

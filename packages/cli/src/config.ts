@@ -3,7 +3,8 @@
  * the variable. Nothing below this file reads process.env.
  */
 import { z } from 'zod';
-import { trustedProxiesProblem } from '@drover/controller';
+// The subpath, not the package: the whole controller (Fastify, the relay, the RPC server) would load on every CLI start.
+import { trustedProxiesProblem } from '@drover/controller/trusted-proxies';
 import { ValidationError } from '@drover/core';
 
 
