@@ -9,7 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { childExecArgv, wallClockMs, type BenchPayload, type BenchRateLimit, type BenchServers, type BenchSystem } from './system.js';
+import { childExecArgv, wallClockMs, type BenchPayload, type BenchProducer, type BenchRateLimit, type BenchServers, type BenchSystem } from './system.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL(`./worker-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 /** Slots per worker process or API connection. */
@@ -129,11 +129,27 @@ async function offer(producer: { enqueue(p: BenchPayload): Promise<void> }, tota
   return (performance.now() - started) / 1000;
 }
 
+/**
+ * A second of the workload's own pace, run to the end and not counted: every system's producer
+ * pool and worker connections are opened, and their statements planned, before the measured jobs.
+ * Without it the first jobs of a run waited on new PostgreSQL connections (each tens of ms here,
+ * one per enqueue in flight), a one-time stall of ~200 ms that made the p99 of latency and
+ * steady, for Drover and graphile-worker alike, a figure of the harness's cold start.
+ */
+async function warmUp(system: BenchSystem, producer: BenchProducer, workers: Workers, everyMs: number, perTick: number): Promise<void> {
+  const jobs = Math.round((1000 / everyMs) * perTick);
+  await offer(producer, jobs, everyMs, perTick);
+  await until(() => workers.latencies.length >= jobs, `${system.name} warm-up`);
+  await until(async () => (await producer.pending()) === 0, `${system.name} warm-up outcomes`);
+  workers.latencies.splice(0);
+}
+
 export async function latency(system: BenchSystem, servers: BenchServers, total = 2_000): Promise<Metrics> {
   await system.reset(servers);
   const producer = await system.producer(servers);
   const workers = await startWorkers(system, servers, 1);
   try {
+    await warmUp(system, producer, workers, 5, 1);
     // Idle first: the workers have settled into waiting.
     await sleep(500);
     await offer(producer, total, 5, 1);
@@ -151,6 +167,7 @@ export async function steady(system: BenchSystem, servers: BenchServers, rate = 
   const producer = await system.producer(servers);
   const workers = await startWorkers(system, servers, 1);
   try {
+    await warmUp(system, producer, workers, 10, rate / 100);
     await sleep(500);
     const total = rate * seconds;
     const started = performance.now();
