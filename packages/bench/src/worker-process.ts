@@ -15,7 +15,8 @@ const REPORT_EVERY_MS = 50;
 
 let latencies: number[] = [];
 const flush = (): void => {
-  if (latencies.length === 0) return;
+  // A benchmark that died (a stuck peer's run throws) leaves no one to report to.
+  if (latencies.length === 0 || !process.connected) return;
   process.send!({ type: 'starts', latencies });
   latencies = [];
 };
@@ -25,6 +26,9 @@ const worker = await system.worker(servers, Number(concurrencyText), (payload: B
   latencies.push(wallClockMs() - payload.t);
 }, rateLimit);
 process.send!({ type: 'ready' });
+
+// Without its benchmark this process has no purpose: it must not outlive it as an orphan.
+process.on('disconnect', () => process.exit(1));
 
 process.on('message', (message: { type: string }) => {
   if (message.type !== 'stop') return;
