@@ -102,9 +102,18 @@ describe.each(Object.keys(MODES) as (keyof typeof MODES)[])('drover workflows, %
     const notJson = await drover(['workflows', 'load', file(`${mode}_broken.schema.json`, '{'), v1], env());
     expect(notJson.code).toBe(2);
     expect(notJson.stderr).toContain(`${mode}_broken.schema.json`);
-    const notSchema = await drover(['workflows', 'load', file(`${mode}_bad.schema.json`, '{"type":"nope"}'), v1], env());
+    const notSchema = await drover(['workflows', 'load', file(`${mode}_bad.schema.json`, '{"type":"nope"}'), v1, '--json'], env());
     expect(notSchema.code).toBe(2);
     expect(notSchema.stderr).toContain(`${mode}_bad.schema.json`);
+    expect(JSON.parse(notSchema.stdout)).toMatchObject({ error: { at: expect.stringContaining(`${mode}_bad.schema.json`) as unknown } });
+    for (const argv of [['workflows', 'load', v1, '--tag', ''], ['workflows', 'list', '--tag', ''], ['workflows', 'show', `${p}typed`, '--tag', 'x'.repeat(201)]]) {
+      const refused = await drover(argv, env());
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('--tag');
+    }
+    const tagged = await drover(['workflows', 'load', schema, v1, '--tag', 'beta'], env());
+    expect(tagged.code).toBe(2);
+    expect(tagged.stderr).toContain('schemas: are not versioned by tag');
     expect(await units()).toBe(before);
     expect((await ns.store.jsonSchemas()).map((s) => s.name)).not.toContain(`${mode}_bad`);
   });

@@ -141,8 +141,8 @@ export interface WorkflowStepTx {
    * Creates a child job of `parentId` (an ordinary job, with the function's defaults: its retries
    * are the store's default max retries, or the worker's per-function override), or an unparented
    * one for a detached child. A child that is a workflow asks for the version tag the job
-   * `tagFrom` asked for, if any (the running workflow: its children run the versions its calls
-   * were compiled against). Returns its id.
+   * `tagFrom` asked for, if any (the running workflow: a tagged run's children stay on the tagged
+   * versions where there are some). Returns its id.
    */
   insertChild(parentId: string | null, job: { readonly funcname: string; readonly arg: Json }, tagFrom?: string): Promise<string>;
   /** Cancels those of the jobs still live (their parents' runs hear of it as 'child' wake-ups). */

@@ -12,8 +12,7 @@ import {
   type WorkflowUnitStore,
 } from '@drover/core';
 import type { CatalogEntry, Catalog, TypeChecker } from './ports.js';
-import { checkJsonSchema } from './expr/stored-types.js';
-import { createTypeChecker } from './expr/types.js';
+import { JsonSchemaError, createTypeChecker } from './expr/types.js';
 import { loadJcl, type JclSource } from './load.js';
 import { JclCompileError } from './machine/compile-error.js';
 import { parseJcl } from './parse/parse-jcl.js';
@@ -77,6 +76,9 @@ export async function loadUnits(
 ): Promise<LoadedUnits> {
   const tag = validateWorkflowTag(load.tag, 'tag');
   const schemas = load.schemas ?? [];
+  // A schema has one version, which every version of every unit naming it checks against: saved
+  // with a tagged load it would change the default versions' types too.
+  if (tag !== null && schemas.length > 0) throw new ValidationError('schemas', 'are not versioned by tag: load them without a tag');
   const types = typesWith(await store.jsonSchemas(), schemas);
   const stored = await store.listWorkflowUnits(tag);
   const latest = new Map(stored.map((u) => [u.name, u.latestVersion]));
@@ -94,22 +96,31 @@ export async function loadUnits(
 }
 
 /**
- * The type checker of the stored schemas with the load's own in their place: each of the load's
- * schemas must compile (alone or `$ref`-ing the others), or the load is refused naming it.
+ * The type checker of the stored schemas with the load's own in their place, built once. A load's
+ * schema that is not an object, or that the checker refuses (it does not compile, alone or
+ * `$ref`-ing the others, or shadows a basic type), refuses the load naming its file (or
+ * `schemas[i]`); a stored schema that no longer compiles beside the load's refuses it naming it.
  */
 function typesWith(stored: readonly NamedJsonSchema[], schemas: readonly SchemaSource[]): TypeChecker {
+  const fieldOf = (i: number): string => schemas[i]!.fileName ?? `schemas[${i}]`;
   schemas.forEach((s, i) => {
-    const field = s.fileName ?? `schemas[${i}]`;
     // Named as the caller named it: a file's name is where the schema's name came from.
-    validateFuncname(s.name, s.fileName ?? `${field}.name`);
-    try {
-      checkJsonSchema(s.name, s.schema, [...stored.filter((o) => !schemas.some((n) => n.name === o.name)), ...schemas]);
-    } catch (err) {
-      throw new ValidationError(field, `JSON schema ${s.name} does not compile: ${(err as Error).message}`, { cause: err });
+    validateFuncname(s.name, s.fileName ?? `${fieldOf(i)}.name`);
+    if (typeof s.schema !== 'object' || s.schema === null || Array.isArray(s.schema)) {
+      throw new ValidationError(s.fileName ?? `${fieldOf(i)}.schema`, 'must be a JSON object');
     }
   });
   const names = new Set(schemas.map((s) => s.name));
-  return createTypeChecker(Object.fromEntries([...stored.filter((o) => !names.has(o.name)), ...schemas].map((s) => [s.name, s.schema as object])));
+  const all = [...stored.filter((o) => !names.has(o.name)), ...schemas];
+  try {
+    return createTypeChecker(Object.fromEntries(all.map((s) => [s.name, s.schema as object])));
+  } catch (err) {
+    if (!(err instanceof JsonSchemaError)) throw err;
+    const i = schemas.findIndex((s) => s.name === err.schema);
+    const field = i < 0 ? 'schemas' : fieldOf(i);
+    const whose = i < 0 ? `the stored JSON schema ${err.schema}` : `JSON schema ${err.schema}`;
+    throw new ValidationError(field, `${whose} cannot be used: ${err.message}`, { cause: err });
+  }
 }
 
 /** A parse or compile error as a ValidationError naming `file:line:column`; anything else as is. */

@@ -183,6 +183,21 @@ do:
       .rejects.toThrow(/unknown type other_schema/);
     expect((await ns.store.jsonSchemas()).map((s) => s.name)).not.toContain('item_schema');
 
+    // Of two schemas, the one that does not compile is named, not the other.
+    await expect(h.loadFiles({
+      files: [{ fileName: 'uses.wf', text: USES }],
+      schemas: [{ name: 'item_schema', schema: itemSchema, fileName: 'good.schema.json' }, { name: 'other_schema', schema: { type: 7 }, fileName: 'bad.schema.json' }],
+    })).rejects.toThrow(expect.objectContaining({ field: 'bad.schema.json' }) as Error);
+    await expect(h.loadFiles({ files: [], schemas: [{ name: 'string', schema: {}, fileName: 'string.schema.json' }] }))
+      .rejects.toThrow(expect.objectContaining({ field: 'string.schema.json' }) as Error);
+    await expect(h.loadFiles({ files: [], schemas: [{ name: 'item_schema', schema: [] as unknown as Json }] }))
+      .rejects.toThrow(expect.objectContaining({ field: 'schemas[0].schema' }) as Error);
+    // Schemas have no versions: a tagged load would change the default versions' types.
+    await expect(h.loadFiles({ files: [{ fileName: 'uses.wf', text: USES }], schemas: [{ name: 'item_schema', schema: itemSchema }], tag: 'beta' }))
+      .rejects.toThrow(expect.objectContaining({ field: 'schemas' }) as Error);
+    expect((await ns.store.jsonSchemas()).map((s) => s.name)).not.toContain('item_schema');
+    expect(await ns.store.workflowUnit('usesschema')).toBeNull();
+
     const loaded = await h.loadFiles({ files: [{ fileName: 'uses.wf', text: USES }], schemas: [{ name: 'item_schema', schema: itemSchema }] });
     expect(loaded.schemas).toEqual(['item_schema']);
     expect(loaded.units.map((u) => u.name)).toEqual(['usesschema']);

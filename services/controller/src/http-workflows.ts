@@ -30,6 +30,7 @@ import { clientOf } from './http-guard.js';
 const MAX_FILES = 1000;
 
 const LOAD_FIELDS = new Set(['files', 'schemas', 'tag']);
+const SCHEMA_FIELDS = new Set(['name', 'schema', 'file']);
 
 /** The files, schemas and tag of a load, refused by name when malformed. */
 export function parseLoadBody(body: unknown): UnitLoad {
@@ -52,6 +53,8 @@ export function parseLoadBody(body: unknown): UnitLoad {
     // by its file, when the load says which file it came from), before anything is saved.
     schemas: schemas.map((schema: unknown, i) => {
       if (!isObject(schema)) throw new ValidationError(`schemas[${i}]`, 'must be { "name": …, "schema": …, "file"?: … }');
+      const unknown = Object.keys(schema).find((k) => !SCHEMA_FIELDS.has(k));
+      if (unknown !== undefined) throw new ValidationError(`schemas[${i}].${unknown}`, 'is not a field of a schema, which is { name, schema, file? }');
       const { file } = schema;
       if (file !== undefined && (typeof file !== 'string' || file.length === 0 || file.length > 1000)) throw new ValidationError(`schemas[${i}].file`, 'must be a file name of 1 to 1000 characters');
       return { name: schema.name as string, schema: schema.schema as Json, ...(file === undefined ? {} : { fileName: file }) };

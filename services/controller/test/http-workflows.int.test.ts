@@ -96,6 +96,8 @@ describe('workflow routes', () => {
       fc.oneof(fc.integer(), fc.constant('x'), fc.constant({})).map((schemas) => ({ body: { files: [{ name: 'a', text: '' }], schemas }, field: 'schemas' })),
       notString.map((x) => ({ body: { schemas: [x] }, field: 'schemas[0]' })),
       fc.oneof(notString, fc.constant(''), fc.constant('bad name')).map((name) => ({ body: { schemas: [{ name, schema: {} }] }, field: 'schemas[0].name' })),
+      fc.oneof(notString, fc.constant('x')).map((schema) => ({ body: { schemas: [{ name: 'shop_s', schema }] }, field: 'schemas[0].schema' })),
+      fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !['name', 'schema', 'file'].includes(k)).map((k) => ({ body: { schemas: [{ name: 'shop_s', schema: {}, [k]: 1 }] }, field: `schemas[0].${k}` })),
       fc.oneof(fc.integer(), fc.constant(''), fc.constant('x'.repeat(201))).map((tag) => ({ body: { files: [{ name: 'a.ac', text: 'action shop.t:\n' }], tag }, field: 'tag' })),
       notString.map((x) => ({ body: { files: [x] }, field: 'files[0]' })),
       fc.oneof(notString, fc.constant('')).map((name) => ({ body: { files: [{ name, text: '' }] }, field: 'files[0].name' })),

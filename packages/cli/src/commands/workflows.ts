@@ -62,17 +62,20 @@ export function readLoad(files: readonly string[], tag: string | undefined): Wor
  * printed as a compiler prints it (`file:line:col: message`) and exits 2, with nothing saved.
  */
 export async function loadWorkflowsCommand(config: Config, files: string[], flags: { tag?: string; json?: boolean }): Promise<number> {
-  const load = readLoad(files, flags.tag);
+  const tag = tagFlag(flags.tag);
   try {
+    const load = readLoad(files, tag);
     const loaded = await withWorkflows(config, (api) => api.load(load));
     if (flags.json) printJson(loaded);
     else {
       for (const name of loaded.schemas) process.stdout.write(`${name}  json schema\n`);
-      for (const u of loaded.units) process.stdout.write(`${u.name}  ${u.kind}  version ${u.version}${load.tag === undefined ? '' : `  tag ${load.tag}`}\n`);
+      for (const u of loaded.units) process.stdout.write(`${u.name}  ${u.kind}  version ${u.version}${tag === undefined ? '' : `  tag ${tag}`}\n`);
     }
     return 0;
   } catch (err) {
-    if (!(err instanceof ValidationError) || !LOCATED.test(err.field)) throw err;
+    // What is wrong with one of the files (located in it, or the whole file: unreadable, a schema
+    // that is not JSON or does not compile) is the load's answer; anything else is the command's.
+    if (!(err instanceof ValidationError) || !(LOCATED.test(err.field) || files.includes(err.field))) throw err;
     if (flags.json) printJson({ error: { at: err.field, message: err.message.replace(`${err.field}: `, '') } });
     process.stderr.write(`${err.message}\n`);
     return 2;
@@ -81,8 +84,18 @@ export async function loadWorkflowsCommand(config: Config, files: string[], flag
 
 const tagsText = (tags: readonly string[]): string => (tags.length === 0 ? '-' : tags.join(','));
 
+/** `--tag`, checked before any connection and named as typed. */
+function tagFlag(tag: string | undefined): string | undefined {
+  try {
+    return validateWorkflowTag(tag, 'tag') ?? undefined;
+  } catch (err) {
+    throw asOption(err, { tag: '--tag' });
+  }
+}
+
 export async function listWorkflowsCommand(config: Config, flags: { tag?: string; json?: boolean }): Promise<void> {
-  const units = await withWorkflows(config, (api) => api.list(flags.tag));
+  const tag = tagFlag(flags.tag);
+  const units = await withWorkflows(config, (api) => api.list(tag));
   if (flags.json) return printJson(units);
   const rows = units.map((u) => [u.name, u.kind, String(u.version), tagsText(u.tags), String(u.latestVersion), u.loadedAt.toISOString()]);
   const table = units.length === 0 ? 'no workflow units' : formatTable(['name', 'kind', 'version', 'tags', 'newest', 'loaded_at'], rows);
@@ -90,7 +103,8 @@ export async function listWorkflowsCommand(config: Config, flags: { tag?: string
 }
 
 export async function showWorkflowCommand(config: Config, name: string, flags: { tag?: string; json?: boolean }): Promise<number> {
-  const unit = await withWorkflows(config, (api) => api.show(name, flags.tag));
+  const tag = tagFlag(flags.tag);
+  const unit = await withWorkflows(config, (api) => api.show(name, tag));
   if (!unit) {
     if (flags.json) printJson(null);
     process.stderr.write(`no workflow unit ${name}\n`);

@@ -16,6 +16,7 @@ export async function saveJsonSchema(ctx: StoreContext, name: string, schema: Js
   await saveSchemaOn(ctx, ctx.db, checkSchema(name, schema, ''));
 }
 
+/** A checked schema: its name and its JSON text. */
 export type SchemaParams = [string, string];
 
 /** The INSERT's parameters (but now), or a ValidationError naming the field, with `prefix` before it. */
@@ -30,6 +31,7 @@ export function checkSchema(name: string, schema: Json, prefix: string): SchemaP
   return [valid, toJsonText(schema, `${prefix}schema`)];
 }
 
+/** Saves a checked schema on `db` (a transaction's executor, or the pool), replacing one of its name. */
 export async function saveSchemaOn(ctx: StoreContext, db: SqlExecutor, [name, text]: SchemaParams): Promise<void> {
   await db.query(SQL.saveJsonSchema, [name, text, ctx.now()]);
 }

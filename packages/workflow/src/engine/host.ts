@@ -18,7 +18,7 @@ export function createStepHost(tx: WorkflowStepTx, run: WorkflowRun, clock: Cloc
   const base: Host = {
     now: () => clock.now(),
     // A detached child has no parent: its outcome is reported to nobody, and it outlives the workflow.
-    // Either way a child workflow asks for the version tag this one asked for, as its calls were compiled.
+    // Either way a child workflow asks for the version tag this one asked for (JobCenter's tag propagation).
     createChild: (request) => tx.insertChild(request.detached ? null : run.jobId, { funcname: request.name, arg: request.arg }, run.jobId),
     cancelChildren: async (jobIds) => {
       await tx.cancelJobs(jobIds);

@@ -132,7 +132,8 @@ export function createSandboxOn(workerSource: string, options: SandboxOptions = 
       if (spawned === worker) answer(reply);
     });
     spawned.on('error', (error) => {
-      if (spawned === worker) lose(error.message);
+      // A worker may throw anything, not only an Error.
+      if (spawned === worker) lose(error instanceof Error ? error.message : String(error));
     });
     spawned.on('exit', (code) => {
       if (spawned === worker) lose(`worker exited with code ${code}`);

@@ -23,16 +23,28 @@ const ANYTHING = new Set(['json', 'any']);
  * types.check('5', 'number'); // 'expected number, got string'
  * ```
  */
+/** A named schema that the checker cannot take, naming it (`schema`) for the caller to place. */
+export class JsonSchemaError extends Error {
+  constructor(
+    readonly schema: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'JsonSchemaError';
+  }
+}
+
 export function createTypeChecker(schemas: Record<string, object>): TypeChecker {
   // strict: false: JobCenter's schemas were written for other validators and may carry keywords
   // (`$comment`-like extensions) Ajv's strict mode would reject.
   const ajv = new Ajv({ strict: false, allErrors: false });
   for (const [name, schema] of Object.entries(schemas)) {
-    if (BASIC.has(name) || ANYTHING.has(name)) throw new Error(`JSON schema "${name}" shadows a basic type`);
+    if (BASIC.has(name) || ANYTHING.has(name)) throw new JsonSchemaError(name, `JSON schema "${name}" shadows a basic type`);
     try {
       ajv.addSchema(schema, name);
     } catch (error) {
-      throw new Error(`JSON schema "${name}" is invalid: ${(error as Error).message}`, { cause: error });
+      throw new JsonSchemaError(name, `JSON schema "${name}" is invalid: ${(error as Error).message}`, { cause: error });
     }
   }
   const compiled = new Map<string, ValidateFunction>();
@@ -42,7 +54,7 @@ export function createTypeChecker(schemas: Record<string, object>): TypeChecker 
       if (!validate) throw new Error('not registered');
       compiled.set(name, validate);
     } catch (error) {
-      throw new Error(`JSON schema "${name}" does not compile: ${(error as Error).message}`, { cause: error });
+      throw new JsonSchemaError(name, `JSON schema "${name}" does not compile: ${(error as Error).message}`, { cause: error });
     }
   }
 
