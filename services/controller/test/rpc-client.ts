@@ -188,7 +188,11 @@ export class ScriptedWorker {
   readonly offers: { actionname: string; job_id: unknown }[] = [];
   /** get_task answers, `[]` included. */
   readonly answers: unknown[][] = [];
-  /** Tasks offered (task_ready) and not yet finished with: answered with task_done, or `[]` from get_task. */
+  /**
+   * Tasks taken (get_task answered one) and not yet answered with task_done. Counted from the take,
+   * not the offer: an offer whose get_task came after the offer timeout (a stalled event loop) was
+   * already declined by the controller, its slot free again, and only gets `[]`.
+   */
   out = 0;
   /** The most tasks out at once. */
   mostOut = 0;
@@ -202,11 +206,7 @@ export class ScriptedWorker {
     conn.onNotification('task_ready', (params) => {
       const offer = { actionname: String(params.actionname), job_id: params.job_id };
       this.offers.push(offer);
-      this.out++;
-      this.mostOut = Math.max(this.mostOut, this.out);
-      this.#run(offer, script)
-        .catch(() => undefined)
-        .finally(() => this.out--);
+      this.#run(offer, script).catch(() => undefined);
     });
   }
 
@@ -217,9 +217,15 @@ export class ScriptedWorker {
     this.answers.push(answer);
     if (answer.length === 0) return;
     const [jobId, cookie, inargs] = answer as [unknown, string, unknown];
-    const outargs = await script({ actionname: offer.actionname, jobId, cookie, inargs });
-    if (outargs === null) return;
-    this.done.push(outargs);
-    this.conn.notify('task_done', { cookie, outargs });
+    this.out++;
+    this.mostOut = Math.max(this.mostOut, this.out);
+    try {
+      const outargs = await script({ actionname: offer.actionname, jobId, cookie, inargs });
+      if (outargs === null) return;
+      this.done.push(outargs);
+      this.conn.notify('task_done', { cookie, outargs });
+    } finally {
+      this.out--;
+    }
   }
 }
