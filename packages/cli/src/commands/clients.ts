@@ -8,21 +8,10 @@ import { HttpClientAdmin, type ClientAdmin } from '@drover/client';
 import type { Config } from '../config.js';
 import { renamedAsOptions } from '../option-errors.js';
 import { printJson } from '../output.js';
-import { createRuntime } from '../runtime.js';
-import { embeddedApi } from './jobs.js';
+import { withEmbeddedOrStore } from './jobs.js';
 
-async function withClients<T>(config: Config, fn: (clients: ClientAdmin) => Promise<T>): Promise<T> {
-  if (!config.DATABASE_URL) {
-    const { url, token } = embeddedApi(config);
-    return fn(new HttpClientAdmin(url, token === undefined ? {} : { token }));
-  }
-  const rt = createRuntime(config, 'cli', 'clients');
-  try {
-    await rt.requireSchema();
-    return await fn(rt.store.clients);
-  } finally {
-    await rt.close();
-  }
+function withClients<T>(config: Config, fn: (api: ClientAdmin) => Promise<T>): Promise<T> {
+  return withEmbeddedOrStore<ClientAdmin, T>(config, 'clients', { http: (url, options) => new HttpClientAdmin(url, options), store: (store) => store.clients }, fn);
 }
 
 /** The option or argument a client field comes from, so an error names what the caller typed. */

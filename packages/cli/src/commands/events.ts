@@ -5,11 +5,9 @@
  * many triggers matched and the jobs made, or JSON with --json.
  */
 import { ValidationError, parseJsonText, validateEvent, type DroverEvent, type RaisedEvent } from '@drover/core';
-import { HttpJobApi } from '@drover/client';
 import type { Config } from '../config.js';
 import { printJson } from '../output.js';
-import { createRuntime } from '../runtime.js';
-import { embeddedApi } from './jobs.js';
+import { withApi } from './jobs.js';
 
 export interface RaiseFlags {
   json?: boolean;
@@ -37,18 +35,7 @@ export async function raiseEventCommand(config: Config, type: string, verb: stri
   try {
     // Checked here, so that a bad event is refused before any connection, naming what was typed.
     validateEvent(event);
-    if (!config.DATABASE_URL) {
-      const { url, token } = embeddedApi(config);
-      raised = await new HttpJobApi(url, token === undefined ? {} : { token }).raiseEvent(event);
-    } else {
-      const rt = createRuntime(config, 'cli');
-      try {
-        await rt.requireSchema();
-        raised = await rt.store.raiseEvent(event);
-      } finally {
-        await rt.close();
-      }
-    }
+    raised = await withApi(config, (api) => api.raiseEvent(event));
   } catch (err) {
     throw asArgument(err);
   }

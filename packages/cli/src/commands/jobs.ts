@@ -4,7 +4,8 @@
  */
 import { resolve } from 'node:path';
 import { ValidationError, parseJobFilters, parseJobId, parseJsonText, parseRescheduleWhen, parseWholeNumber, validateNewJob, type NewJob, type WorkflowRunStore } from '@drover/core';
-import { HttpJobApi, type JobApi } from '@drover/client';
+import { HttpJobApi, type EventApi, type HttpApiOptions, type JobApi } from '@drover/client';
+import type { PgJobStore } from '@drover/store';
 import type { Config } from '../config.js';
 import { readInstance, readLocalToken } from '../dev/instance.js';
 import { asOption } from '../option-errors.js';
@@ -12,23 +13,35 @@ import { jobDetails, jobsTable, printJson, statsTable } from '../output.js';
 import { createRuntime } from '../runtime.js';
 
 /**
- * Runs `fn` on the jobs: in PostgreSQL when DATABASE_URL is set, otherwise through the API of the
- * embedded instance running on DROVER_DATA_DIR. These commands never migrate (their role may
- * lack DDL rights, and a mistyped namespace must not be created): a schema that is missing or
- * older than this code is refused with a message that says to run `drover migrate`.
+ * Runs `fn` on what `reach` makes of the way to the data: the HTTP API of the embedded instance
+ * running on DROVER_DATA_DIR (its url and token) when DATABASE_URL is unset, else the store in
+ * PostgreSQL, closed after. These commands never migrate (their role may lack DDL rights, and a
+ * mistyped namespace must not be created): a schema that is missing or older than this code is
+ * refused with a message that says to run `drover migrate`. `command` names the command in a
+ * missing-configuration message.
  */
-export async function withApi<T>(config: Config, fn: (api: JobApi) => Promise<T>): Promise<T> {
+export async function withEmbeddedOrStore<A, T>(
+  config: Config,
+  command: string,
+  reach: { http(url: string, options: HttpApiOptions): A; store(store: PgJobStore): A },
+  fn: (api: A) => Promise<T>,
+): Promise<T> {
   if (!config.DATABASE_URL) {
     const { url, token } = embeddedApi(config);
-    return fn(new HttpJobApi(url, token === undefined ? {} : { token }));
+    return fn(reach.http(url, token === undefined ? {} : { token }));
   }
-  const rt = createRuntime(config, 'cli');
+  const rt = createRuntime(config, 'cli', command);
   try {
     await rt.requireSchema();
-    return await fn(rt.store);
+    return await fn(reach.store(rt.store));
   } finally {
     await rt.close();
   }
+}
+
+/** Runs `fn` on the jobs (see withEmbeddedOrStore). */
+export function withApi<T>(config: Config, fn: (api: JobApi & EventApi) => Promise<T>): Promise<T> {
+  return withEmbeddedOrStore<JobApi & EventApi, T>(config, 'cli', { http: (url, options) => new HttpJobApi(url, options), store: (store) => store }, fn);
 }
 
 /** The store (not the HTTP API) also reads a workflow job's step log. */

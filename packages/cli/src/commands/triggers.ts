@@ -9,21 +9,10 @@ import { HttpTriggerApi, type TriggerApi, type TriggerWithUrl } from '@drover/cl
 import type { Config } from '../config.js';
 import { asOption, renamedAsOptions } from '../option-errors.js';
 import { jobsTable, printJson } from '../output.js';
-import { createRuntime } from '../runtime.js';
-import { embeddedApi } from './jobs.js';
+import { withEmbeddedOrStore } from './jobs.js';
 
-async function withTriggers<T>(config: Config, fn: (api: TriggerApi) => Promise<T>): Promise<T> {
-  if (!config.DATABASE_URL) {
-    const { url, token } = embeddedApi(config);
-    return fn(new HttpTriggerApi(url, token === undefined ? {} : { token }));
-  }
-  const rt = createRuntime(config, 'cli', 'triggers');
-  try {
-    await rt.requireSchema();
-    return await fn(rt.store);
-  } finally {
-    await rt.close();
-  }
+function withTriggers<T>(config: Config, fn: (api: TriggerApi) => Promise<T>): Promise<T> {
+  return withEmbeddedOrStore<TriggerApi, T>(config, 'triggers', { http: (url, options) => new HttpTriggerApi(url, options), store: (store) => store }, fn);
 }
 
 /** The argument or option a trigger field comes from, so an error names what the caller typed. */
