@@ -4,14 +4,15 @@ import type { FastifyInstance } from 'fastify';
 import { silentLogger, type JobStore } from '@drover/core';
 import { useTestNamespace, waitFor } from '@drover/testing';
 import { createHttpApi } from '../src/index.js';
+import { injectJson, type Answer } from './http-inject.js';
 
 const ns = useTestNamespace();
 let app: FastifyInstance;
 /** Every request but /health carries a token: these tests are about input, so an admin's. */
-let auth: { authorization: string };
+let token = '';
 
 beforeAll(async () => {
-  auth = { authorization: `Bearer ${(await ns.store.clients.add({ who: 'input-admin', admin: true })).token}` };
+  token = (await ns.store.clients.add({ who: 'input-admin', admin: true })).token;
   app = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger });
   await app.ready();
 });
@@ -19,18 +20,9 @@ afterAll(async () => {
   await app.close();
 });
 
-interface Answer {
-  status: number;
-  json: { error?: { field?: string; message: string } } & Record<string, unknown>;
-}
-
 /** Sends a raw JSON text, so a test can say exactly what is on the wire (lone surrogates, `__proto__`). */
-async function send(method: 'GET' | 'POST', url: string, payload?: string, contentType = 'application/json'): Promise<Answer> {
-  // A POST is JSON even when it says nothing (a retry, a cancel): `{}`.
-  const body = payload ?? (method === 'POST' ? '{}' : undefined);
-  const response = await app.inject({ method, url, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': contentType }) }, ...(body === undefined ? {} : { payload: body }) });
-  return { status: response.statusCode, json: response.json() };
-}
+const send = (method: 'GET' | 'POST', url: string, payload?: string, contentType?: string): Promise<Answer> =>
+  injectJson(app, method, url, { payload, token, contentType });
 
 const jobCount = async (): Promise<number> => (await ns.store.counts()).reduce((n, c) => n + c.count, 0);
 
@@ -123,7 +115,7 @@ describe('HTTP API: one error shape for what the framework refuses', () => {
     expect(await send('POST', '/jobs', '')).toMatchObject({ status: 400, json: { error: { field: 'body' } } });
     const small = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger, bodyLimit: 100 });
     try {
-      const response = await small.inject({ method: 'POST', url: '/jobs', payload: JSON.stringify({ funcname: 'in.big', arg: 'x'.repeat(200) }), headers: { ...auth, 'content-type': 'application/json' } });
+      const response = await small.inject({ method: 'POST', url: '/jobs', payload: JSON.stringify({ funcname: 'in.big', arg: 'x'.repeat(200) }), headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
       expect({ status: response.statusCode, json: response.json<unknown>() }).toMatchObject({ status: 413, json: { error: { field: 'body' } } });
     } finally {
       await small.close();
@@ -150,7 +142,7 @@ describe('HTTP API: conflicts and data errors', () => {
     const failing: JobStore = Object.create(ns.store, { getJob: { value: () => Promise.reject(dataError) } }) as JobStore;
     const api = createHttpApi({ store: failing, clients: ns.store.clients, logger: silentLogger });
     try {
-      const response = await api.inject({ method: 'GET', url: '/jobs/1', headers: auth });
+      const response = await api.inject({ method: 'GET', url: '/jobs/1', headers: { authorization: `Bearer ${token}` } });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ error: { message: expect.stringContaining('database refused') } });
     } finally {
@@ -183,7 +175,7 @@ describe('HTTP API over a socket: slow and malformed requests', () => {
   }
 
   it('times out a connection that sent part of a body, with a 408 in the error shape', async () => {
-    const conn = raw(`POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth.authorization}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"funcname":`);
+    const conn = raw(`POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"funcname":`);
     await conn.closed;
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408/);
     expect(JSON.parse(conn.received().split('\r\n\r\n')[1]!)).toMatchObject({ error: { message: expect.any(String) } });

@@ -10,16 +10,17 @@ import type { FastifyInstance } from 'fastify';
 import { JOB_STATES, silentLogger, unstorableTextReason } from '@drover/core';
 import { useTestNamespace } from '@drover/testing';
 import { createHttpApi } from '../src/index.js';
+import { injectJson, type Answer } from './http-inject.js';
 
 const ns = useTestNamespace();
 let app: FastifyInstance;
 let waitingId = '';
 
 /** These tests are about input, so the requests carry an admin's token. */
-let auth: { authorization: string };
+let token = '';
 
 beforeAll(async () => {
-  auth = { authorization: `Bearer ${(await ns.store.clients.add({ who: 'property-admin', admin: true })).token}` };
+  token = (await ns.store.clients.add({ who: 'property-admin', admin: true })).token;
   app = createHttpApi({ store: ns.store, clients: ns.store.clients, logger: silentLogger });
   await app.ready();
   waitingId = (await ns.store.insert({ funcname: 'prop.waiting', runAfter: '2040-01-01T00:00:00Z' })).id;
@@ -28,16 +29,8 @@ afterAll(async () => {
   await app.close();
 });
 
-interface Answer {
-  status: number;
-  json: { error?: { field?: string; message?: string } } & Record<string, unknown>;
-}
-
-async function request(method: 'GET' | 'POST', url: string, payload?: string, contentType = 'application/json'): Promise<Answer> {
-  const body = payload ?? (method === 'POST' ? '{}' : undefined);
-  const r = await app.inject({ method, url, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': contentType }) }, ...(body === undefined ? {} : { payload: body }) });
-  return { status: r.statusCode, json: r.json() };
-}
+const request = (method: 'GET' | 'POST', url: string, payload?: string, contentType?: string): Promise<Answer> =>
+  injectJson(app, method, url, { payload, token, contentType });
 
 /** Counts per function and state: any write shows here. */
 const snapshot = async (): Promise<string> => JSON.stringify(await ns.store.counts());

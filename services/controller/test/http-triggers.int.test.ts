@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { silentLogger, type Trigger } from '@drover/core';
 import { useTestNamespace } from '@drover/testing';
 import { createHttpApi } from '../src/index.js';
+import { injectJson, type Answer } from './http-inject.js';
 
 const ns = useTestNamespace();
 let app: FastifyInstance;
@@ -26,21 +27,9 @@ afterAll(async () => {
   await app.close();
 });
 
-interface Answer {
-  status: number;
-  json: { error?: { field?: string; message: string } } & Record<string, unknown>;
-}
-
-async function send(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, token = admin): Promise<Answer> {
-  const payload = body ?? (method === 'GET' ? undefined : {});
-  const response = await app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
-  });
-  return { status: response.statusCode, json: response.json() };
-}
+/** A value sent as its JSON, or nothing (then `{}`, but for a GET). */
+const send = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, token = admin): Promise<Answer> =>
+  injectJson(app, method, url, { payload: body === undefined || body === null ? undefined : JSON.stringify(body), token });
 
 /** Every trigger and every job of the namespace: a refused request must change neither. */
 async function everything(): Promise<string> {

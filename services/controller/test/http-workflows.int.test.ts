@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '@drover/core';
 import { useTestNamespace } from '@drover/testing';
 import { createHttpApi } from '../src/index.js';
+import { injectJson, type Answer } from './http-inject.js';
 
 const ns = useTestNamespace();
 let app: FastifyInstance;
@@ -26,21 +27,9 @@ afterAll(async () => {
   await app.close();
 });
 
-interface Answer {
-  status: number;
-  json: { error?: { field?: string; message: string } } & Record<string, unknown>;
-}
-
-async function send(method: 'GET' | 'POST', url: string, body?: unknown, token: string | null = admin): Promise<Answer> {
-  const payload = body === undefined && method === 'POST' ? {} : body;
-  const response = await app.inject({
-    method,
-    url,
-    headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
-  });
-  return { status: response.statusCode, json: response.json() };
-}
+/** A value sent as its JSON (null too), or nothing (a POST then sends `{}`). */
+const send = (method: 'GET' | 'POST', url: string, body?: unknown, token: string | null = admin): Promise<Answer> =>
+  injectJson(app, method, url, { payload: body === undefined ? undefined : JSON.stringify(body), token });
 
 const units = async (): Promise<number> => (await ns.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM workflow_units')).rows[0]!.n;
 const ACTION = 'action shop.charge:\nin:\n\tamount number\nout:\n\tok boolean\n';
