@@ -173,7 +173,7 @@ export type {
   WorkflowUnitRef,
   WorkflowWakeup,
 } from './workflow-run-ports.js';
-export { validateWorkflowTag } from './workflow-run-ports.js';
+export { listedWorkflowUnit, validateWorkflowTag } from './workflow-run-ports.js';
 export {
   validateAncestors,
   validateLockKey,

@@ -56,6 +56,11 @@ export interface StoredWorkflowUnit extends WorkflowUnitRef {
   readonly loadedAt: Date;
 }
 
+/** A unit as lists show it: the stored version without its source and signature. */
+export function listedWorkflowUnit({ id, name, kind, version, tags, latestVersion, loadedAt }: StoredWorkflowUnit): Omit<StoredWorkflowUnit, 'signature' | 'source'> {
+  return { id, name, kind, version, tags, latestVersion, loadedAt };
+}
+
 /**
  * Loading code: what `drover workflows load|list|show` and `POST /workflows` do with the stored
  * units. Apart from {@link WorkflowRunStore}, which steps runs: a caller that loads units never

@@ -17,7 +17,7 @@
  * compile is a 400 whose field is `file:line:column`, and nothing is saved.
  */
 import type { FastifyInstance } from 'fastify';
-import { ValidationError, authorizes, validateFuncname, validateWorkflowTag, type Json, type StoredWorkflowUnit, type WorkflowRunStore, type WorkflowUnitStore } from '@drover/core';
+import { ValidationError, authorizes, listedWorkflowUnit, validateFuncname, validateWorkflowTag, type Json, type WorkflowRunStore, type WorkflowUnitStore } from '@drover/core';
 import { loadUnits, type UnitLoad } from '@drover/workflow';
 import { isObject } from './http-checks.js';
 import { HttpRefusal } from './http-errors.js';
@@ -68,9 +68,6 @@ function tagOf(query: unknown): string | null {
   return validateWorkflowTag(isObject(query) ? query.tag : undefined, 'tag');
 }
 
-/** A unit as the list answers it: no source or signature (GET /workflows/:name has them). */
-const listed = ({ id, name, kind, version, tags, latestVersion, loadedAt }: StoredWorkflowUnit) => ({ id, name, kind, version, tags, latestVersion, loadedAt });
-
 /** Adds the workflow routes. */
 export function workflowRoutes(app: FastifyInstance, store: WorkflowUnitStore & Pick<WorkflowRunStore, 'jsonSchemas'>): void {
   app.post('/workflows', async (request, reply) => {
@@ -80,7 +77,8 @@ export function workflowRoutes(app: FastifyInstance, store: WorkflowUnitStore & 
 
   app.get('/workflows', async (request) => {
     const client = clientOf(request);
-    return (await store.listWorkflowUnits(tagOf(request.query))).filter((u) => authorizes(client, 'call', u.name)).map(listed);
+    // No source or signature in a list (GET /workflows/:name has them).
+    return (await store.listWorkflowUnits(tagOf(request.query))).filter((u) => authorizes(client, 'call', u.name)).map(listedWorkflowUnit);
   });
 
   app.get<{ Params: { name: string } }>('/workflows/:name', async (request) => {

@@ -5,32 +5,23 @@
  * the local token, as the other commands do.
  */
 import { readFileSync } from 'node:fs';
-import { ValidationError, formatTable, parseJsonText, parseWholeNumber, validateWorkflowTag, type Json, type NewJob } from '@drover/core';
+import { ValidationError, formatTable, listedWorkflowUnit, parseJsonText, parseWholeNumber, validateWorkflowTag, type Json, type NewJob } from '@drover/core';
 import { CallTimeoutError, HttpWorkflowApi, JobFailedError, awaitJobResult, type WorkflowApi, type WorkflowLoad } from '@drover/client';
 import { loadUnits } from '@drover/workflow';
 import type { Config } from '../config.js';
 import { asOption } from '../option-errors.js';
 import { printJson } from '../output.js';
-import { createRuntime } from '../runtime.js';
-import { embeddedApi, withApi } from './jobs.js';
+import { withApi, withEmbeddedOrStore } from './jobs.js';
 
-async function withWorkflows<T>(config: Config, fn: (api: WorkflowApi) => Promise<T>): Promise<T> {
-  if (!config.DATABASE_URL) {
-    const { url, token } = embeddedApi(config);
-    return fn(new HttpWorkflowApi(url, token === undefined ? {} : { token }));
-  }
-  const rt = createRuntime(config, 'cli', 'workflows');
-  try {
-    await rt.requireSchema();
-    const store = rt.store;
-    return await fn({
+function withWorkflows<T>(config: Config, fn: (api: WorkflowApi) => Promise<T>): Promise<T> {
+  return withEmbeddedOrStore<WorkflowApi, T>(config, 'workflows', {
+    http: (url, options) => new HttpWorkflowApi(url, options),
+    store: (store) => ({
       load: (load) => loadUnits(store, load),
-      list: async (tag) => (await store.listWorkflowUnits(tag)).map(({ id, name, kind, version, tags, latestVersion, loadedAt }) => ({ id, name, kind, version, tags, latestVersion, loadedAt })),
+      list: async (tag) => (await store.listWorkflowUnits(tag)).map(listedWorkflowUnit),
       show: (name, tag) => store.workflowUnit(name, tag),
-    });
-  } finally {
-    await rt.close();
-  }
+    }),
+  }, fn);
 }
 
 /** A field named `file:line:column`: a file that does not parse or compile. */
